@@ -1,0 +1,37 @@
+# shopfn: the README's two commands are `make up` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: up test install lint typecheck bench load serve clean
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+install: $(UV) ## Install every dependency from the lock file into .venv
+	$(UV) sync --frozen --all-groups
+
+up: install ## Install, then run the whole platform on SQLite under ./.data
+	$(RUN) shopfn serve
+
+serve: ## Run the platform (already installed)
+	$(RUN) shopfn serve
+
+test: install ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) pytest
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+bench: install ## Benchmarks (not part of CI's time limit)
+	$(RUN) pytest tests/benchmarks -s -p no:randomly
+
+clean:
+	rm -rf .venv .tools build cdk.out .pytest_cache .ruff_cache

@@ -1,0 +1,11 @@
+"""Lambda entry point of the products function."""
+
+from __future__ import annotations
+
+from shop.http.app import create_app
+from shop.http.handler import make_handler
+
+from .routes import router
+
+app = create_app("products", "/products", [router], description="The catalog and inventory.")
+handler = make_handler(app, "products")

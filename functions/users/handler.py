@@ -1,0 +1,11 @@
+"""Lambda entry point of the users function."""
+
+from __future__ import annotations
+
+from shop.http.app import create_app
+from shop.http.handler import make_handler
+
+from .routes import router
+
+app = create_app("users", "/users", [router], description="Accounts, sign-in and tokens.")
+handler = make_handler(app, "users")

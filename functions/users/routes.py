@@ -1,0 +1,99 @@
+"""Routes of the users function: accounts, sign-in and the public signing keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from shop.errors import AuthenticationFailed
+from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep
+from shop.http.schemas import Page, SafeStr
+from shop.services import accounts, auth
+from shop.tokens import public_jwks
+
+from .schemas import (
+    AdminUserPatch,
+    LoginIn,
+    ProfilePatch,
+    RefreshIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def register(body: RegisterIn, session: SessionDep, response: Response) -> Any:
+    """Create a customer account (the role is always `customer`)."""
+    user = accounts.register(
+        session, email=body.email, password=body.password, full_name=body.full_name
+    )
+    response.headers["Location"] = f"/users/{user.id}"
+    return user
+
+
+@router.post("/login", response_model=TokenOut)
+def login(body: LoginIn, session: SessionDep) -> Any:
+    """Exchange e-mail and password for an access and a refresh token."""
+    return auth.login(session, email=body.email, password=body.password)
+
+
+@router.post("/refresh", response_model=TokenOut)
+def refresh(body: RefreshIn, session: SessionDep) -> Any:
+    """Spend a refresh token for a new token pair (rotation)."""
+    return auth.refresh(session, body.refresh_token)
+
+
+@router.get("/.well-known/jwks.json")
+def jwks() -> dict[str, Any]:
+    """The public keys that verify shopfn access tokens."""
+    return public_jwks()
+
+
+@router.get("/me", response_model=UserOut)
+def me(principal: CurrentUser, session: SessionDep) -> Any:
+    """The signed-in user."""
+    user = accounts.get_user(session, principal.user_id)
+    if not user.is_active:
+        raise AuthenticationFailed("This account is deactivated.")
+    return user
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(body: ProfilePatch, principal: CurrentUser, session: SessionDep) -> Any:
+    """Change your name, or your password (give `current_password` too)."""
+    change = accounts.ProfileChange(
+        full_name=body.full_name, password=body.password, current_password=body.current_password
+    )
+    return accounts.update_profile(session, principal.user_id, change)
+
+
+@router.get("", response_model=Page[UserOut])
+def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[SafeStr | None, Query(max_length=200)] = None,
+    role: Literal["customer", "admin"] | None = None,
+) -> Any:
+    """All users, searchable by e-mail or name (admins only)."""
+    return accounts.list_users(session, page, q=q, role=role)
+
+
+@router.get("/{user_id}", response_model=UserOut)
+def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
+    """One user (admins only)."""
+    return accounts.get_user(session, user_id)
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+def update_user(
+    user_id: IdPath, body: AdminUserPatch, admin: AdminUser, session: SessionDep
+) -> Any:
+    """Change a user's role or deactivate them (admins only)."""
+    return accounts.admin_update(
+        session, user_id, actor_id=admin.user_id, role=body.role, is_active=body.is_active
+    )

@@ -1,0 +1,55 @@
+"""Request and response bodies of the users function."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field
+
+from shop.http.schemas import RequestBody, Response, SafeStr
+
+Password = Annotated[SafeStr, Field(min_length=8, max_length=1024)]
+FullName = Annotated[SafeStr, Field(min_length=1, max_length=200)]
+
+
+class RegisterIn(RequestBody):
+    email: Annotated[EmailStr, Field(max_length=320)]
+    password: Password
+    full_name: FullName
+
+
+class LoginIn(RequestBody):
+    email: Annotated[SafeStr, Field(min_length=1, max_length=320)]
+    password: Annotated[SafeStr, Field(min_length=1, max_length=1024)]
+
+
+class RefreshIn(RequestBody):
+    refresh_token: Annotated[SafeStr, Field(min_length=1, max_length=512)]
+
+
+class ProfilePatch(RequestBody):
+    full_name: FullName | None = None
+    password: Password | None = None
+    current_password: Annotated[SafeStr, Field(max_length=1024)] | None = None
+
+
+class AdminUserPatch(RequestBody):
+    role: Literal["customer", "admin"] | None = None
+    is_active: bool | None = None
+
+
+class TokenOut(Response):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
+class UserOut(Response):
+    id: int
+    email: str
+    full_name: str
+    role: Literal["customer", "admin"]
+    is_active: bool
+    created_at: datetime

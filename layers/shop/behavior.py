@@ -1,0 +1,58 @@
+"""Behavior events: the record of what users do, written for the ML models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from shop.logging import get_logger
+from shop.models import BehaviorEvent
+
+EventType = Literal[
+    "login",
+    "product_view",
+    "search",
+    "cart_add",
+    "cart_remove",
+    "checkout",
+    "order_cancel",
+    "support_message",
+]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+
+
+def record_event(
+    session: Session,
+    event_type: EventType,
+    *,
+    user_id: int | None,
+    product_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Add an event to the caller's transaction: it commits, or rolls back, with the action."""
+    session.add(
+        BehaviorEvent(
+            user_id=user_id, event_type=event_type, product_id=product_id, payload=payload or {}
+        )
+    )
+
+
+def record_event_now(
+    session: Session,
+    event_type: EventType,
+    *,
+    user_id: int | None,
+    product_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Record an event for a read-only action in its own short transaction.
+
+    A failure here is logged and swallowed: tracking must never fail the request it observes.
+    """
+    try:
+        record_event(session, event_type, user_id=user_id, product_id=product_id, payload=payload)
+        session.commit()
+    except Exception:
+        session.rollback()
+        get_logger().warning("behavior event not recorded", extra={"event_type": event_type})

@@ -1,0 +1,120 @@
+"""Engine and sessions: created lazily, once per process, reused across Lambda invocations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from shop.settings import get_settings
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessions: sessionmaker[Session] | None = None
+
+
+def _database_url_from_secret(secret_arn: str) -> str:
+    """Build a pg8000 URL from an RDS-style Secrets Manager secret (AWS only)."""
+    import json
+
+    import boto3
+    from sqlalchemy.engine import URL
+
+    raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    secret = json.loads(raw)
+    return URL.create(
+        "postgresql+pg8000",
+        username=secret["username"],
+        password=secret["password"],
+        host=secret.get("proxy_host") or secret["host"],
+        port=int(secret.get("port", 5432)),
+        database=secret.get("dbname", "shopfn"),
+    ).render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def build_engine(url: str) -> Engine:
+    """An engine for `url` with the pool and pragmas shopfn expects on each backend."""
+    settings = get_settings()
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.update(pool_size=settings.db_pool_size, max_overflow=10, pool_recycle=1800)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The process-wide engine (no connection is opened until first use)."""
+    global _engine, _sessions
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                settings = get_settings()
+                url = settings.resolved_database_url
+                if settings.database_secret_arn and not settings.database_url:
+                    url = _database_url_from_secret(settings.database_secret_arn)
+                _engine = build_engine(url)
+                _sessions = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def new_session() -> Session:
+    """A new ORM session on the shared engine; callers commit, closing rolls back the rest."""
+    get_engine()
+    assert _sessions is not None
+    return _sessions()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session for scripts and jobs: committed on success, rolled back on error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def ping() -> bool:
+    """True when the database answers `SELECT 1`."""
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:  # any driver or network failure means "not reachable"
+        return False
+
+
+def reset_engine() -> None:
+    """Dispose the engine so the next use reconnects with current settings (tests, CLI)."""
+    global _engine, _sessions
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessions = None

@@ -1,0 +1,69 @@
+"""The app factory: every function is a FastAPI app built the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.responses import JSONResponse
+
+from shop import __version__
+from shop.db import ping
+from shop.http import problems
+from shop.http.middleware import RequestContextMiddleware
+from shop.http.schemas import Problem
+from shop.settings import get_settings
+
+#: Error responses documented on every route of every function.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {problems.PROBLEM_JSON: {}}}
+    for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+
+
+def create_app(
+    service: str,
+    prefix: str,
+    routers: Sequence[APIRouter],
+    *,
+    description: str = "",
+    health_checks: dict[str, Callable[[], bool]] | None = None,
+) -> FastAPI:
+    """A function's app: its routers under `prefix`, plus health, OpenAPI and error handling.
+
+    `health_checks` adds named dependency probes to `GET /<prefix>/health` beyond the database.
+    """
+    app = FastAPI(
+        title=f"shopfn {service}",
+        version=__version__,
+        description=description,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        responses=COMMON_RESPONSES,
+    )
+    problems.install(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=get_settings().max_body_bytes)
+    app.include_router(_health_router(service, prefix, health_checks or {}))
+    for router in routers:
+        app.include_router(router, prefix=prefix)
+    return app
+
+
+def _health_router(service: str, prefix: str, checks: dict[str, Callable[[], bool]]) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get(f"{prefix}/health", summary="Liveness and dependency health")
+    def health() -> JSONResponse:
+        results = {"database": ping(), **{name: check() for name, check in checks.items()}}
+        healthy = all(results.values())
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "service": service,
+            "version": __version__,
+            **{name: "ok" if ok else "unreachable" for name, ok in results.items()},
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    return router

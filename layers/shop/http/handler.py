@@ -1,0 +1,55 @@
+"""Turn a function's FastAPI app into a Lambda handler: Mangum plus Powertools."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from fastapi import FastAPI
+from mangum import Mangum
+
+from shop.logging import RequestIdFilter
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def observability(service: str) -> tuple[Logger, Metrics, Tracer]:
+    """Powertools Logger (JSON, request ids), Metrics (EMF) and Tracer for one function.
+
+    Outside AWS the tracer is off (no X-Ray daemon), unless POWERTOOLS_TRACE_DISABLED says.
+    """
+    in_aws = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "false" if in_aws else "true")
+    if not in_aws:
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # An invocation that records no business metric is normal here, not worth a warning.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logger = Logger(service=service)
+    logger.addFilter(RequestIdFilter())
+    copy_config_to_registered_loggers(source_logger=logger, include={"shop"})
+    logging.getLogger("shop").addFilter(RequestIdFilter())
+    metrics = Metrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "shopfn"), service=service
+    )
+    tracer = Tracer(service=service)
+    return logger, metrics, tracer
+
+
+def make_handler(app: FastAPI, service: str) -> LambdaHandler:
+    """The Lambda entry point for `app`, decorated once per container."""
+    logger, metrics, tracer = observability(service)
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return asgi(event, context)
+
+    return handler

@@ -1,0 +1,83 @@
+"""Schema building blocks shared by every function: money, pages, safe strings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+
+def _printable(value: str) -> str:
+    # NUL bytes and lone surrogates can't be stored by PostgreSQL: refuse them up front.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+#: Any text from a client: no NULs, valid UTF-8.
+SafeStr = Annotated[str, AfterValidator(_printable)]
+
+
+def _two_places(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+#: Money as clients send it: a number or a string, positive, finite, at most two places.
+MoneyIn = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["19.99"]}),
+]
+
+#: Money as the API returns it: a decimal string with two places.
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(_two_places, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["19.99"]}),
+]
+
+
+class RequestBody(BaseModel):
+    """Base of request bodies: unknown fields are ignored, never applied."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Response(BaseModel):
+    """Base of response bodies, built from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: `{items, total, page, page_size}`."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error is returned."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None

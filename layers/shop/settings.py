@@ -1,0 +1,59 @@
+"""One pydantic-settings object: every knob comes from the environment, with local defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from environment variables (see docs/configuration in the README)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    environment: str = Field(default="local", description="local, dev, prod or test")
+    data_dir: Path = Field(default=Path(".data"), description="Local state: SQLite, keys, models")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite under DATA_DIR when unset"
+    )
+    database_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret with RDS credentials (AWS)"
+    )
+    db_pool_size: int = 5
+
+    jwt_issuer: str = "shopfn"
+    jwt_audience: str = "shopfn-api"
+    jwt_private_key: str | None = Field(default=None, description="PEM; generated locally")
+    jwt_public_key: str | None = Field(default=None, description="PEM; derived locally")
+    jwt_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret holding the signing key pair (AWS)"
+    )
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31, description="Cost of password hashes")
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 15 * 60
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    max_body_bytes: int = 1024 * 1024
+    artifact_bucket: str | None = None
+    aws_endpoint_url: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to connect to: DATABASE_URL, else SQLite under DATA_DIR."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shopfn.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests call `get_settings.cache_clear()`."""
+    return Settings()

@@ -1,0 +1,93 @@
+"""The `shopfn` command: run the platform locally and manage its database."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from shopfn.serve import ServeOptions, serve
+
+    serve(
+        ServeOptions(host=args.host, commerce_port=args.commerce_port, ml_port=args.ml_port),
+        prepare=not args.no_prepare,
+    )
+    return 0
+
+
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    from shop.migrate import upgrade
+
+    upgrade()
+    print("database is at the newest schema")
+    return 0
+
+
+def _cmd_seed(_args: argparse.Namespace) -> int:
+    from shop.db import session_scope
+    from shop.migrate import upgrade
+    from shop.services.seed import seed_catalog
+
+    upgrade()
+    with session_scope() as session:
+        added = seed_catalog(session)
+    print(f"catalog seeded: {added} new products")
+    return 0
+
+
+def _cmd_create_admin(args: argparse.Namespace) -> int:
+    from shop.db import session_scope
+    from shop.migrate import upgrade
+    from shop.services.accounts import ensure_admin
+
+    email = args.email or os.environ.get("ADMIN_EMAIL") or input("Admin e-mail: ")
+    password = args.password or os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if len(password) < 8:
+        print("the password must have at least 8 characters", file=sys.stderr)
+        return 2
+    upgrade()
+    with session_scope() as session:
+        user = ensure_admin(
+            session, email=email, password=password, full_name=args.name, reset_password=True
+        )
+        print(f"admin ready: {user.email} (id {user.id})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopfn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the Commerce and ML APIs locally")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--commerce-port", type=int, default=8001)
+    serve.add_argument("--ml-port", type=int, default=8000)
+    serve.add_argument("--no-prepare", action="store_true", help="skip migrate/seed/admin at start")
+    serve.set_defaults(run=_cmd_serve)
+
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
+        run=_cmd_migrate
+    )
+    commands.add_parser("seed", help="add the starter catalog").set_defaults(run=_cmd_seed)
+
+    admin = commands.add_parser("create-admin", help="create or promote an admin account")
+    admin.add_argument("--email")
+    admin.add_argument("--password", help="prefer ADMIN_PASSWORD or the prompt")
+    admin.add_argument("--name", default="Administrator")
+    admin.set_defaults(run=_cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `shopfn` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

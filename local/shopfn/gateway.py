@@ -1,0 +1,118 @@
+"""The local API Gateway: HTTP in, a Lambda proxy event to the function's handler, HTTP out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from shopfn.apigw import ProxyResponse, build_event
+from shopfn.lambda_context import LocalLambdaContext
+from shopfn.loader import load_handler
+from shopfn.manifest import Api, FunctionSpec, Manifest
+
+#: API Gateway's own payload limit; the functions enforce the API's 1 MiB.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+
+def _problem(status: int, title: str, detail: str) -> ProxyResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return ProxyResponse(
+        status=status,
+        headers=[("content-type", "application/problem+json")],
+        body=json.dumps(body).encode(),
+    )
+
+
+def _ensure_event_loop() -> None:
+    # Mangum drives the app on the thread's event loop; pool threads start without one.
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def invoke(spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
+    """Call the function's handler with `event` as Lambda would (in this thread)."""
+    _ensure_event_loop()
+    context = LocalLambdaContext(
+        function_name=f"shopfn-{spec.name}",
+        memory_limit_in_mb=spec.memory,
+        timeout_seconds=spec.timeout,
+    )
+    return load_handler(spec)(event, context)
+
+
+class Gateway:
+    """An ASGI app serving one API (commerce or ml) by invoking its functions' handlers."""
+
+    def __init__(self, manifest: Manifest, api: Api, executor: ThreadPoolExecutor) -> None:
+        self.manifest = manifest
+        self.api = api
+        self.executor = executor
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        response = await self._handle(scope, receive)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _handle(self, scope: dict[str, Any], receive: Any) -> ProxyResponse:
+        path: str = scope["path"]
+        spec = self.manifest.route(self.api, path)
+        if spec is None:
+            return _problem(404, "Not Found", f"No function serves {path} on the {self.api} API.")
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if len(body) > MAX_PAYLOAD_BYTES:
+                return _problem(413, "Content Too Large", "The request body is too large.")
+            if not message.get("more_body"):
+                break
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        client = scope.get("client") or ("127.0.0.1", 0)
+        event = build_event(
+            spec,
+            scope["method"],
+            path,
+            headers=headers,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            body=bytes(body),
+            source_ip=client[0],
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            result = await asyncio.wait_for(
+                loop.run_in_executor(self.executor, invoke, spec, event), timeout=spec.timeout
+            )
+        except TimeoutError:
+            return _problem(504, "Gateway Timeout", f"{spec.name} did not answer in time.")
+        except Exception:  # the function crashed, as a Lambda error: API Gateway answers 502
+            import logging
+
+            logging.getLogger("shopfn.gateway").exception("function %s failed", spec.name)
+            return _problem(502, "Bad Gateway", f"The {spec.name} function failed.")
+        return ProxyResponse.from_lambda(result)

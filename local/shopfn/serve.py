@@ -1,0 +1,111 @@
+"""`shopfn serve`: both APIs on local ports, each request through the real Lambda handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import uvicorn
+
+from shopfn.gateway import Gateway
+from shopfn.loader import load_handler
+from shopfn.manifest import Api, load_manifest
+
+log = logging.getLogger("shopfn.serve")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    commerce_port: int = 8001
+    ml_port: int = 8000
+    workers: int = 32
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `serve` (two servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def prepare_database() -> None:
+    """Migrate, seed an empty catalog and make sure the shop has an admin.
+
+    The admin comes from ADMIN_EMAIL/ADMIN_PASSWORD; without them, a shop with no admin gets
+    `admin@shopfn.local` with a random password written to DATA_DIR/admin-credentials.txt
+    (owner-only), so no password ever lives in the code.
+    """
+    from shop.db import session_scope
+    from shop.migrate import upgrade
+    from shop.services.accounts import ensure_admin, has_admin
+    from shop.services.seed import seed_catalog
+    from shop.settings import get_settings
+
+    upgrade()
+    settings = get_settings()
+    with session_scope() as session:
+        added = seed_catalog(session)
+        if added:
+            log.info("seeded %d catalog products", added)
+        if settings.admin_email and settings.admin_password:
+            ensure_admin(session, email=settings.admin_email, password=settings.admin_password)
+        elif not has_admin(session):
+            email, password = "admin@shopfn.local", secrets.token_urlsafe(12)
+            ensure_admin(session, email=email, password=password)
+            path = settings.data_dir / "admin-credentials.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(f"email={email}\npassword={password}\n")
+            log.warning("created admin %s; its password is in %s", email, path)
+
+
+async def _serve(options: ServeOptions) -> None:
+    manifest = load_manifest()
+    for spec in manifest.functions:  # import now: a broken function fails at start, not later
+        load_handler(spec)
+    executor = ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="lambda")
+    ports: dict[Api, int] = {"commerce": options.commerce_port, "ml": options.ml_port}
+    servers = [
+        _Server(
+            uvicorn.Config(
+                Gateway(manifest, api, executor),
+                host=options.host,
+                port=port,
+                log_level="info",
+                access_log=True,
+                lifespan="on",
+            )
+        )
+        for api, port in ports.items()
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    for api, port in ports.items():
+        log.info("%s API on http://%s:%d", api, options.host, port)
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def serve(options: ServeOptions, *, prepare: bool = True) -> None:
+    """Run the local platform until SIGINT or SIGTERM."""
+    if prepare:
+        prepare_database()
+    asyncio.run(_serve(options))

@@ -1,0 +1,138 @@
+"""Shared fixtures: a database per backend (SQLite, PostgreSQL, MariaDB) and a Lambda client.
+
+PostgreSQL (127.0.0.1:5432, user postgres) and MariaDB (127.0.0.1:3306, user root) must be
+running: tests that need them fail, never skip, when they are not.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keys and local state in a temporary folder; cheap bcrypt; settings re-read."""
+    data_dir = tmp_path_factory.mktemp("data")
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "DATA_DIR": str(data_dir),
+            "ENVIRONMENT": "test",
+            "BCRYPT_ROUNDS": "4",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("DATABASE_URL", None)
+    _reset_caches()
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+    _reset_caches()
+
+
+def _reset_caches() -> None:
+    from shop.db import reset_engine
+    from shop.settings import get_settings
+    from shop.signing_keys import get_key_pair
+    from shop.tokens import _signing_key, _verifying_key
+
+    get_settings.cache_clear()
+    get_key_pair.cache_clear()
+    _signing_key.cache_clear()
+    _verifying_key.cache_clear()
+    reset_engine()
+
+
+def _create_database(backend: str, tmp: Path) -> str:
+    """A fresh, empty database for `backend`; its SQLAlchemy URL."""
+    import sqlalchemy as sa
+
+    name = f"shopfn_test_{_worker_suffix()}"
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'shopfn.db'}"
+    if backend == "postgresql":
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    admin = sa.create_engine(MARIADB_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(
+            sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
+    admin.dispose()
+    return MARIADB_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+
+
+def _drop_database(backend: str) -> None:
+    import sqlalchemy as sa
+
+    name = f"shopfn_test_{_worker_suffix()}"
+    if backend == "postgresql":
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    elif backend == "mariadb":
+        admin = sa.create_engine(MARIADB_ADMIN_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database on each backend in turn; the engine points at it."""
+    from shop.migrate import upgrade
+
+    backend: str = request.param
+    url = _create_database(backend, tmp_path_factory.mktemp(backend))
+    os.environ["DATABASE_URL"] = url
+    _reset_caches()
+    upgrade()
+    yield backend
+    _reset_caches()
+    os.environ.pop("DATABASE_URL", None)
+    _drop_database(backend)
+
+
+@pytest.fixture
+def db(database: str) -> Iterator[str]:
+    """An empty database for one test (rows from earlier tests are deleted first)."""
+    from shop.db import get_engine
+    from shop.models import Base
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield database
+
+
+@pytest.fixture
+def client(db: str) -> object:
+    """A client that calls the real Lambda handlers with API Gateway events."""
+    from support import LambdaClient
+
+    return LambdaClient()
