@@ -20,8 +20,12 @@ def _config(engine: Engine):  # type: ignore[no-untyped-def]
     return config
 
 
-def upgrade(engine: Engine | None = None, revision: str = "head") -> None:
-    """Bring the database schema up to `revision` (the newest by default)."""
+def upgrade(engine: Engine | None = None, revision: str = "heads") -> None:
+    """Bring the database schema up to `revision` (every branch head by default).
+
+    Each feature area (commerce, support, ml) has its own migration branch off the initial
+    schema, so teams can add tables independently; "heads" applies them all.
+    """
     from alembic import command
 
     engine = engine or get_engine()
