@@ -7,12 +7,26 @@ from shop.models.accounts import LoginFailure, RefreshToken, User
 from shop.models.base import Base, TimestampMixin
 from shop.models.behavior import BehaviorEvent
 from shop.models.catalog import InventoryMovement, Product
+from shop.models.commerce import (
+    Cart,
+    CartItem,
+    IdempotencyRecord,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+)
 
 __all__ = [
     "Base",
     "BehaviorEvent",
+    "Cart",
+    "CartItem",
+    "IdempotencyRecord",
     "InventoryMovement",
     "LoginFailure",
+    "Order",
+    "OrderItem",
+    "OrderStatusChange",
     "Product",
     "RefreshToken",
     "TimestampMixin",
