@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from shop.errors import AuthenticationFailed
 from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page, SafeStr
 from shop.services import accounts, auth
@@ -56,10 +55,7 @@ def jwks() -> dict[str, Any]:
 @router.get("/me", response_model=UserOut)
 def me(principal: CurrentUser, session: SessionDep) -> Any:
     """The signed-in user."""
-    user = accounts.get_user(session, principal.user_id)
-    if not user.is_active:
-        raise AuthenticationFailed("This account is deactivated.")
-    return user
+    return accounts.get_active_user(session, principal.user_id)
 
 
 @router.patch("/me", response_model=UserOut)

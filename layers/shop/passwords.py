@@ -14,13 +14,12 @@ def _prehash(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
 
 
-def hash_password(password: str) -> str:
-    """A salted bcrypt hash of `password`, safe to store."""
+def hash_password(password: str, rounds: int | None = None) -> str:
+    """A salted bcrypt hash of `password`, safe to store (at the configured cost by default)."""
     import bcrypt
 
-    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(get_settings().bcrypt_rounds)).decode(
-        "ascii"
-    )
+    cost = get_settings().bcrypt_rounds if rounds is None else rounds
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(cost)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -33,11 +32,13 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return hash_password("timing-equaliser-not-a-real-password")
+@lru_cache(maxsize=4)
+def _dummy_hash(rounds: int) -> str:
+    # Keyed by cost: a dummy made at another cost than real hashes would make unknown
+    # e-mails measurably faster (or slower) than wrong passwords.
+    return hash_password("timing-equaliser-not-a-real-password", rounds)
 
 
 def burn_verification_time(password: str) -> None:
     """Spend one bcrypt verification, so an unknown e-mail takes as long as a wrong password."""
-    verify_password(password, _dummy_hash())
+    verify_password(password, _dummy_hash(get_settings().bcrypt_rounds))
