@@ -9,7 +9,7 @@ from typing import Any
 
 from shopfn.apigw import ProxyResponse, build_event
 from shopfn.lambda_context import LocalLambdaContext
-from shopfn.loader import load_handler
+from shopfn.loader import Handler, load_handler
 from shopfn.manifest import Api, FunctionSpec, Manifest
 
 #: API Gateway's own payload limit; the functions enforce the API's 1 MiB.
@@ -35,13 +35,18 @@ def _ensure_event_loop() -> None:
 
 def invoke(spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
     """Call the function's handler with `event` as Lambda would (in this thread)."""
+    return invoke_handler(spec, load_handler(spec), event)
+
+
+def invoke_handler(spec: FunctionSpec, handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
+    """Call `handler` as `spec`'s Lambda with a fresh context (in this thread)."""
     _ensure_event_loop()
     context = LocalLambdaContext(
         function_name=f"shopfn-{spec.name}",
         memory_limit_in_mb=spec.memory,
         timeout_seconds=spec.timeout,
     )
-    return load_handler(spec)(event, context)
+    return handler(event, context)
 
 
 class Gateway:

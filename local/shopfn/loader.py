@@ -51,3 +51,21 @@ def load_app(spec: FunctionSpec) -> Any:
     """The function's FastAPI app (for OpenAPI and route introspection)."""
     load_handler(spec)
     return importlib.import_module(f"{module_name(spec)}.{spec.handler_module}").app
+
+
+def load_routes(spec: FunctionSpec) -> list[Any]:
+    """The function's API routes as served: for access checks and fuzzing."""
+    return api_routes(load_app(spec))
+
+
+def api_routes(app: Any) -> list[Any]:
+    """An app's API routes with their full path, methods and `dependant` (router-level
+    dependencies included); FastAPI's docs routes are left out.
+    """
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    return [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
