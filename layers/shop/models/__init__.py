@@ -15,6 +15,7 @@ from shop.models.commerce import (
     OrderItem,
     OrderStatusChange,
 )
+from shop.models.ml import ModelVersion, TrainingRun
 
 __all__ = [
     "Base",
@@ -24,11 +25,13 @@ __all__ = [
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginFailure",
+    "ModelVersion",
     "Order",
     "OrderItem",
     "OrderStatusChange",
     "Product",
     "RefreshToken",
     "TimestampMixin",
+    "TrainingRun",
     "User",
 ]
