@@ -60,6 +60,18 @@ def list_categories(session: SessionDep) -> Any:
     return catalog.list_categories(session)
 
 
+# Declared before /{product_id}, which would otherwise try to read "low-stock" as an id.
+@router.get("/low-stock", response_model=Page[ProductOut])
+def list_low_stock(
+    _admin: AdminUser,
+    session: SessionDep,
+    page: PageDep,
+    threshold: Annotated[int, Query(ge=0, le=1_000_000_000)] = 10,
+) -> Any:
+    """Active products with stock at or below `threshold`, lowest first (admins only)."""
+    return catalog.low_stock(session, threshold, page)
+
+
 @router.get("/{product_id}", response_model=ProductOut)
 def get_product(product_id: IdPath, session: SessionDep, principal: OptionalUser) -> Any:
     """One product; deactivated ones are visible to admins only."""

@@ -74,6 +74,16 @@ def list_products(
     return paginate(session, query, page)
 
 
+def low_stock(session: Session, threshold: int, page: PageRequest) -> PageResult[Product]:
+    """Active products with at most `threshold` in stock, lowest stock first (restock list)."""
+    query = (
+        select(Product)
+        .where(Product.is_active.is_(True), Product.stock <= threshold)
+        .order_by(Product.stock.asc(), Product.name.asc(), Product.id.asc())
+    )
+    return paginate(session, query, page)
+
+
 @dataclass(frozen=True)
 class CategorySummary:
     name: str
