@@ -1,0 +1,1 @@
+"""The cart function: each user's persisted shopping cart."""

@@ -1,0 +1,63 @@
+"""Routes of the cart function: the signed-in user's cart and its lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+
+from shop.http.deps import CurrentUser, IdPath, SessionDep
+from shop.services import cart
+from shop.services.cart import CartView
+
+from .schemas import AddItemIn, CartOut, SetQuantityIn
+
+router = APIRouter(tags=["cart"])
+
+
+def _out(view: CartView) -> CartOut:
+    return CartOut.model_validate(
+        {
+            "items": view.items,
+            "subtotal": view.subtotal,
+            "item_count": view.item_count,
+            "can_checkout": bool(view.items) and not view.checkout_blockers,
+        }
+    )
+
+
+@router.get("", response_model=CartOut)
+def get_cart(principal: CurrentUser, session: SessionDep) -> Any:
+    """The caller's cart at today's prices, each line marked available or not."""
+    return _out(cart.view_cart(session, principal.user_id))
+
+
+@router.post("/items", status_code=status.HTTP_201_CREATED, response_model=CartOut)
+def add_item(
+    body: AddItemIn, principal: CurrentUser, session: SessionDep, response: Response
+) -> Any:
+    """Add units of a product (to its line if already there); 409 beyond the stock left."""
+    response.headers["Location"] = "/cart"
+    return _out(cart.add_item(session, principal.user_id, body.product_id, body.quantity))
+
+
+@router.patch("/items/{product_id}", response_model=CartOut)
+def set_quantity(
+    product_id: IdPath, body: SetQuantityIn, principal: CurrentUser, session: SessionDep
+) -> Any:
+    """Set a line's quantity; 0 removes the line."""
+    return _out(cart.set_quantity(session, principal.user_id, product_id, body.quantity))
+
+
+@router.delete("/items/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_item(product_id: IdPath, principal: CurrentUser, session: SessionDep) -> Response:
+    """Remove a product's line; 404 if it is not in the caller's cart."""
+    cart.remove_item(session, principal.user_id, product_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def clear_cart(principal: CurrentUser, session: SessionDep) -> Response:
+    """Empty the caller's cart."""
+    cart.clear_cart(session, principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

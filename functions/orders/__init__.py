@@ -1,0 +1,1 @@
+"""The orders function: checkout, order history, status moves and sales figures."""

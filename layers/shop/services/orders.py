@@ -1,0 +1,336 @@
+"""Orders: checkout that never oversells, status moves, cancellation that returns stock once.
+
+Lock order, everywhere: the user's cart row (checkout) or the order row (status moves), then
+products by ascending id. Two transactions therefore never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from shop.behavior import record_event
+from shop.coltypes import utcnow
+from shop.errors import Conflict, NotFound
+from shop.models import (
+    Cart,
+    CartItem,
+    InventoryMovement,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    Product,
+)
+from shop.pagination import PageRequest, PageResult, paginate
+from shop.services import idempotency
+
+#: Where each status may go next; everything else is refused with 409.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("paid", "cancelled"),
+    "paid": ("shipped", "cancelled"),
+    "shipped": ("delivered",),
+    "delivered": (),
+    "cancelled": (),
+}
+CANCELLABLE: tuple[str, ...] = tuple(s for s, moves in TRANSITIONS.items() if "cancelled" in moves)
+CHECKOUT_SCOPE = "checkout"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking: owners see their own orders, admins see all."""
+
+    user_id: int
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    #: True when a retry of an earlier request returned its order instead of placing one.
+    replayed: bool
+
+
+def _with_details() -> Any:
+    return (selectinload(Order.items), selectinload(Order.status_history))
+
+
+def get_order(session: Session, order_id: int, viewer: Viewer) -> Order:
+    """The order with lines and history; NotFound unless the viewer owns it or is an admin."""
+    order = session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(*_with_details())
+        .execution_options(populate_existing=True)
+    )
+    if order is None or (order.user_id != viewer.user_id and not viewer.is_admin):
+        raise NotFound("No such order.")
+    return order
+
+
+def list_orders(
+    session: Session,
+    viewer: Viewer,
+    page: PageRequest,
+    *,
+    status: str | None = None,
+    all_users: bool = False,
+) -> PageResult[Order]:
+    """A page of orders, newest first: the viewer's own, or everyone's for an admin asking."""
+    query = (
+        select(Order).options(*_with_details()).order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    if not (all_users and viewer.is_admin):
+        query = query.where(Order.user_id == viewer.user_id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    return paginate(session, query, page)
+
+
+def place_order(
+    session: Session, user_id: int, shipping_address: dict[str, Any], *, idempotency_key: str
+) -> PlacedOrder:
+    """Turn the user's cart into an order, once per idempotency key.
+
+    A retry with the same key and address returns the first order (`replayed`); the same key
+    with another address is InvalidInput; one racing the first request is Conflict.
+    """
+    digest = idempotency.request_hash({"shipping_address": shipping_address})
+    claim = idempotency.claim(session, user_id, idempotency_key, digest, scope=CHECKOUT_SCOPE)
+    if claim.is_replay:
+        assert claim.order_id is not None
+        return PlacedOrder(get_order(session, claim.order_id, Viewer(user_id)), replayed=True)
+    assert claim.record_id is not None
+    try:
+        order_id = _checkout(session, user_id, shipping_address)
+        idempotency.complete(session, claim.record_id, order_id=order_id, status=201)
+        session.commit()
+    except BaseException:
+        idempotency.release(session, claim.record_id)
+        raise
+    return PlacedOrder(get_order(session, order_id, Viewer(user_id)), replayed=False)
+
+
+def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) -> int:
+    """Place the order inside the session's transaction (not committed); its id."""
+    now = utcnow()
+    # Locking the cart row first serializes two checkouts of one cart: the second then
+    # finds the cart already emptied.
+    touched = session.execute(
+        update(Cart)
+        .where(Cart.user_id == user_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    lines = (
+        session.execute(
+            select(CartItem.product_id, CartItem.quantity)
+            .join(Cart, Cart.id == CartItem.cart_id)
+            .where(Cart.user_id == user_id)
+            .order_by(CartItem.product_id)
+        ).all()
+        if touched.rowcount  # type: ignore[attr-defined]
+        else []
+    )
+    if not lines:
+        raise Conflict("Your cart is empty: add products before checking out.")
+    wanted = dict(lines)
+    _take_stock(session, wanted)
+    products = {
+        p.id: p
+        for p in session.scalars(
+            select(Product)
+            .where(Product.id.in_(wanted))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    order = Order(
+        user_id=user_id,
+        status="pending",
+        subtotal=Decimal("0.00"),
+        total=Decimal("0.00"),
+        item_count=sum(wanted.values()),
+        shipping_address=shipping_address,
+        created_at=now,
+        updated_at=now,
+    )
+    for product_id, quantity in sorted(wanted.items()):
+        product = products[product_id]
+        order.items.append(
+            OrderItem(
+                product_id=product_id,
+                name=product.name,
+                unit_price=product.price,
+                quantity=quantity,
+                line_total=product.price * quantity,
+            )
+        )
+    order.subtotal = sum((item.line_total for item in order.items), Decimal("0.00"))
+    order.total = order.subtotal  # no shipping fees or taxes yet: total equals subtotal
+    order.status_history.append(OrderStatusChange(status="pending", at=now, actor_id=user_id))
+    session.add(order)
+    session.flush()
+    for product_id, quantity in sorted(wanted.items()):
+        session.add(
+            InventoryMovement(
+                product_id=product_id,
+                delta=-quantity,
+                stock_after=products[product_id].stock,
+                reason=f"order {order.id}",
+                actor_id=user_id,
+            )
+        )
+    session.execute(
+        delete(CartItem)
+        .where(CartItem.cart_id.in_(select(Cart.id).where(Cart.user_id == user_id)))
+        .execution_options(synchronize_session=False)
+    )
+    record_event(
+        session,
+        "checkout",
+        user_id=user_id,
+        payload={
+            "order_id": order.id,
+            "total": str(order.total),
+            "item_count": order.item_count,
+            "product_ids": sorted(wanted),
+        },
+    )
+    return order.id
+
+
+def _take_stock(session: Session, wanted: dict[int, int]) -> None:
+    """Decrement each product's stock by conditional UPDATE, in product-id order.
+
+    A row changes only if the product is active and has enough units, so stock can never go
+    below zero whatever runs concurrently. Conflict names every product that falls short.
+    """
+    short: list[int] = []
+    for product_id in sorted(wanted):
+        taken = session.execute(
+            update(Product)
+            .where(
+                Product.id == product_id,
+                Product.is_active.is_(True),
+                Product.stock >= wanted[product_id],
+            )
+            .values(stock=Product.stock - wanted[product_id])
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            short.append(product_id)
+    if short:
+        rows = session.execute(
+            select(Product.id, Product.name, Product.stock, Product.is_active).where(
+                Product.id.in_(short)
+            )
+        ).all()
+        problems = [
+            {
+                "product_id": pid,
+                "name": name,
+                "requested": wanted[pid],
+                "stock": stock if active else 0,
+                "reason": "not enough stock" if active else "no longer sold",
+            }
+            for pid, name, stock, active in rows
+        ]
+        names = ", ".join(
+            f"{p['name']} ({p['reason']}: {p['stock']} left, {p['requested']} wanted)"
+            for p in problems
+        )
+        raise Conflict(f"Cannot check out: {names}.", extra={"products": problems})
+
+
+def change_status(session: Session, order_id: int, new_status: str, actor: Viewer) -> Order:
+    """The order after moving it to `new_status` (cancel returns stock); Conflict otherwise."""
+    if new_status == "cancelled":
+        return cancel_order(session, order_id, actor)
+    order = get_order(session, order_id, actor)
+    current = order.status
+    _require_move(current, new_status)
+    now = utcnow()
+    moved = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == current)
+        .values(status=new_status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        return change_status(session, order_id, new_status, actor)  # re-judge the new status
+    session.add(
+        OrderStatusChange(order_id=order_id, status=new_status, at=now, actor_id=actor.user_id)
+    )
+    session.commit()
+    return get_order(session, order_id, actor)
+
+
+def cancel_order(session: Session, order_id: int, actor: Viewer) -> Order:
+    """The cancelled order, its stock returned exactly once even if cancels race."""
+    order = get_order(session, order_id, actor)
+    now = utcnow()
+    # Only the transaction whose conditional UPDATE matches returns the stock.
+    won = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_(CANCELLABLE))
+        .values(status="cancelled", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        current = get_order(session, order_id, actor).status
+        _require_move(current, "cancelled")
+        raise Conflict("The order changed while it was being cancelled; try again.")
+    items = session.execute(
+        select(OrderItem.product_id, OrderItem.quantity)
+        .where(OrderItem.order_id == order_id)
+        .order_by(OrderItem.product_id)
+    ).all()
+    for product_id, quantity in items:
+        session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(stock=Product.stock + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        stock_after = session.scalar(select(Product.stock).where(Product.id == product_id))
+        session.add(
+            InventoryMovement(
+                product_id=product_id,
+                delta=quantity,
+                stock_after=stock_after or 0,
+                reason=f"order {order_id} cancelled",
+                actor_id=actor.user_id,
+            )
+        )
+    session.add(
+        OrderStatusChange(order_id=order_id, status="cancelled", at=now, actor_id=actor.user_id)
+    )
+    record_event(
+        session,
+        "order_cancel",
+        user_id=order.user_id,
+        payload={
+            "order_id": order_id,
+            "total": str(order.total),
+            "by_admin": actor.user_id != order.user_id,
+        },
+    )
+    session.commit()
+    return get_order(session, order_id, actor)
+
+
+def _require_move(current: str, new_status: str) -> None:
+    allowed = TRANSITIONS.get(current, ())
+    if new_status not in allowed:
+        moves = ", ".join(allowed) if allowed else "none (final status)"
+        raise Conflict(
+            f"An order that is {current} cannot become {new_status}; allowed: {moves}.",
+            extra={"status": current, "allowed": list(allowed)},
+        )

@@ -1,0 +1,89 @@
+"""Factories for the shopping-flow tests: products, carts and checkouts through the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from support import Account, LambdaClient, Reply
+
+ADDRESS: dict[str, Any] = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+def new_product(
+    client: LambdaClient,
+    admin: Account,
+    *,
+    stock: int = 10,
+    price: str = "9.99",
+    name: str | None = None,
+) -> int:
+    """A product created by `admin` through the API; its id."""
+    sku = f"SKU-{uuid.uuid4().hex[:10]}"
+    reply = client.post(
+        "/products",
+        json={
+            "sku": sku,
+            "name": name or f"Product {sku}",
+            "category": "Kitchen",
+            "price": price,
+            "stock": stock,
+        },
+        token=admin.access_token,
+    )
+    assert reply.status == 201, reply.body
+    return int(reply.json()["id"])
+
+
+def add_to_cart(client: LambdaClient, user: Account, product_id: int, quantity: int = 1) -> Reply:
+    return client.post(
+        "/cart/items",
+        json={"product_id": product_id, "quantity": quantity},
+        token=user.access_token,
+    )
+
+
+def checkout(
+    client: LambdaClient,
+    user: Account,
+    *,
+    key: str | None = None,
+    address: dict[str, Any] | None = None,
+) -> Reply:
+    """POST /orders with a fresh Idempotency-Key unless one is given."""
+    return client.post(
+        "/orders",
+        json={"shipping_address": address or ADDRESS},
+        token=user.access_token,
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+def stock_of(product_id: int) -> int:
+    """The product's stock as the database holds it."""
+    from shop.db import session_scope
+    from shop.models import Product
+
+    with session_scope() as session:
+        product = session.get(Product, product_id)
+        assert product is not None
+        return product.stock
+
+
+def count_rows(model: Any, **where: Any) -> int:
+    """How many rows of `model` match the column values in `where`."""
+    from sqlalchemy import func, select
+
+    from shop.db import session_scope
+
+    query = select(func.count()).select_from(model)
+    for column, value in where.items():
+        query = query.where(getattr(model, column) == value)
+    with session_scope() as session:
+        return int(session.scalar(query) or 0)
