@@ -59,7 +59,7 @@ def checkout(
     """POST /orders with a fresh Idempotency-Key unless one is given."""
     return client.post(
         "/orders",
-        json={"shipping_address": address or ADDRESS},
+        json={"shipping_address": ADDRESS if address is None else address},
         token=user.access_token,
         headers={"Idempotency-Key": key or uuid.uuid4().hex},
     )
@@ -87,3 +87,43 @@ def count_rows(model: Any, **where: Any) -> int:
         query = query.where(getattr(model, column) == value)
     with session_scope() as session:
         return int(session.scalar(query) or 0)
+
+
+def events_of(user_id: int, *types: str) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """(type, product_id, payload) of the user's behavior events of `types`, oldest first."""
+    from sqlalchemy import select
+
+    from shop.db import session_scope
+    from shop.models import BehaviorEvent
+
+    query = select(BehaviorEvent.event_type, BehaviorEvent.product_id, BehaviorEvent.payload)
+    query = query.where(BehaviorEvent.user_id == user_id).order_by(BehaviorEvent.id)
+    if types:
+        query = query.where(BehaviorEvent.event_type.in_(types))
+    with session_scope() as session:
+        return [(t, p, dict(payload)) for t, p, payload in session.execute(query)]
+
+
+def bulk_products(count: int, *, stock: int = 10, price: str = "1.00") -> list[int]:
+    """`count` active products inserted straight into the database (faster than the API)."""
+    from decimal import Decimal
+
+    from shop.db import session_scope
+    from shop.models import Product
+
+    tag = uuid.uuid4().hex[:8]
+    with session_scope() as session:
+        products = [
+            Product(
+                sku=f"BULK-{tag}-{n}",
+                name=f"Bulk item {n}",
+                category="Bulk",
+                category_slug="bulk",
+                price=Decimal(price),
+                stock=stock,
+            )
+            for n in range(count)
+        ]
+        session.add_all(products)
+        session.flush()
+        return [p.id for p in products]
