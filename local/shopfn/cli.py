@@ -58,6 +58,23 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopfn.build import BuildOptions, build
+
+    options = BuildOptions(
+        out=Path(args.out).resolve(),
+        python_version=args.python_version,
+        architecture=args.arch,
+        functions=tuple(args.function or ()),
+    )
+    for bundle in build(options):
+        size = f"{bundle.unzipped_bytes / 1e6:7.1f} MB unzipped" if bundle.path else ""
+        print(f"{bundle.kind:6} {bundle.name:12} {size}  {bundle.path or ''}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopfn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         run=_cmd_migrate
     )
     commands.add_parser("seed", help="add the starter catalog").set_defaults(run=_cmd_seed)
+
+    build = commands.add_parser("build", help="package the layer and functions for Lambda")
+    build.add_argument("--out", default="build", help="output folder (default: build)")
+    build.add_argument("--function", action="append", help="only this function (repeatable)")
+    build.add_argument("--python-version", default="3.12", help="Lambda runtime's Python")
+    build.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64")
+    build.set_defaults(run=_cmd_build)
 
     admin = commands.add_parser("create-admin", help="create or promote an admin account")
     admin.add_argument("--email")

@@ -1,0 +1,113 @@
+"""Each Lambda bundle is small enough for Lambda and runs with nothing but itself and its layer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from shopfn.apigw import build_event
+from shopfn.build import LAYER_ZIP, is_image_function, write_zip
+from shopfn.manifest import FunctionSpec, load_manifest
+
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+PROBE = Path(__file__).with_name("health_probe.py")
+ZIP_FUNCTIONS = [spec for spec in load_manifest().functions if not is_image_function(spec)]
+IMAGE_FUNCTIONS = [spec for spec in load_manifest().functions if is_image_function(spec)]
+
+
+def _unzip(archive: Path, target: Path) -> Path:
+    with zipfile.ZipFile(archive) as bundle:
+        bundle.extractall(target)
+    return target
+
+
+def _unzipped_size(archive: Path) -> int:
+    with zipfile.ZipFile(archive) as bundle:
+        return sum(info.file_size for info in bundle.infolist())
+
+
+def test_layer_holds_shop_under_python_and_no_local_only_tools(bundles) -> None:
+    layer = bundles["@layer"]
+    assert layer.path is not None and layer.path.name == LAYER_ZIP
+    with zipfile.ZipFile(layer.path) as archive:
+        names = archive.namelist()
+    assert "python/shop/__init__.py" in names
+    assert "python/shop/migrations/env.py" in names
+    assert not any(name.startswith("python/bin/") for name in names)
+    assert any(name.startswith("python/sqlalchemy/") for name in names)
+    assert any(name.startswith("python/pydantic_core/_pydantic_core.cpython-") for name in names)
+    assert not any(name.startswith("python/uvicorn") for name in names)
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_same_files_give_the_same_zip_whatever_their_timestamps(bundles, tmp_path) -> None:
+    """CDK hashes assets: an unchanged bundle must not trigger a new deployment."""
+    content = _unzip(bundles[ZIP_FUNCTIONS[0].name].path, tmp_path / "content")
+    first = write_zip(content, tmp_path / "first.zip")
+    for path in list(content.rglob("*.py"))[:50]:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    second = write_zip(content, tmp_path / "second.zip")
+    assert first == second
+
+
+@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda spec: spec.name)
+def test_function_with_its_layer_stays_under_lambdas_unzipped_limit(
+    spec: FunctionSpec, bundles
+) -> None:
+    function, layer = bundles[spec.name], bundles["@layer"]
+    total = _unzipped_size(function.path) + _unzipped_size(layer.path)
+    print(f"\n{spec.name}: {total / 2**20:.1f} MiB unzipped with the layer")
+    assert total < LAMBDA_UNZIPPED_LIMIT
+    with zipfile.ZipFile(function.path) as archive:
+        names = archive.namelist()
+    assert f"{spec.name}/__init__.py" in names
+    assert not any(name.startswith("shop/") for name in names), "shop ships in the layer only"
+
+
+@pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda spec: spec.name)
+def test_bundle_answers_health_with_only_itself_and_its_layer_on_sys_path(
+    spec: FunctionSpec, bundles, layer_site, runtime, tmp_path
+) -> None:
+    function_dir = _unzip(bundles[spec.name].path, tmp_path / "task")
+    layer_dir = layer_site
+    event = build_event(spec, "GET", f"{spec.prefix.rstrip('/')}/health")
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),  # SQLite: the probe needs no database server
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [runtime.python, "-I", "-S", str(PROBE), str(function_dir), str(layer_dir), spec.handler],
+        input=json.dumps(event),
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["foreign_modules"] == []
+    assert not any("site-packages" in path for path in report["sys_path"])
+    response = report["response"]
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert body["status"] == "ok" and body["service"] == spec.name and body["database"] == "ok"
+
+
+def test_image_functions_build_from_a_lambda_base_image_and_ship_no_zip(bundles) -> None:
+    for spec in IMAGE_FUNCTIONS:
+        dockerfile = (spec.path / "Dockerfile").read_text()
+        assert "public.ecr.aws/lambda/python:3.12" in dockerfile
+        assert spec.handler in dockerfile
+        assert bundles[spec.name].kind == "image"
+        assert not (bundles["@layer"].path.parent / "functions" / f"{spec.name}.zip").exists()
