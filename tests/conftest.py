@@ -40,6 +40,8 @@ def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         }
     )
     os.environ.pop("DATABASE_URL", None)
+    for name in ("OPENAI_API_KEY", "OPENAI_SECRET_ARN", "OPENAI_BASE_URL"):
+        os.environ.pop(name, None)  # a developer's real key must never send tests to OpenAI
     _reset_caches()
     yield
     os.environ.clear()

@@ -41,6 +41,30 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_password: str | None = None
 
+    openai_api_key: str | None = Field(
+        default=None, description="OpenAI key; without one the support chat answers offline"
+    )
+    openai_secret_arn: str | None = Field(
+        default=None, description="Secrets Manager secret holding the OpenAI key (AWS)"
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible server; the official API when unset"
+    )
+    openai_model: str = "gpt-4o"
+    openai_timeout_seconds: float = Field(default=10.0, gt=0, description="Per attempt")
+    openai_max_retries: int = Field(default=1, ge=0, le=3)
+    # API Gateway gives up after 29 s: the whole chat turn, every model round included,
+    # must be answered (offline if need be) well before that.
+    support_deadline_seconds: float = Field(default=20.0, gt=0)
+    support_history_token_budget: int = Field(default=3000, ge=100)
+    support_rate_limit_per_user: int = Field(default=20, ge=1, description="Chats per window")
+    support_rate_limit_per_address: int = Field(default=60, ge=1, description="Per client IP")
+    support_rate_window_seconds: int = Field(default=60, ge=1)
+    support_anonymous_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="Idle time after which an anonymous chat ends"
+    )
+    support_contact_email: str = "support@shopfn.example"
+
     max_body_bytes: int = 1024 * 1024
     artifact_bucket: str | None = None
     aws_endpoint_url: str | None = None

@@ -16,12 +16,20 @@ from shop.models.commerce import (
     OrderStatusChange,
 )
 from shop.models.ml import ModelVersion, TrainingRun
+from shop.models.support import (
+    Conversation,
+    ConversationMessage,
+    SupportRateHit,
+    SupportTicket,
+)
 
 __all__ = [
     "Base",
     "BehaviorEvent",
     "Cart",
     "CartItem",
+    "Conversation",
+    "ConversationMessage",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginFailure",
@@ -31,6 +39,8 @@ __all__ = [
     "OrderStatusChange",
     "Product",
     "RefreshToken",
+    "SupportRateHit",
+    "SupportTicket",
     "TimestampMixin",
     "TrainingRun",
     "User",

@@ -1,0 +1,115 @@
+"""Routes of the support function: the chat, the caller's conversations, tickets for admins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from shop.http.deps import AdminUser, CurrentUser, IdPath, OptionalUser, PageDep, SessionDep
+from shop.http.schemas import Page
+from shop.services.support import conversations, tickets
+from shop.services.support.chat import answer_chat
+from shop.services.support.deadline import Deadline
+from shop.settings import get_settings
+
+from .schemas import (
+    ChatIn,
+    ChatOut,
+    ConversationOut,
+    ConversationSummaryOut,
+    TicketOut,
+    TicketPatch,
+    TicketStatus,
+)
+
+router = APIRouter(tags=["support"])
+
+ConversationPath = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as API Gateway saw it.
+
+    `requestContext.identity.sourceIp` is set by API Gateway itself; only without it (outside
+    API Gateway) does the last X-Forwarded-For entry count, the one the nearest proxy added.
+    The first entries are whatever the client wrote and are never trusted.
+    """
+    event = request.scope.get("aws.event") or {}
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    if identity.get("sourceIp"):
+        return str(identity["sourceIp"])
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def _turn_deadline(request: Request) -> Deadline:
+    context = request.scope.get("aws.context")
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return Deadline.for_request(
+        get_settings().support_deadline_seconds, remaining() if callable(remaining) else None
+    )
+
+
+@router.post("/chat", response_model=ChatOut)
+def chat(body: ChatIn, request: Request, principal: OptionalUser, session: SessionDep) -> Any:
+    """Ask the support assistant; signed-in customers get answers about their own orders."""
+    return answer_chat(
+        session,
+        principal=principal,
+        message=body.message,
+        conversation_id=body.conversation_id,
+        client_address=client_address(request),
+        deadline=_turn_deadline(request),
+    )
+
+
+@router.get("/conversations", response_model=Page[ConversationSummaryOut])
+def list_conversations(principal: CurrentUser, session: SessionDep, page: PageDep) -> Any:
+    """The caller's conversations, most recently active first."""
+    return conversations.list_conversations(session, principal, page)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+def get_conversation(
+    conversation_id: ConversationPath, principal: CurrentUser, session: SessionDep
+) -> Any:
+    """One conversation with its messages (its owner, or an admin)."""
+    conversation = conversations.get_conversation(session, conversation_id, principal)
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "user_id": conversation.user_id,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+        "messages": conversations.messages_of(session, conversation.id),
+    }
+
+
+@router.get("/tickets", response_model=Page[TicketOut])
+def list_tickets(
+    _admin: AdminUser,
+    session: SessionDep,
+    page: PageDep,
+    status: Annotated[TicketStatus | None, Query()] = None,
+) -> Any:
+    """Hand-over tickets, newest first (admins only)."""
+    return tickets.list_tickets(session, page, status=status)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+def get_ticket(ticket_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
+    """One ticket (admins only)."""
+    return tickets.get_ticket(session, ticket_id)
+
+
+@router.patch("/tickets/{ticket_id}", response_model=TicketOut)
+def update_ticket(
+    ticket_id: IdPath, body: TicketPatch, _admin: AdminUser, session: SessionDep
+) -> Any:
+    """Move a ticket (open, in_progress, resolved) or note how it was resolved (admins only)."""
+    return tickets.update_ticket(
+        session, ticket_id, status=body.status, resolution_note=body.resolution_note
+    )

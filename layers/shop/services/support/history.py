@@ -1,0 +1,56 @@
+"""The recent history a model sees: newest messages first, as many as fit a token budget."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shop.models import ConversationMessage
+
+#: Tokens a chat message costs beyond its text (role and separators), as OpenAI counts them.
+MESSAGE_OVERHEAD_TOKENS = 4
+#: Most messages ever read back for one turn, whatever the budget.
+MAX_HISTORY_MESSAGES = 40
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    role: str
+    content: str
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, conservative token count: about four characters per token in English."""
+    return math.ceil(len(text) / 4) + MESSAGE_OVERHEAD_TOKENS
+
+
+def fit_to_budget(messages: list[HistoryMessage], budget: int) -> list[HistoryMessage]:
+    """The newest messages whose estimated tokens fit `budget`, oldest first.
+
+    Trimming stops at the first message that does not fit, so the history stays contiguous.
+    """
+    kept: list[HistoryMessage] = []
+    used = 0
+    for message in reversed(messages):
+        cost = estimate_tokens(message.content)
+        if used + cost > budget:
+            break
+        kept.append(message)
+        used += cost
+    kept.reverse()
+    return kept
+
+
+def recent_history(session: Session, conversation_id: str, budget: int) -> list[HistoryMessage]:
+    """The conversation's recent messages that fit `budget` tokens, oldest first."""
+    rows = session.execute(
+        select(ConversationMessage.role, ConversationMessage.content)
+        .where(ConversationMessage.conversation_id == conversation_id)
+        .order_by(ConversationMessage.id.desc())
+        .limit(MAX_HISTORY_MESSAGES)
+    ).all()
+    messages = [HistoryMessage(role=role, content=content) for role, content in reversed(rows)]
+    return fit_to_budget(messages, budget)
