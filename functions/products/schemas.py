@@ -25,7 +25,8 @@ Sku = Annotated[SafeStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Name = Annotated[SafeStr, Field(min_length=1, max_length=200)]
 Description = Annotated[SafeStr, Field(max_length=5000)]
 Category = Annotated[SafeStr, Field(min_length=1, max_length=100)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000_000)]
+# Strict: `true` or `2.0` are not stock counts (lax ints would read them as 1 and 2).
+Stock = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
 
 
 class ProductIn(RequestBody):
@@ -49,7 +50,7 @@ class ProductPatch(RequestBody):
 
 
 class InventoryIn(RequestBody):
-    delta: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
+    delta: Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000, strict=True)]
     reason: Annotated[SafeStr, Field(min_length=1, max_length=200)]
 
 
