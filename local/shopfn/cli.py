@@ -13,10 +13,28 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from shopfn.serve import ServeOptions, serve
 
     serve(
-        ServeOptions(host=args.host, commerce_port=args.commerce_port, ml_port=args.ml_port),
+        ServeOptions(
+            host=args.host,
+            commerce_port=args.commerce_port,
+            ml_port=args.ml_port,
+            dashboard_port=None if args.no_dashboard else args.dashboard_port,
+        ),
         prepare=not args.no_prepare,
     )
     return 0
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from shopfn.dashboard import Dashboard
+
+    dashboard = Dashboard(port=args.port, host=args.host)
+    dashboard.start()
+    try:
+        return dashboard.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        dashboard.stop()
 
 
 def _cmd_migrate(_args: argparse.Namespace) -> int:
@@ -84,7 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--commerce-port", type=int, default=8001)
     serve.add_argument("--ml-port", type=int, default=8000)
     serve.add_argument("--no-prepare", action="store_true", help="skip migrate/seed/admin at start")
+    serve.add_argument("--dashboard-port", type=int, default=5000, help="Streamlit dashboard port")
+    serve.add_argument("--no-dashboard", action="store_true", help="run the APIs only")
     serve.set_defaults(run=_cmd_serve)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="run the Streamlit dashboard alone (APIs from COMMERCE_API_URL and ML_API_URL)",
+    )
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=5000)
+    dashboard.set_defaults(run=_cmd_dashboard)
 
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
         run=_cmd_migrate

@@ -27,6 +27,7 @@ class ServeOptions:
     commerce_port: int = 8001
     ml_port: int = 8000
     workers: int = 32
+    dashboard_port: int | None = None  # Streamlit alongside the APIs when set
 
 
 class _Server(uvicorn.Server):
@@ -108,4 +109,18 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
     if prepare:
         prepare_database()
-    asyncio.run(_serve(options))
+    dashboard = None
+    if options.dashboard_port is not None:
+        from shopfn.dashboard import Dashboard, api_url
+
+        urls = {
+            "COMMERCE_API_URL": api_url(options.host, options.commerce_port),
+            "ML_API_URL": api_url(options.host, options.ml_port),
+        }
+        dashboard = Dashboard(options.dashboard_port, options.host, env=urls)
+        dashboard.start()
+    try:
+        asyncio.run(_serve(options))
+    finally:
+        if dashboard is not None:
+            dashboard.stop()

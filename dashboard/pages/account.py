@@ -1,0 +1,48 @@
+"""Sign in, create an account, or see who is signed in."""
+
+from __future__ import annotations
+
+import streamlit as st
+from shopui.client import ApiError
+from shopui.session import api, current_user, show_error, sign_in, sign_out
+
+user = current_user()
+if user:
+    st.title("Your account")
+    st.write(f"**{user['full_name']}** · {user['email']} · role: `{user['role']}`")
+    if st.button("Sign out", key="account_sign_out"):
+        sign_out()
+        st.rerun()
+    st.stop()
+
+st.title("Welcome to shopfn")
+sign_in_tab, sign_up_tab = st.tabs(["Sign in", "Create an account"])
+with sign_in_tab, st.form("sign_in"):
+    email = st.text_input("E-mail", key="signin_email")
+    password = st.text_input("Password", type="password", key="signin_password")
+    if st.form_submit_button("Sign in", type="primary"):
+        try:
+            who = sign_in(email.strip(), password)
+        except ApiError as exc:
+            if exc.status == 401:
+                st.error("Wrong e-mail or password.")
+            else:
+                show_error(exc)
+        else:
+            st.success(f"Welcome back, {who['full_name']}!")
+            st.rerun()
+
+with sign_up_tab, st.form("sign_up"):
+    full_name = st.text_input("Full name", key="signup_name")
+    new_email = st.text_input("E-mail", key="signup_email")
+    new_password = st.text_input(
+        "Password (at least 8 characters)", type="password", key="signup_password"
+    )
+    if st.form_submit_button("Create account", type="primary"):
+        try:
+            api().register(new_email.strip(), new_password, full_name.strip())
+            sign_in(new_email.strip(), new_password)
+        except ApiError as exc:
+            show_error(exc)
+        else:
+            st.rerun()

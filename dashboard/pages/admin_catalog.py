@@ -1,0 +1,90 @@
+"""Catalog and inventory management: create, edit, deactivate, adjust stock with a reason."""
+
+from __future__ import annotations
+
+import streamlit as st
+from shopui.client import ApiError
+from shopui.session import api, call, require_admin, show_error
+
+require_admin()
+st.title("Catalog & inventory")
+
+q = st.text_input("Find products", key="adm_cat_q")
+page = call(api().products, q=q or None, page_size=100, feature="The catalog")
+products = page["items"] if page else []
+if products:
+    st.dataframe(
+        [
+            {k: p[k] for k in ("id", "sku", "name", "category", "price", "stock", "is_active")}
+            for p in products
+        ],
+        hide_index=True,
+        height=280,
+    )
+
+edit_tab, stock_tab, create_tab = st.tabs(["Edit or deactivate", "Adjust stock", "New product"])
+labels = {f"{p['sku']} · {p['name']}": p for p in products}
+
+with edit_tab:
+    if labels:
+        chosen = labels[st.selectbox("Product", list(labels), key="adm_edit_pick")]
+        with st.form(f"edit_{chosen['id']}"):
+            name = st.text_input("Name", chosen["name"])
+            category = st.text_input("Category", chosen["category"])
+            price = st.text_input("Price", chosen["price"])
+            description = st.text_area("Description", chosen["description"])
+            active = st.checkbox("Active (visible in the shop)", value=chosen["is_active"])
+            if st.form_submit_button("Save changes", type="primary"):
+                changes = {
+                    "name": name,
+                    "category": category,
+                    "price": price.strip(),
+                    "description": description,
+                    "is_active": active,
+                }
+                if call(api().update_product, chosen["id"], changes) is not None:
+                    st.success(f"Saved {name}.")
+        if st.button("Deactivate this product", key="adm_deactivate"):
+            try:
+                api().deactivate_product(chosen["id"])
+            except ApiError as exc:
+                show_error(exc)
+            else:
+                st.success(f"{chosen['name']} is deactivated; past orders keep it.")
+    else:
+        st.info("No products to edit.")
+
+with stock_tab:
+    if labels:
+        target = labels[st.selectbox("Product", list(labels), key="adm_stock_pick")]
+        st.caption(f"Current stock: {target['stock']}")
+        with st.form("adjust_stock"):
+            delta = st.number_input("Change (+ received, - removed)", step=1, value=0)
+            reason = st.text_input("Reason", placeholder="delivery from supplier, damaged, ...")
+            if st.form_submit_button("Apply", type="primary"):
+                if delta == 0 or not reason.strip():
+                    st.error("Give a non-zero change and a reason.")
+                else:
+                    updated = call(api().adjust_stock, target["id"], int(delta), reason.strip())
+                    if updated is not None:
+                        st.success(f"{updated['name']}: stock is now {updated['stock']}.")
+
+with create_tab, st.form("create_product", clear_on_submit=True):
+    sku = st.text_input("SKU", placeholder="EL-1099")
+    new_name = st.text_input("Name ")
+    new_category = st.text_input("Category ")
+    new_price = st.text_input("Price ", placeholder="19.99")
+    stock = st.number_input("Initial stock", min_value=0, step=1, value=0)
+    new_description = st.text_area("Description ")
+    if st.form_submit_button("Create product", type="primary"):
+        fields = {
+            "sku": sku.strip(),
+            "name": new_name.strip(),
+            "category": new_category.strip(),
+            "price": new_price.strip(),
+            "stock": int(stock),
+            "description": new_description,
+        }
+        created = call(api().create_product, fields)
+        if created is not None:
+            st.success(f"Created {created['name']} (id {created['id']}).")

@@ -1,0 +1,73 @@
+"""Checkout: the shipping form; each attempt sends one Idempotency-Key, so one order at most."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+from shopui.client import ApiError
+from shopui.session import api, call, money, require_sign_in, show_error
+
+KEY = "checkout_idempotency_key"
+
+user = require_sign_in("Sign in to check out.")
+st.title("Checkout")
+
+placed = st.session_state.get("placed_order")
+if placed:
+    st.success(f"Thank you! Order #{placed['id']} is placed ({money(placed['total'])}).")
+    st.page_link("pages/orders.py", label="See my orders", icon="📜")
+    if st.button("Keep shopping", key="checkout_done"):
+        del st.session_state["placed_order"]
+        st.switch_page("pages/catalog.py")
+    st.stop()
+
+cart = call(api().cart, feature="The cart")
+if cart is None:
+    st.stop()
+if not cart["items"]:
+    st.info("Your cart is empty.")
+    st.page_link("pages/catalog.py", label="Browse the shop", icon="🛍️")
+    st.stop()
+
+for line in cart["items"]:
+    st.write(f"{line['quantity']} x {line['name']} — {money(line['line_total'])}")
+st.subheader(f"Total: {money(cart['subtotal'])}")
+
+# One key per checkout attempt: a double click (two reruns) resends the same key, and the API
+# answers with the same order instead of a second one.
+st.session_state.setdefault(KEY, str(uuid.uuid4()))
+with st.form("shipping"):
+    name = st.text_input("Full name", value=user.get("full_name", ""), key="ship_name")
+    line1 = st.text_input("Address line 1", key="ship_line1")
+    line2 = st.text_input("Address line 2 (optional)", key="ship_line2")
+    city_col, postal_col, country_col = st.columns(3)
+    city = city_col.text_input("City", key="ship_city")
+    postal_code = postal_col.text_input("Postal code", key="ship_postal")
+    country = country_col.text_input("Country", key="ship_country")
+    submitted = st.form_submit_button("Place order", type="primary")
+
+if submitted:
+    address = {
+        "name": name.strip(),
+        "line1": line1.strip(),
+        "city": city.strip(),
+        "postal_code": postal_code.strip(),
+        "country": country.strip(),
+    }
+    missing = [label for label, value in address.items() if not value]
+    if line2.strip():
+        address["line2"] = line2.strip()
+    if missing:
+        st.error(f"Please fill in: {', '.join(m.replace('_', ' ') for m in missing)}.")
+        st.stop()
+    try:
+        order = api().place_order(address, st.session_state[KEY])
+    except ApiError as exc:
+        if exc.status < 500 and exc.status != 401:
+            st.session_state.pop(KEY, None)  # a definite answer: the next attempt is a new one
+        show_error(exc, feature="Checkout")
+    else:
+        st.session_state.pop(KEY, None)
+        st.session_state["placed_order"] = order
+        st.rerun()

@@ -1,0 +1,43 @@
+"""One product: its picture, description, price, availability and "add to cart"."""
+
+from __future__ import annotations
+
+import streamlit as st
+from shopui.art import product_svg
+from shopui.session import api, call, current_user, money
+
+product_id = st.query_params.get("id") or st.session_state.get("product_id")
+if not product_id:
+    st.info("Pick a product in the shop first.")
+    st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")
+    st.stop()
+
+product = call(api().product, int(product_id), feature="The catalog")
+if product is None:
+    st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")
+    st.stop()
+
+picture, info = st.columns([2, 3])
+picture.image(product_svg(product["name"], product["category"], width=480), width="stretch")
+with info:
+    st.title(product["name"])
+    st.caption(f"{product['category']} · SKU {product['sku']}")
+    st.subheader(money(product["price"]))
+    st.write(product["description"])
+    if product["stock"] > 0:
+        st.success(f"In stock: {product['stock']} available")
+    else:
+        st.error("Out of stock")
+    if current_user() is None:
+        st.info("Sign in to buy.")
+        st.page_link("pages/account.py", label="Sign in", icon="👤")
+    elif product["stock"] > 0:
+        quantity = st.number_input(
+            "Quantity", min_value=1, max_value=min(100, product["stock"]), value=1, key="pd_qty"
+        )
+        if st.button("Add to cart", type="primary", key="pd_add"):
+            cart = call(api().add_to_cart, product["id"], int(quantity), feature="The cart")
+            if cart is not None:
+                st.success(f"Added {quantity} x {product['name']} to your cart.")
+                st.page_link("pages/cart.py", label="Go to cart", icon="🛒")
+st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")

@@ -1,0 +1,333 @@
+"""Typed HTTP client of the dashboard: the one place that talks to the Commerce and ML APIs.
+
+Tokens live in a mutable mapping (Streamlit's session state in the app, a dict in tests), so
+one pooled `httpx.Client` can serve every browser session. An expired access token is renewed
+once with the refresh token; when that fails too the caller gets `SessionExpired`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal
+
+import httpx
+
+Api = Literal["commerce", "ml"]
+Json = Any
+
+ACCESS = "access_token"
+REFRESH = "refresh_token"
+
+# How the platform says "nobody serves this path" (as opposed to "this record does not exist").
+_UNROUTED_DETAILS = ("No function serves", "No such resource.")
+
+
+class ApiError(Exception):
+    """A problem+json answer (or a transport failure) turned into something a person can read."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+
+    @property
+    def message(self) -> str:
+        """One readable sentence, with the fields at fault for validation errors."""
+        text = self.detail or self.title or f"The request failed ({self.status})."
+        fields = [
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'value'}: {e.get('msg', '')}"
+            for e in self.errors
+        ]
+        return f"{text} ({'; '.join(fields)})" if fields else text
+
+
+class SessionExpired(ApiError):
+    """The access token is no longer accepted and could not be refreshed: sign in again."""
+
+
+class NotAvailable(ApiError):
+    """The endpoint is not deployed (yet) or its API does not answer."""
+
+
+class ShopClient:
+    """Calls of the storefront and admin console, one method per endpoint they use."""
+
+    def __init__(
+        self,
+        commerce_url: str,
+        ml_url: str,
+        state: MutableMapping[str, Any],
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._bases: dict[Api, str] = {
+            "commerce": commerce_url.rstrip("/"),
+            "ml": ml_url.rstrip("/"),
+        }
+        self._state = state
+        self._http = http or httpx.Client(timeout=30.0)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self._state.get(ACCESS))
+
+    def forget_tokens(self) -> None:
+        self._state.pop(ACCESS, None)
+        self._state.pop(REFRESH, None)
+
+    def _store_tokens(self, pair: Mapping[str, Any]) -> None:
+        self._state[ACCESS] = pair["access_token"]
+        self._state[REFRESH] = pair["refresh_token"]
+
+    def _send(
+        self,
+        api: Api,
+        method: str,
+        path: str,
+        *,
+        json: Json = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool,
+    ) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if auth and self._state.get(ACCESS):
+            all_headers["Authorization"] = f"Bearer {self._state[ACCESS]}"
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        try:
+            return self._http.request(
+                method,
+                self._bases[api] + path,
+                json=json,
+                params=clean,
+                headers=all_headers,
+            )
+        except httpx.TimeoutException as exc:
+            raise ApiError(504, "Timeout", "The shop took too long to answer; try again.") from exc
+        except httpx.TransportError as exc:
+            name = "Commerce" if api == "commerce" else "ML"
+            raise NotAvailable(
+                503, "Unreachable", f"The {name} API at {self._bases[api]} is not reachable."
+            ) from exc
+
+    def _refresh(self) -> bool:
+        token = self._state.get(REFRESH)
+        if not token:
+            return False
+        reply = self._send(
+            "commerce", "POST", "/users/refresh", json={"refresh_token": token}, auth=False
+        )
+        if reply.status_code != 200:
+            return False
+        self._store_tokens(reply.json())
+        return True
+
+    def request(
+        self,
+        api: Api,
+        method: str,
+        path: str,
+        *,
+        json: Json = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        extension: bool = False,
+    ) -> Json:
+        """The decoded JSON body (None for 204); `ApiError` for any 4xx/5xx.
+
+        `extension` marks endpoints beyond the base contract: until they are deployed, a path
+        like /orders/stats falls through to /orders/{id} (404 or 422), which means "not yet".
+        """
+        reply = self._send(api, method, path, json=json, params=params, headers=headers, auth=auth)
+        if reply.status_code == 401 and auth and self._state.get(ACCESS):
+            if not self._refresh():
+                self.forget_tokens()
+                raise SessionExpired(401, "Session expired", "Your session expired: sign in again.")
+            reply = self._send(
+                api, method, path, json=json, params=params, headers=headers, auth=auth
+            )
+        if extension and reply.status_code in (404, 405, 422):
+            raise NotAvailable(reply.status_code, "Not available", "Not available yet.")
+        if reply.status_code >= 400:
+            raise _error_from(reply)
+        if reply.status_code == 204 or not reply.content:
+            return None
+        return reply.json()
+
+    # -- users ------------------------------------------------------------------------------
+
+    def sign_in(self, email: str, password: str) -> dict[str, Any]:
+        """Log in, keep the token pair, and return the signed-in user."""
+        pair = self.request(
+            "commerce", "POST", "/users/login", json={"email": email, "password": password}
+        )
+        self._store_tokens(pair)
+        return self.me()
+
+    def register(self, email: str, password: str, full_name: str) -> dict[str, Any]:
+        body = {"email": email, "password": password, "full_name": full_name}
+        return self.request("commerce", "POST", "/users/register", json=body, auth=False)
+
+    def me(self) -> dict[str, Any]:
+        return self.request("commerce", "GET", "/users/me")
+
+    def users(self, q: str = "", role: str = "", page: int = 1, page_size: int = 20) -> Json:
+        params = {"q": q, "role": role, "page": page, "page_size": page_size}
+        return self.request("commerce", "GET", "/users", params=params)
+
+    def update_user(self, user_id: int, changes: dict[str, Any]) -> Json:
+        return self.request("commerce", "PATCH", f"/users/{user_id}", json=changes)
+
+    # -- products ---------------------------------------------------------------------------
+
+    def products(self, **filters: Any) -> Json:
+        """A page of active products; filters as in the API (q, category, min_price, sort...)."""
+        return self.request("commerce", "GET", "/products", params=filters)
+
+    def categories(self) -> list[dict[str, Any]]:
+        return self.request("commerce", "GET", "/products/categories")
+
+    def product(self, product_id: int) -> dict[str, Any]:
+        return self.request("commerce", "GET", f"/products/{product_id}")
+
+    def create_product(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.request("commerce", "POST", "/products", json=fields)
+
+    def update_product(self, product_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.request("commerce", "PATCH", f"/products/{product_id}", json=changes)
+
+    def deactivate_product(self, product_id: int) -> None:
+        self.request("commerce", "DELETE", f"/products/{product_id}")
+
+    def adjust_stock(self, product_id: int, delta: int, reason: str) -> dict[str, Any]:
+        body = {"delta": delta, "reason": reason}
+        return self.request("commerce", "POST", f"/products/{product_id}/inventory", json=body)
+
+    def low_stock(self, threshold: int | None = None) -> Json:
+        params = {"threshold": threshold}
+        return self.request("commerce", "GET", "/products/low-stock", params=params, extension=True)
+
+    # -- cart and orders --------------------------------------------------------------------
+
+    def cart(self) -> dict[str, Any]:
+        return self.request("commerce", "GET", "/cart")
+
+    def add_to_cart(self, product_id: int, quantity: int) -> dict[str, Any]:
+        body = {"product_id": product_id, "quantity": quantity}
+        return self.request("commerce", "POST", "/cart/items", json=body)
+
+    def set_cart_quantity(self, product_id: int, quantity: int) -> Json:
+        return self.request(
+            "commerce", "PATCH", f"/cart/items/{product_id}", json={"quantity": quantity}
+        )
+
+    def remove_from_cart(self, product_id: int) -> None:
+        self.request("commerce", "DELETE", f"/cart/items/{product_id}")
+
+    def place_order(self, shipping_address: dict[str, str], idempotency_key: str) -> Json:
+        """Check out the cart; the same key always yields the same single order."""
+        return self.request(
+            "commerce",
+            "POST",
+            "/orders",
+            json={"shipping_address": shipping_address},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    def orders(
+        self, status: str = "", page: int = 1, page_size: int = 20, all_users: bool = False
+    ) -> Json:
+        params = {
+            "status": status,
+            "page": page,
+            "page_size": page_size,
+            "all": "true" if all_users else None,
+        }
+        return self.request("commerce", "GET", "/orders", params=params)
+
+    def order(self, order_id: int | str) -> dict[str, Any]:
+        return self.request("commerce", "GET", f"/orders/{order_id}")
+
+    def cancel_order(self, order_id: int | str) -> dict[str, Any]:
+        return self.request("commerce", "POST", f"/orders/{order_id}/cancel")
+
+    def set_order_status(self, order_id: int | str, status: str) -> dict[str, Any]:
+        return self.request(
+            "commerce", "PATCH", f"/orders/{order_id}/status", json={"status": status}
+        )
+
+    def order_stats(self, days: int = 30) -> Json:
+        return self.request(
+            "commerce", "GET", "/orders/stats", params={"days": days}, extension=True
+        )
+
+    # -- support ----------------------------------------------------------------------------
+
+    def chat(self, message: str, conversation_id: str | int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": message}
+        if conversation_id is not None:
+            body["conversation_id"] = conversation_id
+        return self.request("commerce", "POST", "/support/chat", json=body)
+
+    def conversations(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
+        params = {"page": page, "page_size": page_size, **filters}
+        return self.request("commerce", "GET", "/support/conversations", params=params)
+
+    def conversation(self, conversation_id: str | int) -> dict[str, Any]:
+        return self.request("commerce", "GET", f"/support/conversations/{conversation_id}")
+
+    def tickets(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
+        params = {"page": page, "page_size": page_size, **filters}
+        return self.request("commerce", "GET", "/support/tickets", params=params, extension=True)
+
+    def update_ticket(self, ticket_id: str | int, changes: dict[str, Any]) -> Json:
+        return self.request("commerce", "PATCH", f"/support/tickets/{ticket_id}", json=changes)
+
+    # -- ML ---------------------------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        return self.request("ml", "GET", "/ml/models")
+
+    def at_risk(self, limit: int = 50) -> Json:
+        return self.request("ml", "GET", "/ml/predictions/at-risk", params={"limit": limit})
+
+    def behavior(self, days: int = 30) -> Json:
+        return self.request("ml", "GET", "/ml/analytics/behavior", params={"days": days})
+
+    def drift(self) -> Json:
+        return self.request("ml", "GET", "/ml/analytics/drift", extension=True)
+
+    def start_retrain(self) -> dict[str, Any]:
+        return self.request("ml", "POST", "/ml/retrain", json={})
+
+    def retrain_runs(self, page: int = 1, page_size: int = 20) -> Json:
+        params = {"page": page, "page_size": page_size}
+        return self.request("ml", "GET", "/ml/retrain/runs", params=params)
+
+    def retrain_run(self, run_id: str | int) -> dict[str, Any]:
+        return self.request("ml", "GET", f"/ml/retrain/runs/{run_id}")
+
+    def retrain_schedule(self) -> Json:
+        return self.request("ml", "GET", "/ml/retrain/schedule", extension=True)
+
+
+def _error_from(reply: httpx.Response) -> ApiError:
+    try:
+        body = reply.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    title = str(body.get("title") or reply.reason_phrase or "Error")
+    detail = str(body.get("detail") or "")
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else None
+    unrouted = reply.status_code == 404 and detail.startswith(_UNROUTED_DETAILS)
+    if unrouted or reply.status_code == 405:
+        return NotAvailable(reply.status_code, title, detail, errors)
+    return ApiError(reply.status_code, title, detail, errors)

@@ -1,0 +1,143 @@
+"""Storefront pages run by AppTest against the real APIs: sign in, browse, cart, checkout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from conftest import Platform
+from streamlit.testing.v1 import AppTest
+
+AppFactory = Callable[..., AppTest]
+
+
+def shown(app: AppTest) -> str:
+    """Everything a person reads on the page, as one string."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "success",
+        "info",
+        "warning",
+        "error",
+    ):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    return "\n".join(parts)
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [e.message for e in app.exception]
+    assert "Something went wrong" not in shown(app)
+
+
+def card_names(app: AppTest) -> list[str]:
+    return [m.value.strip("*") for m in app.markdown if m.value.startswith("**")]
+
+
+def click(app: AppTest, label: str) -> AppTest:
+    next(b for b in app.button if b.label == label).click()
+    return app.run()
+
+
+def has_api(platform: Platform, prefix: str) -> bool:
+    return httpx.get(f"{platform.commerce_url}/{prefix}/health").status_code == 200
+
+
+def test_guest_sees_catalog_with_pictures_and_pages(make_app: AppFactory) -> None:
+    app = make_app()
+    assert_clean(app)
+    assert app.title[0].value == "Shop"
+    assert "page 1 of 2" in shown(app)
+    assert len(card_names(app)) == 12
+    assert len(app.get("image")) == 12  # a locally drawn picture per card, no internet needed
+    assert "data:image/svg+xml" in str(app.get("image")[0].proto)
+    click(app, "Next →")
+    assert_clean(app)
+    assert "page 2 of 2" in shown(app)
+    assert len(card_names(app)) >= 1
+
+
+def test_search_category_price_and_sort_narrow_the_catalog(make_app: AppFactory) -> None:
+    app = make_app()
+    app.text_input(key="catalog_q").input("headphones").run()
+    assert card_names(app) == ["Aurora Wireless Headphones"]
+    app.text_input(key="catalog_q").input("").run()
+    app.selectbox(key="catalog_category").select("Books").run()
+    assert len(card_names(app)) == 4
+    app.selectbox(key="catalog_sort").select("Price: high to low").run()
+    prices = [c.value.split("$")[1].split(" ")[0] for c in app.caption if "$" in c.value]
+    assert [float(p) for p in prices] == sorted((float(p) for p in prices), reverse=True)
+    app.text_input(key="catalog_max").input("15").run()
+    assert_clean(app)
+    assert all(float(p.split("$")[1].split(" ")[0]) <= 15 for p in
+               [c.value for c in app.caption if "$" in c.value])
+
+
+def test_bad_price_filter_is_explained_not_crashed(make_app: AppFactory) -> None:
+    app = make_app()
+    app.text_input(key="catalog_min").input("cheap").run()
+    assert_clean(app)
+    assert "'cheap' is not a price" in shown(app)
+
+
+def test_shopper_signs_up_and_in_through_the_forms(make_app: AppFactory) -> None:
+    app = make_app(page="pages/account.py")
+    app.text_input(key="signup_name").input("Nora New")
+    app.text_input(key="signup_email").input("nora@example.com")
+    app.text_input(key="signup_password").input("short")
+    click(app, "Create account")
+    assert_clean(app)
+    assert any("password" in e.value.lower() for e in app.error)  # 422 explained
+
+    app.text_input(key="signup_password").input("long-enough-pw")
+    click(app, "Create account")
+    assert_clean(app)
+    assert app.session_state["user"]["email"] == "nora@example.com"
+    assert "Nora New" in shown(app)
+
+
+def test_wrong_password_says_so(make_app: AppFactory) -> None:
+    app = make_app(page="pages/account.py")
+    app.text_input(key="signin_email").input("nobody@example.com")
+    app.text_input(key="signin_password").input("wrong-password")
+    click(app, "Sign in")
+    assert_clean(app)
+    assert [e.value for e in app.error] == ["Wrong e-mail or password."]
+
+
+def test_expired_session_asks_to_sign_in_again(
+    make_app: AppFactory, shopper_state: dict[str, Any]
+) -> None:
+    state = {**shopper_state, "access_token": "expired.token.value", "refresh_token": "bad"}
+    app = make_app(state)
+    assert_clean(app)
+    assert "Your session expired: please sign in again." in shown(app)
+    assert "access_token" not in app.session_state
+    next(b for b in app.button if b.label == "Add").click().run()
+    assert "Sign in to add to your cart." in shown(app)
+
+
+def test_stale_access_token_is_renewed_with_the_refresh_token(
+    make_app: AppFactory, shopper_state: dict[str, Any]
+) -> None:
+    app = make_app({**shopper_state, "access_token": "stale.token.value"})
+    assert_clean(app)
+    assert "session expired" not in shown(app)
+    assert app.session_state["access_token"] not in ("stale.token.value", None)
+    assert app.session_state["refresh_token"] != shopper_state["refresh_token"]
+
+
+def test_product_page_shows_picture_stock_and_price(
+    make_app: AppFactory, shopper_state: dict[str, Any]
+) -> None:
+    app = make_app(shopper_state)
+    next(b for b in app.button if b.label == "View").click().run()
+    assert_clean(app)
+    assert len(app.get("image")) == 1
+    assert "In stock:" in shown(app)
+    assert app.title[0].value == card_names(make_app())[0]
