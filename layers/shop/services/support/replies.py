@@ -17,6 +17,8 @@ REFUSAL = (
 )
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# Script and style bodies are code, not words for the customer: dropped with their tags.
+_CODE_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.DOTALL | re.I)
 _TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
 # Any "<" that could still open a tag: followed by a letter, "/", "!" or "?".
 _TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
@@ -44,6 +46,7 @@ def plain_text(text: str) -> str:
             break
         text = decoded
     text = _COMMENT.sub("", text)
+    text = _CODE_BLOCK.sub("", text)
     text = _TAG.sub("", text)
     text = _TAG_OPENER.sub("", text)
     text = _CONTROL.sub("", text)

@@ -1,0 +1,54 @@
+"""Where the OpenAI key comes from: the environment, or Secrets Manager in AWS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chatting import reconfigure
+
+from shop.services.support.openai_chat import api_key
+
+
+def test_no_key_anywhere_means_offline(settings_env: pytest.MonkeyPatch) -> None:
+    reconfigure()
+
+    assert api_key() is None
+
+
+def test_key_is_read_from_secrets_manager(settings_env: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    settings_env.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    settings_env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    settings_env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="shopfn/openai", SecretString=json.dumps({"api_key": "sk-from-secrets"})
+        )["ARN"]
+        settings_env.setenv("OPENAI_SECRET_ARN", arn)
+        reconfigure()
+
+        assert api_key() == "sk-from-secrets"
+
+
+def test_environment_key_wins_over_the_secret(settings_env: pytest.MonkeyPatch) -> None:
+    settings_env.setenv("OPENAI_API_KEY", "sk-env")
+    settings_env.setenv("OPENAI_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:x")
+    reconfigure()
+
+    assert api_key() == "sk-env"
+
+
+def test_unreadable_secret_means_offline_not_an_error(settings_env: pytest.MonkeyPatch) -> None:
+    from moto import mock_aws
+
+    settings_env.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    settings_env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    settings_env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    settings_env.setenv("OPENAI_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:missing")
+    with mock_aws():
+        reconfigure()
+
+        assert api_key() is None
