@@ -1,0 +1,29 @@
+"""Run by test_cold_start in a fresh interpreter: what one Lambda cold start does.
+
+Imports one function's handler module through the local loader (as `shopfn serve` does)
+and answers one API Gateway health event. Exit status 0 only for a 200 answer.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from shopfn.apigw import build_event
+from shopfn.lambda_context import LocalLambdaContext
+from shopfn.loader import load_handler
+from shopfn.manifest import load_manifest
+
+
+def main(name: str) -> int:
+    spec = load_manifest().get(name)
+    handler = load_handler(spec)
+    event = build_event(spec, "GET", f"{spec.prefix}/health")
+    reply = handler(event, LocalLambdaContext(function_name=f"shopfn-{name}"))
+    if reply.get("statusCode") != 200:
+        print(f"{name} health answered {reply!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
