@@ -69,7 +69,7 @@ def view_cart(session: Session, user_id: int) -> CartView:
     )
 
 
-def _lock_cart(session: Session, user_id: int, *, create: bool) -> int | None:
+def lock_cart(session: Session, user_id: int, *, create: bool) -> int | None:
     """The user's cart id, its row write-locked for this transaction (created if asked).
 
     Touching the row serializes every change to one user's cart, including checkout, on all
@@ -114,7 +114,7 @@ def _check_stock(product: Product, wanted: int) -> None:
 def add_item(session: Session, user_id: int, product_id: int, quantity: int) -> CartView:
     """The cart after adding `quantity` units (to the existing line, if any)."""
     product = _active_product(session, product_id)
-    cart_id = _lock_cart(session, user_id, create=True)
+    cart_id = lock_cart(session, user_id, create=True)
     line = session.scalar(
         select(CartItem).where(CartItem.cart_id == cart_id, CartItem.product_id == product_id)
     )
@@ -145,7 +145,7 @@ def add_item(session: Session, user_id: int, product_id: int, quantity: int) -> 
 
 def _line(session: Session, user_id: int, product_id: int) -> CartItem:
     """The caller's line for the product, with the cart row locked; NotFound if none."""
-    cart_id = _lock_cart(session, user_id, create=False)
+    cart_id = lock_cart(session, user_id, create=False)
     line = session.scalar(
         select(CartItem).where(CartItem.cart_id == cart_id, CartItem.product_id == product_id)
     )
@@ -203,7 +203,7 @@ def remove_item(session: Session, user_id: int, product_id: int) -> None:
 
 def clear_cart(session: Session, user_id: int) -> None:
     """Empty the caller's cart (a cart_remove event per line)."""
-    cart_id = _lock_cart(session, user_id, create=False)
+    cart_id = lock_cart(session, user_id, create=False)
     if cart_id is None:
         session.rollback()
         return

@@ -17,7 +17,6 @@ from shop.behavior import record_event
 from shop.coltypes import utcnow
 from shop.errors import Conflict, NotFound
 from shop.models import (
-    Cart,
     CartItem,
     InventoryMovement,
     Order,
@@ -27,6 +26,7 @@ from shop.models import (
 )
 from shop.pagination import PageRequest, PageResult, paginate
 from shop.services import idempotency
+from shop.services.cart import lock_cart
 
 #: Where each status may go next; everything else is refused with 409.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -120,33 +120,26 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
     now = utcnow()
     # Locking the cart row first serializes two checkouts of one cart: the second then
     # finds the cart already emptied.
-    touched = session.execute(
-        update(Cart)
-        .where(Cart.user_id == user_id)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    cart_id = lock_cart(session, user_id, create=False)
     lines = (
         session.execute(
             select(CartItem.product_id, CartItem.quantity)
-            .join(Cart, Cart.id == CartItem.cart_id)
-            .where(Cart.user_id == user_id)
+            .where(CartItem.cart_id == cart_id)
             .order_by(CartItem.product_id)
         ).all()
-        if touched.rowcount  # type: ignore[attr-defined]
+        if cart_id is not None
         else []
     )
     if not lines:
         raise Conflict("Your cart is empty: add products before checking out.")
     wanted = dict(lines)
     _take_stock(session, wanted)
+    # The rows are ours now (the UPDATEs locked them), so a plain read sees their latest name,
+    # price and stock. FOR UPDATE here would make MariaDB lock the whole id range in between.
     products = {
         p.id: p
         for p in session.scalars(
-            select(Product)
-            .where(Product.id.in_(wanted))
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            select(Product).where(Product.id.in_(wanted)).execution_options(populate_existing=True)
         )
     }
     order = Order(
@@ -185,9 +178,11 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
                 actor_id=user_id,
             )
         )
+    # By the cart id (an index range of this cart only): a subquery here makes MariaDB scan
+    # and lock every cart's lines, and concurrent checkouts then deadlock.
     session.execute(
         delete(CartItem)
-        .where(CartItem.cart_id.in_(select(Cart.id).where(Cart.user_id == user_id)))
+        .where(CartItem.cart_id == cart_id)
         .execution_options(synchronize_session=False)
     )
     record_event(
