@@ -12,9 +12,12 @@ from shop.http.schemas import MoneyIn, MoneyOut, RequestBody, Response, SafeStr
 
 
 def _web_url(value: str) -> str:
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http or https URL")
+    _ = parts.port  # raises ValueError for a port outside 0..65535
     if parts.username or parts.password:
         raise ValueError("must not contain credentials")
     return value

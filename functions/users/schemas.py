@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
-from shop.http.schemas import RequestBody, Response, SafeStr
+from shop.http.schemas import RequestBody, Response, SafeStr, VerbatimStr
 
-Password = Annotated[SafeStr, Field(min_length=8, max_length=1024)]
+# Passwords are taken exactly as typed: request bodies strip whitespace, passwords must not.
+Password = Annotated[VerbatimStr, Field(min_length=8, max_length=1024)]
+AnyPassword = Annotated[VerbatimStr, Field(max_length=1024)]
 FullName = Annotated[SafeStr, Field(min_length=1, max_length=200)]
 
 
@@ -21,7 +23,7 @@ class RegisterIn(RequestBody):
 
 class LoginIn(RequestBody):
     email: Annotated[SafeStr, Field(min_length=1, max_length=320)]
-    password: Annotated[SafeStr, Field(min_length=1, max_length=1024)]
+    password: Annotated[AnyPassword, Field(min_length=1)]
 
 
 class RefreshIn(RequestBody):
@@ -31,7 +33,7 @@ class RefreshIn(RequestBody):
 class ProfilePatch(RequestBody):
     full_name: FullName | None = None
     password: Password | None = None
-    current_password: Annotated[SafeStr, Field(max_length=1024)] | None = None
+    current_password: AnyPassword | None = None
 
 
 class AdminUserPatch(RequestBody):

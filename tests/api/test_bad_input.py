@@ -288,6 +288,9 @@ BAD_IMAGE_URLS = [
     "http://user:pw@cdn.example.com/a.jpg",
     "https://user@cdn.example.com/a.jpg",
     "http://",
+    "https://cdn.exa mple.com/a.jpg",
+    "https://cdn.example.com/a\nb.jpg",
+    "https://cdn.example.com:99999/a.jpg",
     "cdn.example.com/a.jpg",
     "https://cdn.example.com/" + "a" * 2048,
 ]

@@ -279,7 +279,21 @@ def test_price_is_accepted_as_number_or_string_and_shown_with_two_places(
 
 @pytest.mark.parametrize(
     "raw_price",
-    ["0", "-1", '"1.999"', '"NaN"', "NaN", "Infinity", "1e309", '"abc"', '"123456789012.00"'],
+    [
+        "0",
+        "-1",
+        '"1.999"',
+        '"NaN"',
+        "NaN",
+        "Infinity",
+        "1e309",
+        '"abc"',
+        '"123456789012.00"',
+        '"1_000"',
+        '"1e2"',
+        '"\u0661\u0662"',  # Arabic-Indic digits
+        "true",
+    ],
 )
 def test_invalid_prices_are_refused(client: LambdaClient, admin: Account, raw_price: str) -> None:
     raw = f'{{"sku": "P-1", "name": "X", "category": "C", "price": {raw_price}}}'.encode()

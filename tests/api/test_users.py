@@ -111,6 +111,14 @@ def test_passwords_longer_than_72_bytes_are_whole_passwords(client: LambdaClient
     assert login(client, email, shared).status == 401
 
 
+def test_passwords_are_taken_exactly_as_typed(client: LambdaClient) -> None:
+    email = unique_email()
+    assert register(client, email=email, password="  spaced secret  ").status == 201
+    assert login(client, email, "spaced secret").status == 401
+    assert login(client, email, "  spaced secret  ").status == 200
+    assert register(client, password=" " * 8).status == 201  # eight characters, as typed
+
+
 def test_login_returns_a_bearer_token_pair_and_records_a_login_event(
     client: LambdaClient,
 ) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    StringConstraints,
     WithJsonSchema,
 )
 
@@ -29,14 +32,28 @@ def _printable(value: str) -> str:
 #: Any text from a client: no NULs, valid UTF-8.
 SafeStr = Annotated[str, AfterValidator(_printable)]
 
+#: Like SafeStr, but never stripped of surrounding whitespace (passwords are kept as typed).
+VerbatimStr = Annotated[str, StringConstraints(strip_whitespace=False), AfterValidator(_printable)]
+
 
 def _two_places(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _plain_decimal_text(value: Any) -> Any:
+    # Decimal() also reads "1_000", "1e2" and non-ASCII digits; money text is plain digits.
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise ValueError("must be a decimal amount like 19.99")
+    return value
+
+
 #: Money as clients send it: a number or a string, positive, finite, at most two places.
 MoneyIn = Annotated[
     Decimal,
+    BeforeValidator(_plain_decimal_text),
     Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["19.99"]}),
 ]
