@@ -25,7 +25,9 @@ if placed:
 cart = call(api().cart, feature="The cart")
 if cart is None:
     st.stop()
-if not cart["items"]:
+# With an attempt under way the form stays: a repeated submit must reach the API (which
+# answers with the order the first submit made), not stop at the cart it already emptied.
+if not cart["items"] and KEY not in st.session_state:
     st.info("Your cart is empty.")
     st.page_link("pages/catalog.py", label="Browse the shop", icon="🛍️")
     st.stop()

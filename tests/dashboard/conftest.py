@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboard" / "app.py"
 ADMIN_EMAIL = "dash-admin@example.com"
-ADMIN_PASSWORD = "dashboard-admin-pw"  # noqa: S105 - a throwaway test account
+ADMIN_PASSWORD = "dashboard-admin-pw"
 
 
 def free_port() -> int:
@@ -32,7 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for(
+    url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

@@ -74,8 +74,10 @@ def test_search_category_price_and_sort_narrow_the_catalog(make_app: AppFactory)
     assert [float(p) for p in prices] == sorted((float(p) for p in prices), reverse=True)
     app.text_input(key="catalog_max").input("15").run()
     assert_clean(app)
-    assert all(float(p.split("$")[1].split(" ")[0]) <= 15 for p in
-               [c.value for c in app.caption if "$" in c.value])
+    assert all(
+        float(p.split("$")[1].split(" ")[0]) <= 15
+        for p in [c.value for c in app.caption if "$" in c.value]
+    )
 
 
 def test_bad_price_filter_is_explained_not_crashed(make_app: AppFactory) -> None:
@@ -141,3 +143,146 @@ def test_product_page_shows_picture_stock_and_price(
     assert len(app.get("image")) == 1
     assert "In stock:" in shown(app)
     assert app.title[0].value == card_names(make_app())[0]
+
+
+ADDRESS = {
+    "ship_name": "Sam Shopper",
+    "ship_line1": "1 Market Street",
+    "ship_city": "Lisbon",
+    "ship_postal": "1100-001",
+    "ship_country": "PT",
+}
+
+
+def product_id(platform: Platform, query: str) -> int:
+    page = httpx.get(f"{platform.commerce_url}/products", params={"q": query}).json()
+    return int(page["items"][0]["id"])
+
+
+def fill_shipping(app: AppTest) -> None:
+    for key, value in ADDRESS.items():
+        app.text_input(key=key).input(value)
+
+
+def test_shopper_adds_to_cart_changes_quantity_and_checks_out(
+    make_app: AppFactory, platform: Platform, shopper_state: dict[str, Any]
+) -> None:
+    pid = product_id(platform, "skillet")
+    app = make_app({**shopper_state, "product_id": pid}, page="pages/product.py")
+    app.number_input(key="pd_qty").set_value(2)
+    click(app, "Add to cart")
+    assert_clean(app)
+    assert "Added 2 x Cast Iron Skillet 26 cm to your cart." in shown(app)
+
+    app.switch_page("pages/cart.py")
+    app.run()
+    assert_clean(app)
+    assert "Subtotal: $79.80 (2 items)" in shown(app)
+    app.number_input(key=f"qty_{pid}").set_value(3).run()
+    assert_clean(app)
+    assert "Subtotal: $119.70 (3 items)" in shown(app)
+
+    click(app, "Proceed to checkout")
+    assert_clean(app)
+    assert "Total: $119.70" in shown(app)
+    app.switch_page("pages/checkout.py")  # AppTest forgets an in-script switch on the next run
+    fill_shipping(app)
+    click(app, "Place order")
+    assert_clean(app)
+    orders = platform.get("/orders", shopper_state).json()
+    assert orders["total"] == 1
+    assert f"Order #{orders['items'][0]['id']} is placed ($119.70)" in shown(app)
+    assert platform.get("/cart", shopper_state).json()["items"] == []
+
+
+def test_a_repeated_checkout_submit_makes_one_order(
+    make_app: AppFactory, platform: Platform, shopper_state: dict[str, Any]
+) -> None:
+    pid = product_id(platform, "runner")
+    assert platform.post(
+        "/cart/items", shopper_state, {"product_id": pid, "quantity": 1}
+    ).is_success
+    app = make_app({**shopper_state, "checkout_idempotency_key": "attempt-1"}, "pages/checkout.py")
+    # The first click's request reached the shop, but its script run was cut short by the
+    # second click: the second run resends the same key.
+    first = httpx.post(
+        f"{platform.commerce_url}/orders",
+        json={
+            "shipping_address": {
+                "name": "Sam Shopper",
+                "line1": "1 Market Street",
+                "city": "Lisbon",
+                "postal_code": "1100-001",
+                "country": "PT",
+            }
+        },
+        headers={
+            "Authorization": f"Bearer {shopper_state['access_token']}",
+            "Idempotency-Key": "attempt-1",
+        },
+    )
+    assert first.status_code == 201, first.text
+    fill_shipping(app)
+    click(app, "Place order")
+    assert_clean(app)
+    orders = platform.get("/orders", shopper_state).json()
+    assert orders["total"] == 1
+    assert f"Order #{first.json()['id']} is placed" in shown(app)
+    assert "checkout_idempotency_key" not in app.session_state  # the next attempt is a new one
+
+
+def test_checkout_short_of_stock_is_explained(
+    make_app: AppFactory,
+    platform: Platform,
+    shopper_state: dict[str, Any],
+    admin_state: dict[str, Any],
+) -> None:
+    pid = product_id(platform, "tent")
+    assert platform.post(
+        "/cart/items", shopper_state, {"product_id": pid, "quantity": 2}
+    ).is_success
+    app = make_app(shopper_state, page="pages/checkout.py")
+    stock = httpx.get(f"{platform.commerce_url}/products/{pid}").json()["stock"]
+    taken = platform.post(
+        f"/products/{pid}/inventory", admin_state, {"delta": 1 - stock, "reason": "damaged"}
+    )
+    assert taken.is_success, taken.text
+    try:
+        fill_shipping(app)
+        click(app, "Place order")
+        assert_clean(app)
+        assert any(e.value.startswith("Not possible right now") for e in app.error)
+        assert platform.get("/orders", shopper_state).json()["total"] == 0
+
+        app.switch_page("pages/cart.py")
+        app.run()
+        assert "Only 1 left in stock" in shown(app)
+        assert "Lower the quantities marked above before checking out." in shown(app)
+    finally:
+        platform.post(
+            f"/products/{pid}/inventory", admin_state, {"delta": stock - 1, "reason": "found"}
+        )
+
+
+def test_shopper_sees_status_history_and_cancels(
+    make_app: AppFactory, platform: Platform, shopper_state: dict[str, Any]
+) -> None:
+    pid = product_id(platform, "headphones")
+    assert platform.post(
+        "/cart/items", shopper_state, {"product_id": pid, "quantity": 1}
+    ).is_success
+    app = make_app(shopper_state, page="pages/checkout.py")
+    fill_shipping(app)
+    click(app, "Place order")
+    order_id = platform.get("/orders", shopper_state).json()["items"][0]["id"]
+
+    app.switch_page("pages/orders.py")
+    app.run()
+    assert_clean(app)
+    assert f"Order #{order_id} · pending" in app.expander[0].label
+    assert any(m.value.startswith("- pending at") for m in app.markdown)
+    click(app, "Cancel order")
+    assert_clean(app)
+    order = platform.get(f"/orders/{order_id}", shopper_state).json()
+    assert order["status"] == "cancelled"
+    assert f"Order #{order_id} · cancelled" in app.expander[0].label
