@@ -266,6 +266,24 @@ def test_reusing_a_spent_refresh_token_revokes_its_whole_family(client: LambdaCl
     assert client.post("/users/refresh", json={"refresh_token": other_session}).status == 200
 
 
+def test_refresh_tokens_are_stored_hashed_and_expire(client: LambdaClient) -> None:
+    import hashlib
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shop.coltypes import utcnow
+
+    account = sign_up(client)
+    digest = hashlib.sha256(account.refresh_token.encode()).hexdigest()
+    with session_scope() as session:
+        hashes = list(session.scalars(select(RefreshToken.token_hash)))
+        assert hashes == [digest] and account.refresh_token not in hashes
+        session.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = client.post("/users/refresh", json={"refresh_token": account.refresh_token})
+    assert expired.status == 401 and expired.is_problem
+
+
 def test_unknown_refresh_token_is_refused(client: LambdaClient) -> None:
     reply = client.post("/users/refresh", json={"refresh_token": "made-up-token"})
     assert reply.status == 401 and reply.is_problem
