@@ -1,43 +1,53 @@
-"""Support tickets: conversations that need a person, and what was said in them."""
+"""Support tickets: conversations handed over to a person, read and moved to resolved."""
 
 from __future__ import annotations
 
 import streamlit as st
-from shopui.client import ApiError, NotAvailable
-from shopui.session import api, call, require_admin, show_error
+from shopui.session import api, call, require_admin
+
+STATUSES = ["open", "in_progress", "resolved"]
 
 require_admin()
 st.title("Support tickets")
-
-try:
-    tickets = api().tickets(page_size=50)
-except NotAvailable:
-    tickets = None  # no ticket queue yet: fall back to conversations
-except ApiError as exc:
-    show_error(exc, feature="Support tickets")
+status = st.selectbox(
+    "Status", ["", *STATUSES], format_func=lambda s: s or "All", key="adm_tickets_status"
+)
+tickets = call(api().tickets, page_size=100, status=status or None, feature="Support tickets")
+if tickets is None:
     st.stop()
-
-if tickets is not None:
-    items = tickets.get("items", [])
-    st.caption(f"{tickets.get('total', len(items))} tickets")
-    if items:
-        st.dataframe(items, hide_index=True)
-    else:
-        st.success("No open tickets.")
-    st.stop()
-
-conversations = call(api().conversations, page_size=50, feature="Support conversations")
-if conversations is None:
-    st.stop()
-items = conversations.get("items", [])
-st.caption(f"{conversations.get('total', len(items))} conversations")
+items = tickets.get("items", [])
+st.caption(f"{tickets.get('total', len(items))} tickets")
 if not items:
-    st.info("No conversations yet.")
+    st.success("No tickets here.")
     st.stop()
-st.dataframe(items, hide_index=True)
-choice = st.selectbox("Open conversation", [c["id"] for c in items], key="adm_conv_pick")
-conversation = call(api().conversation, choice)
-if conversation:
-    for message in conversation.get("messages", []):
+st.dataframe(
+    [
+        {
+            "id": t["id"],
+            "status": t["status"],
+            "user": t.get("user_id"),
+            "summary": t["summary"],
+            "opened": str(t["created_at"])[:16].replace("T", " "),
+        }
+        for t in items
+    ],
+    hide_index=True,
+)
+
+by_label = {f"#{t['id']} · {t['status']} · {t['summary'][:60]}": t for t in items}
+ticket = by_label[st.selectbox("Ticket", list(by_label), key="adm_ticket_pick")]
+conversation = call(api().conversation, ticket["conversation_id"], feature="Conversations")
+with st.container(border=True, height=320):
+    for message in (conversation or {}).get("messages", []):
         with st.chat_message("user" if message["role"] == "user" else "assistant"):
             st.write(message["content"])
+with st.form(f"ticket_{ticket['id']}"):
+    new_status = st.radio(
+        "Status", STATUSES, index=STATUSES.index(ticket["status"]), horizontal=True
+    )
+    note = st.text_area("Resolution note", ticket.get("resolution_note") or "")
+    if st.form_submit_button("Save ticket", type="primary"):
+        changes = {"status": new_status, "resolution_note": note.strip() or None}
+        updated = call(api().update_ticket, ticket["id"], changes)
+        if updated is not None:
+            st.success(f"Ticket #{updated['id']} is {updated['status']}.")

@@ -284,7 +284,7 @@ class ShopClient:
 
     def tickets(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
         params = {"page": page, "page_size": page_size, **filters}
-        return self.request("commerce", "GET", "/support/tickets", params=params, extension=True)
+        return self.request("commerce", "GET", "/support/tickets", params=params)
 
     def update_ticket(self, ticket_id: str | int, changes: dict[str, Any]) -> Json:
         return self.request("commerce", "PATCH", f"/support/tickets/{ticket_id}", json=changes)

@@ -1,0 +1,190 @@
+"""Admin console pages run by AppTest against the real APIs, with real orders behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from conftest import Platform
+from streamlit.testing.v1 import AppTest
+from test_dashboard_storefront import assert_clean, click, product_id, shown
+
+AppFactory = Callable[..., AppTest]
+ADDRESS = {
+    "name": "Ann",
+    "line1": "2 Pier Rd",
+    "city": "Porto",
+    "postal_code": "4000",
+    "country": "PT",
+}
+
+
+def widget(elements: Any, label: str) -> Any:
+    return next(w for w in elements if w.label == label)
+
+
+def place_order(platform: Platform, state: dict[str, Any], query: str, quantity: int = 1) -> dict:
+    pid = product_id(platform, query)
+    assert platform.post("/cart/items", state, {"product_id": pid, "quantity": quantity}).is_success
+    reply = httpx.post(
+        f"{platform.commerce_url}/orders",
+        json={"shipping_address": ADDRESS},
+        headers={
+            "Authorization": f"Bearer {state['access_token']}",
+            "Idempotency-Key": f"k-{pid}-{state['user']['id']}",
+        },
+    )
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def test_admin_pages_are_not_offered_to_shoppers(
+    make_app: AppFactory, shopper_state: dict[str, Any]
+) -> None:
+    app = make_app(shopper_state)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("pages/admin_overview.py")
+
+
+def test_overview_charts_sales_from_the_stats_endpoint(
+    make_app: AppFactory,
+    platform: Platform,
+    shopper_state: dict[str, Any],
+    admin_state: dict[str, Any],
+) -> None:
+    place_order(platform, shopper_state, "speaker", 2)
+    pid = product_id(platform, "sweater")
+    stock = httpx.get(f"{platform.commerce_url}/products/{pid}").json()["stock"]
+    platform.post(
+        f"/products/{pid}/inventory", admin_state, {"delta": 3 - stock, "reason": "count"}
+    )
+    stats = platform.get("/orders/stats", admin_state, days=30).json()
+
+    app = make_app(admin_state, page="pages/admin_overview.py")
+    assert_clean(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Revenue, last 30 days"] == f"${stats['totals']['revenue']}"
+    assert metrics["Orders"] == str(stats["totals"]["orders"])
+    assert len(app.get("plotly_chart")) == 4  # revenue, orders per day, by status, top products
+    low = app.dataframe[0].value
+    assert "Merino Crew Sweater" in set(low["name"])
+    assert int(low.loc[low["name"] == "Merino Crew Sweater", "stock"].iloc[0]) == 3
+
+
+def test_admin_creates_edits_restocks_and_deactivates_a_product(
+    make_app: AppFactory, platform: Platform, admin_state: dict[str, Any]
+) -> None:
+    app = make_app(admin_state, page="pages/admin_catalog.py")
+    assert_clean(app)
+    widget(app.text_input, "SKU").input("DB-9001")
+    widget(app.text_input, "Name ").input("Dashboard Mug")
+    widget(app.text_input, "Category ").input("Home & Kitchen")
+    widget(app.text_input, "Price ").input("12.50")
+    widget(app.number_input, "Initial stock").set_value(5)
+    click(app, "Create product")
+    assert_clean(app)
+    created = httpx.get(f"{platform.commerce_url}/products", params={"q": "Dashboard Mug"}).json()
+    assert created["total"] == 1
+    mug = created["items"][0]
+    assert (mug["sku"], mug["price"], mug["stock"]) == ("DB-9001", "12.50", 5)
+    assert f"Created Dashboard Mug (id {mug['id']})." in shown(app)
+
+    label = "DB-9001 · Dashboard Mug"
+    app.text_input(key="adm_cat_q").input("Dashboard Mug").run()
+    app.selectbox(key="adm_edit_pick").select(label).run()
+    widget(app.text_input, "Price").input("14.00")
+    click(app, "Save changes")
+    assert "Saved Dashboard Mug." in shown(app)
+    app.selectbox(key="adm_stock_pick").select(label).run()
+    widget(app.number_input, "Change (+ received, - removed)").set_value(-7)
+    widget(app.text_input, "Reason").input("broken in transit")
+    click(app, "Apply")
+    assert any(e.value.startswith("Not possible right now") for e in app.error)  # below zero
+    widget(app.number_input, "Change (+ received, - removed)").set_value(10)
+    click(app, "Apply")
+    assert "Dashboard Mug: stock is now 15." in shown(app)
+    mug = httpx.get(f"{platform.commerce_url}/products/{mug['id']}").json()
+    assert (mug["price"], mug["stock"]) == ("14.00", 15)
+
+    click(app, "Deactivate this product")
+    assert_clean(app)
+    assert httpx.get(f"{platform.commerce_url}/products/{mug['id']}").status_code == 404
+
+
+def test_admin_moves_an_order_along_its_path(
+    make_app: AppFactory,
+    platform: Platform,
+    shopper_state: dict[str, Any],
+    admin_state: dict[str, Any],
+) -> None:
+    order = place_order(platform, shopper_state, "power bank")
+    app = make_app(admin_state, page="pages/admin_orders.py")
+    assert_clean(app)
+    app.selectbox(key="adm_orders_status").select("pending").run()
+    label = f"#{order['id']} (pending)"
+    app.selectbox(key="adm_move_pick").select(label).run()
+    app.selectbox(key="adm_move_to").select("paid").run()
+    click(app, "Apply")
+    assert_clean(app)
+    assert f"Order #{order['id']} is now paid" in shown(app)
+    assert platform.get(f"/orders/{order['id']}", admin_state).json()["status"] == "paid"
+
+
+def test_admin_promotes_and_deactivates_a_user(
+    make_app: AppFactory, platform: Platform, admin_state: dict[str, Any]
+) -> None:
+    other = platform.sign_up("promote-me@example.com", name="Pat Promoted")
+    app = make_app(admin_state, page="pages/admin_users.py")
+    app.text_input(key="adm_users_q").input("promote-me").run()
+    assert_clean(app)
+    assert list(app.dataframe[0].value["email"]) == ["promote-me@example.com"]
+    widget(app.radio, "Role").set_value("admin")
+    widget(app.checkbox, "Active (may sign in)").uncheck()
+    click(app, "Save")
+    assert "promote-me@example.com is now admin, deactivated." in shown(app)
+    user = platform.get(f"/users/{other['user']['id']}", admin_state).json()
+    assert (user["role"], user["is_active"]) == ("admin", False)
+
+
+def test_shopper_asks_for_a_human_and_admin_resolves_the_ticket(
+    make_app: AppFactory, platform: Platform, admin_state: dict[str, Any]
+) -> None:
+    shopper = platform.sign_up("needs-help@example.com")
+    chat = make_app(shopper, page="pages/support.py")
+    chat.chat_input[0].set_value("I want to talk to a human about my order, please").run()
+    assert_clean(chat)
+    assert len(chat.chat_message) == 2  # the question and the assistant's answer
+
+    app = make_app(admin_state, page="pages/admin_support.py")
+    assert_clean(app)
+    tickets = platform.get("/support/tickets", admin_state, status="open").json()["items"]
+    mine = next(t for t in tickets if t["user_id"] == shopper["user"]["id"])
+    label = next(
+        o for o in app.selectbox(key="adm_ticket_pick").options if o.startswith(f"#{mine['id']} ")
+    )
+    app.selectbox(key="adm_ticket_pick").select(label).run()
+    said = [m.markdown[0].value for m in app.chat_message if m.markdown]
+    assert "I want to talk to a human about my order, please" in said
+    widget(app.radio, "Status").set_value("resolved")
+    widget(app.text_area, "Resolution note").input("Called the customer.")
+    click(app, "Save ticket")
+    assert f"Ticket #{mine['id']} is resolved." in shown(app)
+    ticket = platform.get(f"/support/tickets/{mine['id']}", admin_state).json()
+    assert (ticket["status"], ticket["resolution_note"]) == ("resolved", "Called the customer.")
+
+
+def test_ml_page_renders_what_the_ml_api_offers(
+    make_app: AppFactory, platform: Platform, admin_state: dict[str, Any]
+) -> None:
+    app = make_app(admin_state, page="pages/admin_ml.py")
+    assert_clean(app)
+    live = httpx.get(f"{platform.ml_url}/ml/health").status_code == 200
+    if not live:  # before the ML functions are deployed, every section says so plainly
+        notes = [i.value for i in app.info]
+        assert any("The model registry is not available yet" in n for n in notes)
+        assert any("Run history is not available yet" in n for n in notes)
+        return
+    assert "Champion models" in shown(app)
+    assert any(b.label == "Retrain now" for b in app.button)
