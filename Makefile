@@ -20,7 +20,14 @@ up: install ## Install, then run the whole platform on SQLite under ./.data
 serve: ## Run the platform (already installed)
 	$(RUN) shopfn serve
 
-test: install ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM): ## Debian's Chromium, for the dashboard's browser test (installed once)
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium
+
+test: install $(CHROMIUM) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest
