@@ -73,7 +73,7 @@ def list_low_stock(
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-def get_product(product_id: IdPath, session: SessionDep, principal: OptionalUser) -> Any:
+async def get_product(product_id: IdPath, session: SessionDep, principal: OptionalUser) -> Any:
     """One product; deactivated ones are visible to admins only."""
     is_admin = principal is not None and principal.is_admin
     product = catalog.get_product(session, product_id, include_inactive=is_admin)

@@ -55,7 +55,7 @@ def _health_router(service: str, prefix: str, checks: dict[str, Callable[[], boo
     router = APIRouter(tags=["health"])
 
     @router.get(f"{prefix}/health", summary="Liveness and dependency health")
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:  # inline, no worker thread: see shop.http.deps
         results = {"database": ping(), **{name: check() for name, check in checks.items()}}
         healthy = all(results.values())
         body = {

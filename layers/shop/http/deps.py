@@ -1,8 +1,13 @@
-"""FastAPI dependencies shared by the functions: session, caller, admin check, paging."""
+"""FastAPI dependencies shared by the functions: session, caller, admin check, paging.
+
+They are `async def` on purpose, though they block: FastAPI runs a plain `def` dependency on
+a worker thread, and in a Lambda (one request per process) each such hop costs more than
+the dependency's work; an async one runs inline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -14,7 +19,7 @@ from shop.pagination import PageRequest
 from shop.tokens import Principal, verify_access_token
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """A session for one request; whatever the service did not commit is rolled back."""
     session = new_session()
     try:
@@ -33,28 +38,32 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def optional_principal(request: Request) -> Principal | None:
-    """The caller when a token is sent (401 if that token is bad), else None."""
+def _principal(request: Request) -> Principal | None:
     token = _bearer_token(request)
     return None if token is None else verify_access_token(token)
 
 
-def require_principal(request: Request) -> Principal:
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller when a token is sent (401 if that token is bad), else None."""
+    return _principal(request)
+
+
+async def require_principal(request: Request) -> Principal:
     """The signed-in caller; 401 without a valid token."""
-    principal = optional_principal(request)
+    principal = _principal(request)
     if principal is None:
         raise AuthenticationFailed("Sign in first: this endpoint needs a bearer token.")
     return principal
 
 
-def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
     """The signed-in caller if an admin; 403 for anyone else."""
     if not principal.is_admin:
         raise PermissionDenied("This endpoint is for admins only.")
     return principal
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PageRequest:
