@@ -145,6 +145,20 @@ def test_search_matches_name_description_and_category_ignoring_case(
     assert reply.json()["total"] == len(expected)
 
 
+@pytest.mark.parametrize("q", ["CRÈME BRÛLÉE", "crème brûlée", "KÜCHE", "ΑΓΓΕΊΟ"])
+def test_search_ignores_case_beyond_ascii(client: LambdaClient, admin: Account, q: str) -> None:
+    create(
+        client,
+        admin,
+        sku="UNI-1",
+        name="Crème Brûlée Torch",
+        category="Küche",
+        description="αγγείο",  # Greek: "vessel"
+    )
+    reply = client.get("/products", params={"q": q})
+    assert names(reply) == ["Crème Brûlée Torch"]
+
+
 @pytest.mark.parametrize("category", ["Home & Kitchen", "home-kitchen", "HOME & KITCHEN"])
 def test_category_filter_takes_a_name_or_a_slug(
     client: LambdaClient, catalog: dict[str, Any], category: str
