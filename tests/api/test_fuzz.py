@@ -27,7 +27,7 @@ _PATH_PARAM = re.compile(r"\{([^}:]*)(?::[^}]*)?\}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 #: Examples shared out over all endpoints, so the file stays fast as functions are added.
-EXAMPLE_BUDGET = 450
+EXAMPLE_BUDGET = 360
 MIN_EXAMPLES = 12
 
 
@@ -301,8 +301,9 @@ def _fill(path: str, values: list[str]) -> str:
 
 
 def assert_answered_cleanly(reply: Reply, what: str) -> None:
-    """No 5xx; every error is a problem+json document that says its own status."""
+    """No 5xx, no redirects; every error is a problem+json document that says its own status."""
     assert reply.status < 500, f"{what} -> {reply.status}: {reply.body[:500]!r}"
+    assert not 300 <= reply.status < 400, f"{what} -> {reply.status} to {reply.headers}"
     if reply.status >= 400:
         assert reply.is_problem, f"{what} -> {reply.status} as {reply.headers.get('content-type')}"
         problem = reply.json()

@@ -41,6 +41,8 @@ def create_app(
         openapi_url=f"{prefix}/openapi.json",
         docs_url=f"{prefix}/docs",
         redoc_url=None,
+        # A trailing slash is a 404, not a redirect to the host Mangum makes up ("mangum:80").
+        redirect_slashes=False,
         responses=COMMON_RESPONSES,
     )
     problems.install(app)

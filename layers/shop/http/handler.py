@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from fastapi import FastAPI
 from mangum import Mangum
 
-from shop.logging import RequestIdFilter
+from shop.http.middleware import adopt_request_id
+from shop.logging import RequestIdFilter, request_id_var
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _TRUTHY = ("1", "y", "yes", "t", "true", "on")  # as Powertools reads its boolean variables
@@ -35,9 +37,11 @@ def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
     # An invocation that records no business metric is normal here, not worth a warning.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logger = Logger(service=service)
-    logger.addFilter(RequestIdFilter())
+    # On the handlers, so every record they format gets the id, whichever logger wrote it.
+    for log_handler in logger.handlers:
+        log_handler.addFilter(RequestIdFilter())
+    logging.getLogger("shop")  # register it, or the copy below skips it and services log plain text
     copy_config_to_registered_loggers(source_logger=logger, include={"shop"})
-    logging.getLogger("shop").addFilter(RequestIdFilter())
     metrics = Metrics(
         namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "shopfn"), service=service
     )
@@ -51,7 +55,24 @@ def make_handler(app: FastAPI, service: str) -> LambdaHandler:
     asgi = Mangum(app, lifespan="off")
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return asgi(event, context)
+        event, request_id = adopt_request_id(event)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = asgi(event, context)
+            # DEBUG: a Powertools JSON line costs ~0.2 ms, too much for every request.
+            logger.debug(
+                "request served",
+                extra={
+                    "method": event.get("httpMethod"),
+                    "path": event.get("path"),
+                    "status": response.get("statusCode"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
 
     # Outermost first: logger (request ids), tracer (when on), metrics (cold start).
     wrapped = metrics.log_metrics(handler, capture_cold_start_metric=True)

@@ -16,6 +16,29 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_QUERY_BYTES = 10 * 1024
 
 
+def request_id_from(given: str | None) -> str:
+    """The client's X-Request-ID when it is a sane token, else a new one."""
+    return given if given and _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def adopt_request_id(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The API Gateway event with exactly one X-Request-ID header, and that id.
+
+    The handler settles the id before the app runs, so the lines it logs around the app carry
+    the same id the middleware echoes.
+    """
+    single = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "x-request-id"}
+    given = next(
+        (v for k, v in (event.get("headers") or {}).items() if k.lower() == "x-request-id"), None
+    )
+    request_id = request_id_from(given)
+    event = {**event, "headers": {**single, "x-request-id": request_id}}
+    if event.get("multiValueHeaders"):
+        multi = {k: v for k, v in event["multiValueHeaders"].items() if k.lower() != "x-request-id"}
+        event["multiValueHeaders"] = {**multi, "x-request-id": [request_id]}
+    return event, request_id
+
+
 class RequestContextMiddleware:
     """Echo or mint `X-Request-ID`, refuse bodies over the limit (413) and NULs in the URL."""
 
@@ -28,8 +51,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get("x-request-id", "")
-        request_id = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = request_id_from(headers.get("x-request-id"))
         token = request_id_var.set(request_id)
 
         async def send_with_id(message: Message) -> None:
