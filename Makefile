@@ -40,5 +40,8 @@ lint: install
 bench: install ## Benchmarks (not part of CI's time limit)
 	$(RUN) pytest tests/benchmarks -s -p no:randomly
 
+load: install ## Locust: 50 shoppers/admins for 60 s against shopfn serve on PostgreSQL, then an audit
+	$(RUN) python tests/load/run_load.py
+
 clean:
 	rm -rf .venv .tools build cdk.out .pytest_cache .ruff_cache
