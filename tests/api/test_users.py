@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -67,6 +68,28 @@ def test_register_refuses_a_taken_email_in_any_letter_case(client: LambdaClient)
     assert register(client, email=email).status == 201
     again = register(client, email=email.upper())
     assert again.status == 409 and again.is_problem
+    assert user_count() == 1
+
+
+def test_simultaneous_registrations_of_one_email_create_one_account(
+    client: LambdaClient,
+) -> None:
+    email = unique_email()
+    statuses: list[int] = []
+    start = threading.Barrier(6)
+
+    def attempt(index: int) -> None:
+        caller = LambdaClient()  # its own handler call, session and connection
+        start.wait()
+        address = email.upper() if index % 2 else email
+        statuses.append(register(caller, email=address).status)
+
+    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [409] * 5
     assert user_count() == 1
 
 
