@@ -1,0 +1,1 @@
+"""The shopfn CDK app: one construct per concern, wired together by `ShopfnStack`."""

@@ -1,0 +1,82 @@
+"""Deployment settings, read once from CDK context (`cdk deploy -c stage=prod`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = ("dev", "prod")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """What differs between dev and prod, and where the build artifacts are."""
+
+    stage: str
+    build_dir: Path
+    region: str
+    account: str | None
+    manifest: Path
+    alarm_email: str | None = None
+    certificate_arn: str | None = None
+    retrain_schedule: str = "cron(0 3 * * ? *)"  # nightly, 03:00 UTC
+    api_p99_latency_ms: int = 3000
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """Named, not looked up: synth needs no AWS credentials."""
+        return [f"{self.region}a", f"{self.region}b"]
+
+    @property
+    def nat_gateways(self) -> int:
+        return 2 if self.is_prod else 1
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays.THREE_MONTHS if self.is_prod else logs.RetentionDays.TWO_WEEKS
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every physical name, e.g. `shopfn-dev`."""
+        return f"shopfn-{self.stage}"
+
+    @classmethod
+    def from_context(cls, node: Node) -> StageConfig:
+        def value(key: str, default: Any = None) -> Any:
+            found = node.try_get_context(key)
+            return default if found in (None, "") else found
+
+        stage = str(value("stage", "dev"))
+        if stage not in STAGES:
+            raise ValueError(f"context stage must be one of {STAGES}, not {stage!r}")
+        return cls(
+            stage=stage,
+            region=str(
+                value("region")
+                or os.environ.get("CDK_DEFAULT_REGION")
+                or os.environ.get("AWS_REGION")
+                or "us-east-1"
+            ),
+            account=value("account") or os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            build_dir=_path(value("buildDir", "build")),
+            manifest=_path(value("manifest", "functions/manifest.toml")),
+            alarm_email=value("alarmEmail"),
+            certificate_arn=value("certificateArn"),
+            retrain_schedule=str(value("retrainSchedule", cls.retrain_schedule)),
+            api_p99_latency_ms=int(value("apiP99LatencyMs", cls.api_p99_latency_ms)),
+        )
+
+
+def _path(raw: str) -> Path:
+    path = Path(raw)
+    return path if path.is_absolute() else ROOT / path

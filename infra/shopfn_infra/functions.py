@@ -1,0 +1,184 @@
+"""The shared layer and one Lambda function per manifest entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from shopfn.build import LAYER_ZIP
+from shopfn.manifest import FunctionSpec
+from shopfn_infra.artifacts import ArtifactStore
+from shopfn_infra.config import ROOT, StageConfig
+from shopfn_infra.data import Database
+from shopfn_infra.network import Network
+from shopfn_infra.permissions import Grant, grants_for
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12  # the wheels in build/ are cp312
+API_GATEWAY_LIMIT_SECONDS = 29
+#: Image builds start from the repository root; none of this belongs in an image context.
+IMAGE_CONTEXT_EXCLUDES = [
+    ".git",
+    ".venv",
+    ".tools",
+    "node_modules",
+    "cdk.out",
+    "build",
+    ".data",
+    ".hypothesis",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "tests",
+    "**/__pycache__",
+    "*.pyc",
+]
+
+
+class SharedLayer(Construct):
+    """The `shop` package and its dependencies, built by `shopfn build` into build/."""
+
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, id)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=lambda_.Code.from_asset(str(_artifact(config.build_dir / LAYER_ZIP))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            description="shopfn shared layer: the shop package and its locked dependencies",
+        )
+
+
+def _artifact(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make build` (shopfn build) first")
+    return path
+
+
+def is_image(spec: FunctionSpec) -> bool:
+    """Functions whose folder holds a Dockerfile deploy as container images."""
+    return (ROOT / "functions" / spec.name / "Dockerfile").exists()
+
+
+class ShopFunction(Construct):
+    """One manifest function: its code, the layer, its own role, logs and environment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        spec: FunctionSpec,
+        config: StageConfig,
+        layer: SharedLayer,
+        network: Network,
+        database: Database,
+        artifacts: ArtifactStore,
+        timeout: Duration | None = None,
+        reserved_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.spec = spec
+        self.function_name = f"{config.prefix}-{spec.name}"
+        self.grants = grants_for(spec.name)
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{self.function_name}",
+            retention=config.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{self.function_name}: only what this function uses",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaVPCAccessExecutionRole"
+                )
+            ],
+        )
+        environment = {
+            "ENVIRONMENT": config.stage,
+            "DATABASE_SECRET_ARN": database.secret.secret_arn,
+            "DB_POOL_SIZE": "2",  # one request at a time per container; the proxy pools
+            "POWERTOOLS_SERVICE_NAME": spec.name,
+            "POWERTOOLS_METRICS_NAMESPACE": "shopfn",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        }
+        jwt_secret = (
+            database.jwt_signing_secret
+            if Grant.JWT_SIGNING in self.grants
+            else database.jwt_verify_secret
+        )
+        environment["JWT_SECRET_ARN"] = jwt_secret.secret_arn
+        if Grant.ARTIFACTS_READ in self.grants or Grant.ARTIFACTS_WRITE in self.grants:
+            environment["ARTIFACT_BUCKET"] = artifacts.bucket.bucket_name
+        if Grant.OPENAI_KEY in self.grants:
+            environment["OPENAI_SECRET_ARN"] = database.openai_secret.secret_arn
+
+        common = {
+            "function_name": self.function_name,
+            "description": spec.description[:256],
+            "memory_size": spec.memory,
+            "timeout": timeout or Duration.seconds(spec.timeout),
+            "architecture": lambda_.Architecture.X86_64,
+            "tracing": lambda_.Tracing.ACTIVE,
+            "vpc": network.vpc,
+            "vpc_subnets": network.app_subnets,
+            "security_groups": [network.functions_security_group],
+            "role": role,
+            "environment": environment,
+            "log_group": log_group,
+            "reserved_concurrent_executions": reserved_concurrency,
+        }
+        if is_image(spec):
+            self.function: lambda_.Function = lambda_.DockerImageFunction(
+                self,
+                "Function",
+                code=lambda_.DockerImageCode.from_image_asset(
+                    str(ROOT),
+                    file=f"functions/{spec.name}/Dockerfile",
+                    exclude=IMAGE_CONTEXT_EXCLUDES,
+                ),
+                **common,  # type: ignore[arg-type]
+            )
+        else:
+            zip_path = _artifact(config.build_dir / "functions" / f"{spec.name}.zip")
+            self.function = lambda_.Function(
+                self,
+                "Function",
+                runtime=RUNTIME,
+                handler=spec.handler,
+                code=lambda_.Code.from_asset(str(zip_path)),
+                layers=[layer.layer],
+                **common,  # type: ignore[arg-type]
+            )
+
+        database.secret.grant_read(role)
+        jwt_secret.grant_read(role)
+        if Grant.ARTIFACTS_WRITE in self.grants:
+            artifacts.bucket.grant_read_write(role)
+        elif Grant.ARTIFACTS_READ in self.grants:
+            artifacts.bucket.grant_read(role)
+        if Grant.OPENAI_KEY in self.grants:
+            database.openai_secret.grant_read(role)
+        if Grant.INVOKE_SELF in self.grants:
+            # By name, not by reference: a role naming its own function is a cycle in CFN.
+            own_arn = Stack.of(self).format_arn(
+                service="lambda",
+                resource="function",
+                resource_name=self.function_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[own_arn])
+            )

@@ -1,0 +1,109 @@
+"""ShopfnStack: wires the constructs together; every decision lives in a construct."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from shopfn.manifest import load_manifest
+from shopfn_infra import nag_suppressions as nag
+from shopfn_infra.apis import RestApis
+from shopfn_infra.artifacts import ArtifactStore
+from shopfn_infra.config import StageConfig
+from shopfn_infra.dashboard import Dashboard
+from shopfn_infra.data import Database
+from shopfn_infra.functions import SharedLayer, ShopFunction
+from shopfn_infra.migrations import SchemaMigrations
+from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
+from shopfn_infra.monitoring import Monitoring
+from shopfn_infra.network import Network
+from shopfn_infra.permissions import Grant
+
+RETRAIN = "retrain"
+BUCKET_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+BUCKET_WRITE = ("s3:DeleteObject*", "s3:Abort*")
+
+
+class ShopfnStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        Tags.of(self).add("project", "shopfn")
+        Tags.of(self).add("stage", config.stage)
+        manifest = load_manifest(config.manifest)
+
+        network = Network(self, "Network", config=config)
+        database = Database(self, "Data", config=config, network=network)
+        artifacts = ArtifactStore(self, "Artifacts", config=config)
+        layer = SharedLayer(self, "Shared", config=config)
+        migrations = SchemaMigrations(
+            self, "Migrations", config=config, layer=layer, network=network, database=database
+        )
+
+        functions: dict[str, ShopFunction] = {}
+        for spec in manifest.functions:
+            is_retrain = spec.name == RETRAIN
+            function = ShopFunction(
+                self,
+                f"Fn{spec.name.title()}",
+                spec=spec,
+                config=config,
+                layer=layer,
+                network=network,
+                database=database,
+                artifacts=artifacts,
+                timeout=RETRAIN_TIMEOUT if is_retrain else None,
+                reserved_concurrency=1 if is_retrain else None,  # one training run at a time
+            )
+            function.node.add_dependency(migrations.resource)  # new code meets the new schema
+            functions[spec.name] = function
+            nag.lambda_function(function, asynchronous_failures_handled=is_retrain)
+
+        apis = RestApis(self, "Apis", config=config, manifest=manifest, functions=functions)
+        retrain = functions.get(RETRAIN)
+        schedule = (
+            RetrainSchedule(self, "Retrain", config=config, retrain=retrain.function)
+            if retrain
+            else None
+        )
+        dashboard = Dashboard(
+            self,
+            "Dashboard",
+            config=config,
+            network=network,
+            apis=apis,
+            access_logs=artifacts.access_logs,
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            apis=apis,
+            functions=functions,
+            retrain=retrain,
+            retrain_dead_letters=schedule.dead_letters if schedule else None,
+        )
+
+        CfnOutput(self, "CommerceApiUrl", value=apis.commerce.url)
+        CfnOutput(self, "MlApiUrl", value=apis.ml.url)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"http://{dashboard.service.load_balancer.load_balancer_dns_name}",
+        )
+        CfnOutput(self, "ArtifactBucket", value=artifacts.bucket.bucket_name)
+        CfnOutput(self, "OpenAiSecretArn", value=database.openai_secret.secret_arn)
+        bucket = self.resolve(self.get_logical_id(artifacts.bucket.node.default_child))
+        for function in functions.values():
+            if Grant.ARTIFACTS_WRITE in function.grants:
+                nag.bucket_grants(function, bucket, *BUCKET_READ, *BUCKET_WRITE)
+            elif Grant.ARTIFACTS_READ in function.grants:
+                nag.bucket_grants(function, bucket, *BUCKET_READ)
+        nag.lambda_function(migrations, asynchronous_failures_handled=False)
+        nag.data(database, config)
+        nag.jwt_key_secret(database.jwt_signing_secret)
+        nag.jwt_key_secret(database.jwt_verify_secret)
+        nag.openai_secret(database.openai_secret)
+        nag.apis(apis)
+        nag.dashboard(dashboard)
+        if schedule:
+            nag.retrain_failures(schedule.dead_letters)
