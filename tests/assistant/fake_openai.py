@@ -173,6 +173,9 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+            # Headers and body go out in two writes: without this, Nagle's algorithm and the
+            # client's delayed ACK add ~40 ms to every answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -205,3 +208,20 @@ class FakeOpenAI:
                     pass  # the client gave up waiting, as the slow-answer tests intend
 
         return Handler
+
+
+def search_then_reply(request: Request) -> Answer:
+    """A model that searches the catalog for the customer, then answers from the result."""
+    if request["messages"][-1]["role"] == "tool":
+        found = json.loads(request["messages"][-1]["content"])
+        return reply(f"We have {found.get('total', 0)} matching products.")(request)
+    return tool_call("search_products", {"query": "headphones"})(request)
+
+
+if __name__ == "__main__":
+    # Standalone, for benchmarks: a model in its own process, so it costs the measured
+    # process no CPU or GIL time. Prints its base URL, then serves until killed.
+    fake = FakeOpenAI()
+    fake.default = search_then_reply
+    print(fake.base_url, flush=True)
+    fake._server.serve_forever()

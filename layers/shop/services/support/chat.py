@@ -41,6 +41,8 @@ def _ask_model(
     principal: Principal | None,
     message: str,
     deadline: Deadline,
+    *,
+    is_new: bool,
 ) -> tuple[str, str] | None:
     """The model's (reply, model name), or None when the offline assistant must answer."""
     if api_key() is None:
@@ -48,8 +50,10 @@ def _ask_model(
     settings = get_settings()
     try:
         prompt = build_system_prompt(session, principal)
-        history = recent_history(
-            session, ctx.conversation_id, settings.support_history_token_budget
+        history = (
+            []
+            if is_new
+            else recent_history(session, ctx.conversation_id, settings.support_history_token_budget)
         )
         answer = answer_with_openai(
             ctx, system_prompt=prompt.text, history=history, message=message, deadline=deadline
@@ -98,7 +102,9 @@ def _answer_chat(
     asked_at = utcnow()
     conversation = conversations.open_for_chat(session, conversation_id, principal, message)
     ctx = ToolContext(session=session, principal=principal, conversation_id=conversation.id)
-    answered = _ask_model(ctx, session, principal, message, deadline)
+    answered = _ask_model(
+        ctx, session, principal, message, deadline, is_new=conversation_id is None
+    )
     if answered is None:
         text, model = offline.answer_offline(ctx, message), offline.MODEL_NAME
     else:

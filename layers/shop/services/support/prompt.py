@@ -11,11 +11,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop.models import User
-from shop.pagination import PageRequest
-from shop.services import cart, orders
+from shop.models import Order, User
+from shop.services import cart
 from shop.services.support.policies import shop_policies
 from shop.services.support.tools import order_summary
 from shop.tokens import Principal
@@ -59,16 +59,19 @@ def customer_context(session: Session, principal: Principal | None) -> dict[str,
         return {"signed_in": False}
     user = session.get(User, principal.user_id)
     view = cart.view_cart(session, principal.user_id)
-    recent = orders.list_orders(
-        session,
-        orders.Viewer(user_id=principal.user_id),
-        PageRequest(page=1, page_size=RECENT_ORDERS),
+    # One plain query, not orders.list_orders: a page there also counts every order and loads
+    # lines and histories, which a three-line summary does not need on every chat turn.
+    recent = session.scalars(
+        select(Order)
+        .where(Order.user_id == principal.user_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(RECENT_ORDERS)
     )
     return {
         "signed_in": True,
         "name": user.full_name[:100] if user else None,
         "cart": {"item_count": view.item_count, "subtotal": f"{view.subtotal:.2f}"},
-        "recent_orders": [order_summary(order) for order in recent.items],
+        "recent_orders": [order_summary(order) for order in recent],
     }
 
 
