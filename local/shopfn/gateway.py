@@ -14,6 +14,8 @@ from shopfn.manifest import Api, FunctionSpec, Manifest
 
 #: API Gateway's own payload limit; the functions enforce the API's 1 MiB.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+#: API Gateway's limit on the request line plus headers: it answers longer requests itself.
+MAX_REQUEST_HEAD_BYTES = 10 * 1024
 
 
 def _problem(status: int, title: str, detail: str) -> ProxyResponse:
@@ -23,6 +25,23 @@ def _problem(status: int, title: str, detail: str) -> ProxyResponse:
         headers=[("content-type", "application/problem+json")],
         body=json.dumps(body).encode(),
     )
+
+
+def _oversized_head(scope: dict[str, Any]) -> ProxyResponse | None:
+    """414 or 431 as API Gateway answers, before a 10 MB query string costs seconds to parse."""
+    url = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+    if url > MAX_REQUEST_HEAD_BYTES:
+        return _problem(
+            414, "URI Too Long", f"The URL is longer than {MAX_REQUEST_HEAD_BYTES} bytes."
+        )
+    head = url + sum(len(name) + len(value) for name, value in scope["headers"])
+    if head > MAX_REQUEST_HEAD_BYTES:
+        return _problem(
+            431,
+            "Request Header Fields Too Large",
+            f"The URL and headers together are longer than {MAX_REQUEST_HEAD_BYTES} bytes.",
+        )
+    return None
 
 
 def _ensure_event_loop() -> None:
@@ -89,6 +108,9 @@ class Gateway:
         spec = self.manifest.route(self.api, path)
         if spec is None:
             return _problem(404, "Not Found", f"No function serves {path} on the {self.api} API.")
+        refusal = _oversized_head(scope)
+        if refusal is not None:
+            return refusal
         body = bytearray()
         while True:
             message = await receive()
