@@ -51,10 +51,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def build_engine(url: str) -> Engine:
-    """An engine for `url` with the pool and pragmas shopfn expects on each backend."""
+def build_engine(url: str, *, require_tls: bool = False) -> Engine:
+    """An engine for `url` with the pool and pragmas shopfn expects on each backend.
+
+    `require_tls`: verify the server's certificate (RDS Proxy accepts TLS connections only).
+    """
     settings = get_settings()
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if require_tls:
+        import ssl
+
+        kwargs["connect_args"] = {"ssl_context": ssl.create_default_context()}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         path = url.split("///", 1)[-1]
@@ -78,9 +85,10 @@ def get_engine() -> Engine:
             if _engine is None:
                 settings = get_settings()
                 url = settings.resolved_database_url
-                if settings.database_secret_arn and not settings.database_url:
-                    url = _database_url_from_secret(settings.database_secret_arn)
-                _engine = build_engine(url)
+                secret_arn = None if settings.database_url else settings.database_secret_arn
+                if secret_arn:
+                    url = _database_url_from_secret(secret_arn)
+                _engine = build_engine(url, require_tls=bool(secret_arn))
                 _sessions = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
