@@ -147,10 +147,10 @@ def test_odd_characters_in_product_fields_are_422(
     )
     assert_problem(moved, 422)
     login = client.post("/users/login", json={"email": bad, "password": bad})
-    assert_problem(login, 401, 422)
+    assert_problem(login, 422)
     refresh = client.post("/users/refresh", json={"refresh_token": bad})
-    assert_problem(refresh, 401, 422)
-    assert row_counts() == {**before, "login_failures": row_counts()["login_failures"]}
+    assert_problem(refresh, 422)
+    assert row_counts() == before
     assert client.get(f"/products/{product['id']}").json() == product
 
 
