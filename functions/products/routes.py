@@ -73,6 +73,7 @@ def list_low_stock(
 
 
 @router.get("/{product_id}", response_model=ProductOut)
+# async: a hot path, so it runs inline instead of on a worker thread (see shop.http.deps)
 async def get_product(product_id: IdPath, session: SessionDep, principal: OptionalUser) -> Any:
     """One product; deactivated ones are visible to admins only."""
     is_admin = principal is not None and principal.is_admin
