@@ -208,7 +208,9 @@ def test_hand_over_tool_opens_at_most_one_ticket_per_conversation(
     client: LambdaClient, model: FakeOpenAI
 ) -> None:
     shopper = sign_up(client)
-    model.default = tool_call("hand_over_to_human", {"summary": "Wants a refund"})
+    model.default = tool_call(
+        "hand_over_to_human", {"summary": "<img src=x onerror=alert(1)>Wants a <b>refund</b>"}
+    )
 
     answer = chat(client, "I want a human. Now. Again and again.", account=shopper)
 
@@ -217,3 +219,4 @@ def test_hand_over_tool_opens_at_most_one_ticket_per_conversation(
     assert tickets["total"] == 1
     assert tickets["items"][0]["user_id"] == shopper.id
     assert tickets["items"][0]["conversation_id"] == answer.json()["conversation_id"]
+    assert tickets["items"][0]["summary"] == "Wants a refund"

@@ -23,6 +23,7 @@ from shop.models import Order, Product
 from shop.pagination import PageRequest
 from shop.services import cart, catalog, orders
 from shop.services.support import tickets
+from shop.services.support.replies import plain_text, redact_secrets
 from shop.tokens import Principal
 
 #: Tool calls one model round may make; more are answered with an error.
@@ -178,11 +179,13 @@ def get_my_order(ctx: ToolContext, args: OrderIdArgs) -> dict[str, Any]:
 
 
 def hand_over_to_human(ctx: ToolContext, args: HandOverArgs) -> dict[str, Any]:
+    # The summary is model-written: admins get it as plain text, like any reply.
+    summary = redact_secrets(plain_text(args.summary), ()) or "(no summary)"
     ticket = tickets.open_ticket(
         ctx.session,
         conversation_id=ctx.conversation_id,
         user_id=ctx.principal.user_id if ctx.principal else None,
-        summary=args.summary,
+        summary=summary,
     )
     return {"ticket_id": ticket.id, "status": ticket.status}
 
