@@ -52,3 +52,28 @@ def test_unreadable_secret_means_offline_not_an_error(settings_env: pytest.Monke
         reconfigure()
 
         assert api_key() is None
+
+
+def test_a_failed_secret_read_is_retried_after_a_pause(
+    settings_env: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from shop.services.support import openai_chat
+
+    settings_env.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    settings_env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    settings_env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("secretsmanager")
+        arn = client.create_secret(Name="shopfn/openai", SecretString="sk-first")["ARN"]
+        client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        settings_env.setenv("OPENAI_SECRET_ARN", "shopfn/openai")
+        reconfigure()
+        assert api_key() is None
+        client.create_secret(Name="shopfn/openai", SecretString="sk-restored")
+
+        assert api_key() is None  # within the pause: no new call to Secrets Manager
+        settings_env.setattr(openai_chat, "SECRET_RETRY_SECONDS", 0.0)
+        assert api_key() == "sk-restored"

@@ -43,20 +43,30 @@ class AssistantReply:
     model: str
 
 
-@lru_cache(maxsize=1)
+#: A key read from Secrets Manager, or the time a read failed (retried after a minute).
+_secret_cache: dict[str, str | float] = {}
+SECRET_RETRY_SECONDS = 60.0
+
+
 def _secret_key(secret_arn: str) -> str | None:
+    cached = _secret_cache.get(secret_arn)
+    if isinstance(cached, str):
+        return cached
+    if cached is not None and time.monotonic() - cached < SECRET_RETRY_SECONDS:
+        return None
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1})
     try:
         raw = boto3.client("secretsmanager", config=config).get_secret_value(SecretId=secret_arn)
+        value = raw.get("SecretString") or ""
+        if value.lstrip().startswith("{"):
+            value = json.loads(value).get("api_key", "")
     except Exception:  # no key means offline answers, never a failed chat
         get_logger().warning("OpenAI key secret not readable; answering offline")
-        return None
-    value = raw.get("SecretString") or ""
-    if value.lstrip().startswith("{"):
-        value = json.loads(value).get("api_key", "")
+        value = ""
+    _secret_cache[secret_arn] = value.strip() or time.monotonic()
     return value.strip() or None
 
 
@@ -81,7 +91,7 @@ def openai_client(key: str, base_url: str | None) -> OpenAI:
 def reset_client_cache() -> None:
     """Forget cached clients and secrets (tests and key rotation)."""
     openai_client.cache_clear()
-    _secret_key.cache_clear()
+    _secret_cache.clear()
 
 
 def _complete(client: OpenAI, request: dict[str, Any], deadline: Deadline) -> Any:
