@@ -11,27 +11,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `shopui` next to thi
 
 from shopui.session import current_user, show_expiry_notice, sign_out
 
-st.set_page_config(page_title="shopfn", page_icon="🛍️", layout="wide")
+st.set_page_config(page_title="shopfn", page_icon=":material/storefront:", layout="wide")
 
 user = current_user()
 shop = [
-    st.Page("pages/catalog.py", title="Shop", icon="🛍️", default=True),
-    st.Page("pages/product.py", title="Product", icon="📦"),
-    st.Page("pages/cart.py", title="Cart", icon="🛒"),
-    st.Page("pages/checkout.py", title="Checkout", icon="💳"),
-    st.Page("pages/orders.py", title="My orders", icon="📜"),
-    st.Page("pages/support.py", title="Support chat", icon="💬"),
-    st.Page("pages/account.py", title="Account" if user else "Sign in", icon="👤"),
+    st.Page("pages/catalog.py", title="Shop", icon=":material/storefront:", default=True),
+    st.Page("pages/product.py", title="Product", icon=":material/inventory_2:"),
+    st.Page("pages/cart.py", title="Cart", icon=":material/shopping_cart:"),
+    st.Page("pages/checkout.py", title="Checkout", icon=":material/payments:"),
+    st.Page("pages/orders.py", title="My orders", icon=":material/receipt_long:"),
+    st.Page("pages/support.py", title="Support chat", icon=":material/support_agent:"),
+    st.Page("pages/account.py", title="Account" if user else "Sign in", icon=":material/person:"),
 ]
 sections: dict[str, list] = {"Storefront": shop}
 if user and user.get("role") == "admin":
     sections["Admin"] = [
-        st.Page("pages/admin_overview.py", title="Overview", icon="📊"),
-        st.Page("pages/admin_catalog.py", title="Catalog & inventory", icon="🗂️"),
-        st.Page("pages/admin_orders.py", title="Orders", icon="🚚"),
-        st.Page("pages/admin_users.py", title="Users", icon="👥"),
-        st.Page("pages/admin_support.py", title="Support tickets", icon="🎫"),
-        st.Page("pages/admin_ml.py", title="ML monitoring", icon="🤖"),
+        st.Page("pages/admin_overview.py", title="Overview", icon=":material/monitoring:"),
+        st.Page("pages/admin_catalog.py", title="Catalog & inventory", icon=":material/category:"),
+        st.Page("pages/admin_orders.py", title="Orders", icon=":material/local_shipping:"),
+        st.Page("pages/admin_users.py", title="Users", icon=":material/group:"),
+        st.Page(
+            "pages/admin_support.py", title="Support tickets", icon=":material/confirmation_number:"
+        ),
+        st.Page("pages/admin_ml.py", title="ML monitoring", icon=":material/model_training:"),
     ]
 
 with st.sidebar:
@@ -43,7 +45,7 @@ with st.sidebar:
     else:
         st.caption("Browsing as a guest")
 
-page = st.navigation(sections)
+page = st.navigation(sections, expanded=True)
 show_expiry_notice()
 try:
     page.run()

@@ -56,10 +56,13 @@ if isinstance(schedule, dict):
     text = first(schedule, "description", "expression", "cron", default=str(schedule))
     nxt = first(schedule, "next_run_at", "next_run", default=None)
     schedule_col.info(
-        f"Nightly schedule: {text}" + (f" · next run {nxt}" if nxt else ""), icon="🌙"
+        f"Nightly schedule: {text}" + (f" · next run {nxt}" if nxt else ""),
+        icon=":material/bedtime:",
     )
 else:
-    schedule_col.info("Models retrain nightly on the EventBridge schedule.", icon="🌙")
+    schedule_col.info(
+        "Models retrain nightly on the EventBridge schedule.", icon=":material/bedtime:"
+    )
 
 if button_col.button("Retrain now", type="primary", key="retrain_now"):
     started = call(api().start_retrain, feature="Retraining")
@@ -82,7 +85,7 @@ def _active_run() -> None:
         return
     status = run.get("status", "?")
     if status in ACTIVE:
-        st.info(f"Run {run_id} is {status}…", icon="⏳")
+        st.info(f"Run {run_id} is {status}…", icon=":material/hourglass_top:")
         return
     st.session_state.pop(RUN_KEY, None)
     verdict = "promoted" if run.get("promoted") else "not promoted"

@@ -45,7 +45,9 @@ if stats is not None:
     else:
         chart_left.info(f"No orders in the last {days} days.")
 
-    by_status = as_rows(stats.get("by_status", {}), "status", "count")
+    by_status = [
+        r for r in as_rows(stats.get("by_status", {}), "status", "count") if number(r["count"])
+    ]
     top = as_rows(stats.get("top_products_by_revenue", []))
     status_col, top_col = st.columns(2)
     if by_status:

@@ -12,7 +12,7 @@ if cart is None:
     st.stop()
 if not cart["items"]:
     st.info("Your cart is empty.")
-    st.page_link("pages/catalog.py", label="Browse the shop", icon="🛍️")
+    st.page_link("pages/catalog.py", label="Browse the shop", icon=":material/storefront:")
     st.stop()
 
 for line in cart["items"]:

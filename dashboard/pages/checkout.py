@@ -16,7 +16,7 @@ st.title("Checkout")
 placed = st.session_state.get("placed_order")
 if placed:
     st.success(f"Thank you! Order #{placed['id']} is placed ({money(placed['total'])}).")
-    st.page_link("pages/orders.py", label="See my orders", icon="📜")
+    st.page_link("pages/orders.py", label="See my orders", icon=":material/receipt_long:")
     if st.button("Keep shopping", key="checkout_done"):
         del st.session_state["placed_order"]
         st.switch_page("pages/catalog.py")
@@ -29,7 +29,7 @@ if cart is None:
 # answers with the order the first submit made), not stop at the cart it already emptied.
 if not cart["items"] and KEY not in st.session_state:
     st.info("Your cart is empty.")
-    st.page_link("pages/catalog.py", label="Browse the shop", icon="🛍️")
+    st.page_link("pages/catalog.py", label="Browse the shop", icon=":material/storefront:")
     st.stop()
 
 for line in cart["items"]:

@@ -9,12 +9,12 @@ from shopui.session import api, call, current_user, money
 product_id = st.query_params.get("id") or st.session_state.get("product_id")
 if not product_id:
     st.info("Pick a product in the shop first.")
-    st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")
+    st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
 
 product = call(api().product, int(product_id), feature="The catalog")
 if product is None:
-    st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")
+    st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
 
 picture, info = st.columns([2, 3])
@@ -30,7 +30,7 @@ with info:
         st.error("Out of stock")
     if current_user() is None:
         st.info("Sign in to buy.")
-        st.page_link("pages/account.py", label="Sign in", icon="👤")
+        st.page_link("pages/account.py", label="Sign in", icon=":material/person:")
     elif product["stock"] > 0:
         quantity = st.number_input(
             "Quantity", min_value=1, max_value=min(100, product["stock"]), value=1, key="pd_qty"
@@ -39,5 +39,5 @@ with info:
             cart = call(api().add_to_cart, product["id"], int(quantity), feature="The cart")
             if cart is not None:
                 st.success(f"Added {quantity} x {product['name']} to your cart.")
-                st.page_link("pages/cart.py", label="Go to cart", icon="🛒")
-st.page_link("pages/catalog.py", label="Back to the shop", icon="🛍️")
+                st.page_link("pages/cart.py", label="Go to cart", icon=":material/shopping_cart:")
+st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")

@@ -41,7 +41,7 @@ def current_user() -> dict[str, Any] | None:
 def show_expiry_notice() -> None:
     """The one-time 'sign in again' notice after a session ran out."""
     if st.session_state.pop(EXPIRED_NOTICE, False):
-        st.warning("Your session expired: please sign in again.", icon="🔒")
+        st.warning("Your session expired: please sign in again.", icon=":material/lock:")
 
 
 def is_admin() -> bool:
@@ -69,17 +69,19 @@ def show_error(exc: ApiError, *, feature: str = "This feature") -> None:
         st.session_state[EXPIRED_NOTICE] = True
         st.rerun()
     elif isinstance(exc, NotAvailable):
-        st.info(f"{feature} is not available yet. {exc.detail}".strip(), icon="🛠️")
+        st.info(
+            f"{feature} is not available yet. {exc.detail}".strip(), icon=":material/construction:"
+        )
     elif exc.status == 409:
-        st.error(f"Not possible right now: {exc.message}", icon="⚠️")
+        st.error(f"Not possible right now: {exc.message}", icon=":material/warning:")
     elif exc.status == 403:
-        st.error("You are not allowed to do that.", icon="⛔")
+        st.error("You are not allowed to do that.", icon=":material/block:")
     elif exc.status == 429:
-        st.error(f"Too many attempts: {exc.message}", icon="⏳")
+        st.error(f"Too many attempts: {exc.message}", icon=":material/hourglass_top:")
     elif exc.status >= 500:
         st.error(f"The shop had a problem answering ({exc.status}); try again shortly.")
     else:
-        st.error(exc.message, icon="⚠️")
+        st.error(exc.message, icon=":material/warning:")
 
 
 def call(
@@ -97,8 +99,10 @@ def require_sign_in(message: str = "Sign in to see this page.") -> dict[str, Any
     """The signed-in user, or stop the page with a pointer to the sign-in page."""
     user = current_user()
     if user is None:
-        st.info(message, icon="🔑")
-        st.page_link("pages/account.py", label="Sign in or create an account", icon="👤")
+        st.info(message, icon=":material/key:")
+        st.page_link(
+            "pages/account.py", label="Sign in or create an account", icon=":material/person:"
+        )
         st.stop()
     return user
 

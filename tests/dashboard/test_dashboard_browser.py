@@ -1,0 +1,193 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+An admin signs in and opens the ML page (and retrains when the retrain API is there); a
+shopper signs up, adds to the cart and checks out. Screenshots go to test-output/dashboard/;
+with UPDATE_SCREENSHOTS=1 the main pages are also copied to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, Platform, free_port
+from test_dashboard_admin import place_order
+from test_dashboard_storefront import product_id
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-output" / "dashboard"
+README_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+WAIT_MS = 30_000
+VIEWPORT = {"width": 1400, "height": 1700}  # Streamlit scrolls inside the page: show it all
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium when it is missing (CI runs as root)."""
+    if CHROMIUM.exists():
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "chromium"], check=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(platform: Platform) -> Iterator[str]:
+    from shopfn.dashboard import Dashboard
+
+    urls = {"COMMERCE_API_URL": platform.commerce_url, "ML_API_URL": platform.ml_url}
+    dashboard = Dashboard(port=free_port(), env=urls)
+    dashboard.start()
+    try:
+        assert dashboard.wait_healthy(90), "the dashboard did not become healthy"
+        yield dashboard.url
+    finally:
+        dashboard.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ensure_chromium()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def snap(page: Any, name: str, *, readme: bool = False) -> None:
+    page.wait_for_timeout(1500)  # let charts and images finish drawing
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, README_SHOTS / path.name)
+
+
+def open_page(page: Any, label: str) -> None:
+    """Follow a sidebar link: in-app navigation keeps the signed-in session."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    open_page(page, "Sign in")
+    form = page.get_by_test_id("stForm").filter(has_text="Sign in").first
+    form.get_by_label("E-mail").fill(email)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Sign in").click()
+
+
+def test_admin_sees_ml_monitoring_and_sales_overview(
+    browser: Any, dashboard_url: str, platform: Platform
+) -> None:
+    from playwright.sync_api import expect
+
+    shopper = platform.sign_up("browser-buyer@example.com", name="Bea Buyer")
+    for query in ("headphones", "yoga", "atlas"):
+        place_order(platform, shopper, query, 2)
+
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", name="Shop")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Aurora Wireless Headphones")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "shop", readme=True)
+
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    expect(page.get_by_text("Signed in as")).to_be_visible(timeout=WAIT_MS)
+
+    open_page(page, "Overview")
+    expect(page.get_by_text("Revenue per day")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "admin-overview", readme=True)
+
+    open_page(page, "Catalog & inventory")
+    expect(page.get_by_role("heading", name="Catalog & inventory")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "admin-catalog", readme=True)
+
+    open_page(page, "ML monitoring")
+    expect(page.get_by_role("heading", name="ML monitoring")).to_be_visible(timeout=WAIT_MS)
+    expect(
+        page.get_by_text("Models retrain nightly").or_(page.get_by_text("Nightly schedule"))
+    ).to_be_visible(timeout=WAIT_MS)
+    ml_live = httpx.get(f"{platform.ml_url}/ml/retrain/health").status_code == 200
+    if ml_live:
+        page.get_by_role("button", name="Retrain now").click()
+        expect(page.get_by_text("Run ").filter(has_text="promoted").first).to_be_visible(
+            timeout=120_000
+        )
+    else:
+        expect(page.get_by_text("is not available yet").first).to_be_visible(timeout=WAIT_MS)
+    snap(page, "admin-ml", readme=True)
+    assert not page.get_by_text("Something went wrong").count()
+    page.close()
+
+
+def test_shopper_adds_to_cart_and_checks_out_in_the_browser(
+    browser: Any, dashboard_url: str, platform: Platform
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", name="Shop")).to_be_visible(timeout=WAIT_MS)
+    open_page(page, "Sign in")
+    page.get_by_role("tab", name="Create an account").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Create account")
+    form.get_by_label("Full name").fill("Carla Checkout")
+    form.get_by_label("E-mail").fill("browser-shopper@example.com")
+    form.get_by_label("Password (at least 8 characters)", exact=True).fill("browser-shopper-pw")
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible(timeout=WAIT_MS)
+
+    open_page(page, "Shop")
+    pid = product_id(platform, "skillet")
+    page.locator(f".st-key-view_{pid}").get_by_role("button", name="View").click()
+    expect(page.get_by_role("heading", name="Cast Iron Skillet 26 cm")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_text("to your cart.")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "product", readme=True)
+
+    open_page(page, "Cart")
+    expect(page.get_by_text("Subtotal: $39.90 (1 items)")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "cart", readme=True)
+    page.get_by_role("button", name="Proceed to checkout").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)
+    form = page.get_by_test_id("stForm")
+    for label, value in (
+        ("Address line 1", "5 Harbour Way"),
+        ("City", "Bristol"),
+        ("Postal code", "BS1 4QA"),
+        ("Country", "GB"),
+    ):
+        form.get_by_label(label).fill(value)
+    snap(page, "checkout", readme=True)
+    place = form.get_by_role("button", name="Place order")
+    place.click()
+    expect(page.get_by_text("Thank you! Order #")).to_be_visible(timeout=WAIT_MS)
+    snap(page, "order-placed")
+
+    state = platform.login("browser-shopper@example.com", "browser-shopper-pw")
+    orders = platform.get("/orders", state).json()
+    assert orders["total"] == 1
+    assert orders["items"][0]["total"] == "39.90"
+    page.close()
