@@ -36,11 +36,13 @@ def _read_json(client: Any, secret_arn: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def ensure_signing_keys(signing_secret_arn: str, verify_secret_arn: str) -> bool:
+def ensure_signing_keys(
+    signing_secret_arn: str, verify_secret_arn: str, client: Any | None = None
+) -> bool:
     """Generate the token key pair once; keep the public secret in step. True if generated."""
     from shop.signing_keys import _generate_pem_pair
 
-    client = _secrets()
+    client = client or _secrets()
     signing = _read_json(client, signing_secret_arn)
     generated = False
     if not signing.get("private_key") or not signing.get("public_key"):
