@@ -30,6 +30,6 @@ def model(fake_server: FakeOpenAI, settings_env: pytest.MonkeyPatch) -> FakeOpen
     fake_server.reset()
     settings_env.setenv("OPENAI_API_KEY", API_KEY)
     settings_env.setenv("OPENAI_BASE_URL", fake_server.base_url)
-    settings_env.setenv("OPENAI_TIMEOUT_SECONDS", "2")
+    settings_env.setenv("OPENAI_TIMEOUT_SECONDS", "5")
     reconfigure()
     return fake_server

@@ -130,12 +130,12 @@ def test_slow_model_times_out_and_the_offline_assistant_answers(
     client: LambdaClient, model: FakeOpenAI, settings_env: pytest.MonkeyPatch
 ) -> None:
     configure(settings_env, openai_timeout_seconds=0.5, openai_max_retries=0)
-    model.queue(slow(3, reply("too late")))
+    model.queue(slow(5, reply("too late")))
 
     started = time.monotonic()
     answer = chat(client, "How long does shipping take?")
 
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4  # well before the answer would have come
     assert "3-5 business days" in _offline(answer.json())
 
 
@@ -148,7 +148,7 @@ def test_the_turn_deadline_bounds_every_model_call_and_retry(
     started = time.monotonic()
     answer = chat(client, "Hi")
 
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4  # not 10 s per attempt, nor the 5 s answer
     assert answer.status == 200 and answer.json()["model"] == "offline"
 
 
