@@ -106,14 +106,18 @@ if runs:
         for name, value in (run.get("metrics") or {}).items():
             if isinstance(value, int | float):
                 metric_rows.append(
-                    {"started": run.get("started_at"), "metric": name, "value": value}
+                    {
+                        "started": first(run, "started_at", "queued_at"),
+                        "metric": name,
+                        "value": value,
+                    }
                 )
             elif isinstance(value, dict):  # {"churn": {"auc": ...}, "spend": {...}}
                 for sub, sub_value in value.items():
                     if isinstance(sub_value, int | float):
                         metric_rows.append(
                             {
-                                "started": run.get("started_at"),
+                                "started": first(run, "started_at", "queued_at"),
                                 "metric": f"{name}.{sub}",
                                 "value": sub_value,
                             }
