@@ -44,12 +44,26 @@ def _oversized_head(scope: dict[str, Any]) -> ProxyResponse | None:
     return None
 
 
+_thread_loops: list[asyncio.AbstractEventLoop] = []
+
+
 def _ensure_event_loop() -> None:
     # Mangum drives the app on the thread's event loop; pool threads start without one.
     try:
         asyncio.get_event_loop()
     except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
+        loop = asyncio.new_event_loop()
+        _thread_loops.append(loop)
+        asyncio.set_event_loop(loop)
+
+
+def close_thread_loops() -> None:
+    """Close the pool threads' event loops (left to the garbage collector at exit, closing
+    them prints 'Bad file descriptor' tracebacks after a clean stop)."""
+    while _thread_loops:
+        loop = _thread_loops.pop()
+        if not loop.is_running():
+            loop.close()
 
 
 def invoke(spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from shopfn.gateway import Gateway
+from shopfn.gateway import Gateway, close_thread_loops
 from shopfn.loader import load_handler
 from shopfn.manifest import Api, load_manifest
 
@@ -102,7 +102,9 @@ async def _serve(options: ServeOptions) -> None:
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+        # uvicorn has waited for in-flight requests: the pool is idle, its loops can close.
+        executor.shutdown(wait=True, cancel_futures=True)
+        close_thread_loops()
 
 
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
