@@ -6,7 +6,7 @@ import time
 
 import pytest
 from chatting import chat, configure, order_for, stored_messages
-from fake_openai import FakeOpenAI, error, garbage, reply, slow
+from fake_openai import FakeOpenAI, error, garbage, last_tool_result, reply, slow, tool_call
 from shopping import new_product
 from support import LambdaClient, make_admin, sign_up
 
@@ -174,3 +174,36 @@ def test_unreachable_server_falls_back_to_offline(
     assert answer.status == 200
     assert "within 30 days" in _offline(answer.json())
     assert model.requests == []
+
+
+def test_a_failing_tool_is_an_error_for_the_model_not_a_failed_chat(
+    client: LambdaClient, model: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop.services import catalog
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("bug in the catalog")
+
+    monkeypatch.setattr(catalog, "list_products", broken)
+    model.queue(tool_call("search_products", {"query": "mug"}), reply(last_tool_result))
+
+    answer = chat(client, "Do you have mugs?")
+
+    assert answer.status == 200
+    assert answer.json()["reply"] == '{"error": "search_products is not available right now."}'
+
+
+def test_if_even_the_offline_assistant_fails_the_customer_gets_the_contact_details(
+    client: LambdaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop.services.support import offline
+
+    def broken(*_args: object) -> str:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(offline, "answer_offline", broken)
+
+    answer = chat(client, "Where is my parcel?")
+
+    assert answer.status == 200
+    assert "support@shopfn.example" in _offline(answer.json())

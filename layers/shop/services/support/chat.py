@@ -20,6 +20,7 @@ from shop.services.support import conversations, offline, ratelimit
 from shop.services.support.deadline import Deadline
 from shop.services.support.history import recent_history
 from shop.services.support.openai_chat import AssistantUnavailable, answer_with_openai, api_key
+from shop.services.support.policies import shop_policies
 from shop.services.support.prompt import INSTRUCTIONS, PROMPT_CANARY, build_system_prompt
 from shop.services.support.replies import safe_reply
 from shop.services.support.tools import ToolContext
@@ -69,6 +70,17 @@ def _ask_model(
     return answer.text, answer.model
 
 
+def _answer_offline(ctx: ToolContext, message: str) -> str:
+    """The offline assistant's answer; should even it fail, the shop's contact details."""
+    try:
+        return offline.answer_offline(ctx, message)
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        get_logger().exception("offline support assistant failed")
+        return f"{shop_policies().contact}\n\n{offline.OFFLINE_NOTE}"
+
+
 def answer_chat(
     session: Session,
     *,
@@ -105,10 +117,7 @@ def _answer_chat(
     answered = _ask_model(
         ctx, session, principal, message, deadline, is_new=conversation_id is None
     )
-    if answered is None:
-        text, model = offline.answer_offline(ctx, message), offline.MODEL_NAME
-    else:
-        text, model = answered
+    text, model = answered or (_answer_offline(ctx, message), offline.MODEL_NAME)
     key = api_key()
     reply = safe_reply(
         text, secrets=[key] if key else [], canary=PROMPT_CANARY, instructions=INSTRUCTIONS

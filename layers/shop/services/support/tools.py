@@ -16,9 +16,11 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shop.errors import ShopError
+from shop.logging import get_logger
 from shop.models import Order, Product
 from shop.pagination import PageRequest
 from shop.services import cart, catalog, orders
@@ -295,6 +297,11 @@ def run_tool(ctx: ToolContext, name: str, raw_arguments: str | dict[str, Any] | 
         return tool.run(ctx, arguments)
     except ShopError as exc:
         return {"error": exc.detail}
+    except SQLAlchemyError:
+        raise  # the session is unusable: the chat turn answers 503
+    except Exception:  # a bug in one tool must not cost the customer the whole answer
+        get_logger().exception("support tool failed", extra={"tool": name})
+        return {"error": f"{name} is not available right now."}
 
 
 def _describe(exc: Exception) -> str:
