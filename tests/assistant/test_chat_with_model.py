@@ -40,6 +40,8 @@ def test_plain_reply_comes_back_and_both_sides_are_stored(
         "hand_over_to_human",
     }
     assert model.headers[0]["authorization"] == f"Bearer {API_KEY}"
+    assert sent["max_tokens"] == 600
+    assert sent["user"].startswith("shopfn-") and body["conversation_id"] not in sent["user"]
 
 
 def test_model_name_comes_from_the_settings(

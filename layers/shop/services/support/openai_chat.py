@@ -7,6 +7,7 @@ API Gateway's 29 s, so retries happen here and only while the deadline allows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Model rounds that may call tools in one chat turn; the turn ends after these.
 MAX_TOOL_ROUNDS = 5
+#: Longest reply the model may write (bounds cost and latency per round).
+MAX_REPLY_TOKENS = 600
 #: Below this many seconds left, a model call is not worth starting.
 MIN_ATTEMPT_SECONDS = 0.5
 
@@ -159,6 +162,12 @@ def _tool_result(ctx: ToolContext, call: Any, index: int) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": call.id, "content": content}
 
 
+def _abuse_id(ctx: ToolContext) -> str:
+    """A stable pseudonym of the customer for OpenAI's abuse monitoring (never the raw id)."""
+    owner = f"user:{ctx.principal.user_id}" if ctx.principal else f"chat:{ctx.conversation_id}"
+    return "shopfn-" + hashlib.sha256(owner.encode()).hexdigest()[:24]
+
+
 def answer_with_openai(
     ctx: ToolContext,
     *,
@@ -188,6 +197,8 @@ def answer_with_openai(
             "messages": messages,
             "tools": openai_tool_specs(),
             "temperature": 0.3,
+            "max_tokens": MAX_REPLY_TOKENS,
+            "user": _abuse_id(ctx),
         }
         if round_number == MAX_TOOL_ROUNDS:
             request["tool_choice"] = "none"
