@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: up test install lint typecheck bench load serve clean
+.PHONY: up test install lint typecheck bench load serve clean build synth deploy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -39,6 +39,24 @@ lint: install
 
 bench: install ## Benchmarks (not part of CI's time limit)
 	$(RUN) pytest tests/benchmarks -s -p no:randomly
+
+CDK_CLI_VERSION := 2.1148.1
+CDK := .tools/cdk/node_modules/.bin/cdk
+# The cdk CLI never phones home from here: no telemetry, notices or version checks.
+CDK_FLAGS := --no-notices --no-version-reporting
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+$(CDK): ## The AWS CDK CLI (npm), pinned, under .tools/cdk
+	npm install --prefix .tools/cdk --no-save --no-audit --no-fund aws-cdk@$(CDK_CLI_VERSION)
+
+build: install ## Package the Lambda layer and function zips into build/ (no Docker)
+	$(RUN) shopfn build
+
+synth: build $(CDK) ## CloudFormation for `-c stage=dev` into cdk.out/ (cdk-nag must pass)
+	$(CDK) synth $(CDK_FLAGS) --quiet $(if $(STAGE),-c stage=$(STAGE))
+
+deploy: synth ## Deploy to the AWS account of your credentials (STAGE=dev|prod)
+	$(CDK) deploy $(CDK_FLAGS) --all --require-approval broadening $(if $(STAGE),-c stage=$(STAGE))
 
 load: install ## Locust: 50 shoppers/admins for 60 s against shopfn serve on PostgreSQL, then an audit
 	$(RUN) python tests/load/run_load.py

@@ -41,9 +41,21 @@ class GammaGammaParams:
         return asdict(self)
 
 
+def _minimize(objective: Any, start: Any) -> Any:
+    """Log-parameters minimizing `objective`: L-BFGS-B, with Nelder-Mead if it fails."""
+    from scipy.optimize import minimize
+
+    # Log-parameters stay in a sane range: exp(+-12) spans every plausible shop.
+    bounds = [(-12.0, 12.0)] * len(start)
+    result = minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    if result.success and np.isfinite(result.fun):
+        return result.x
+    fallback = minimize(objective, start, method="Nelder-Mead", options={"maxiter": 4000})
+    return fallback.x if fallback.fun < result.fun or not np.isfinite(result.fun) else result.x
+
+
 def fit_bgnbd(x: FloatArray, tx: FloatArray, t_age: FloatArray) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters (Fader, Hardie and Lee 2005)."""
-    from scipy.optimize import minimize
     from scipy.special import gammaln
 
     x, tx, t_age = (np.asarray(v, dtype=np.float64) for v in (x, tx, t_age))
@@ -65,16 +77,12 @@ def fit_bgnbd(x: FloatArray, tx: FloatArray, t_age: FloatArray) -> BgNbdParams:
         return float(-ll.sum() / len(x))
 
     start = np.log([0.5, max(float(np.mean(t_age)) / 4, 1.0), 1.0, 2.0])
-    best = minimize(negative_ll, start, method="Nelder-Mead", options={"maxiter": 4000})
-    polished = minimize(negative_ll, best.x, method="L-BFGS-B")
-    chosen = polished.x if polished.fun <= best.fun else best.x
-    r, alpha, a, b = (float(v) for v in np.exp(chosen))
+    r, alpha, a, b = (float(v) for v in np.exp(_minimize(negative_ll, start)))
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b)
 
 
 def fit_gamma_gamma(x: FloatArray, m: FloatArray) -> GammaGammaParams:
     """Maximum-likelihood Gamma-Gamma spend parameters from customers with transactions."""
-    from scipy.optimize import minimize
     from scipy.special import gammaln
 
     mask = (np.asarray(x) > 0) & (np.asarray(m) > 0)
@@ -97,10 +105,7 @@ def fit_gamma_gamma(x: FloatArray, m: FloatArray) -> GammaGammaParams:
         return float(-ll.sum() / len(x))
 
     start = np.log([2.0, 3.0, max(float(np.mean(m)), 1.0)])
-    best = minimize(negative_ll, start, method="Nelder-Mead", options={"maxiter": 4000})
-    polished = minimize(negative_ll, best.x, method="L-BFGS-B")
-    chosen = polished.x if polished.fun <= best.fun else best.x
-    p, q, v = (float(val) for val in np.exp(chosen))
+    p, q, v = (float(val) for val in np.exp(_minimize(negative_ll, start)))
     return GammaGammaParams(p=p, q=q, v=v)
 
 

@@ -1,0 +1,48 @@
+"""Champion/challenger: promote only what beats both the baselines and the current champion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shop.ml.evaluation import PRIMARY_METRIC, better
+from shop.ml.training import Candidate
+
+BASELINES = ("bgnbd", "rfm")
+
+
+@dataclass(frozen=True)
+class Decision:
+    best: Candidate
+    promote: bool
+    reason: str
+    champion_metrics: dict[str, Any] | None = None
+
+
+def decide(
+    name: str, candidates: list[Candidate], champion: tuple[str, dict[str, Any]] | None
+) -> Decision:
+    """The run's best candidate on the validation window, and whether it replaces the champion.
+
+    A baseline may be the best candidate (and so the champion): on sparse purchase histories
+    BG/NBD is hard to beat. The best always beats the best baseline or is that baseline.
+    """
+    metric, higher = PRIMARY_METRIC[name]
+    scored = [c for c in candidates if c.score is not None]
+    if not scored:
+        return Decision(candidates[0], False, f"no candidate has a {metric} on this window")
+    best = max(scored, key=lambda c: c.score if higher else -(c.score or 0.0))
+    baselines = [c for c in scored if c.kind in BASELINES and c is not best]
+    if best.kind not in BASELINES and not all(
+        better(name, best.metrics, b.metrics) for b in baselines
+    ):
+        return Decision(best, False, f"{best.kind} only ties the baselines on {metric}")
+    here = f"{best.kind} {metric}={best.score:.4f}"
+    if champion is None:
+        return Decision(best, True, f"{here}; first champion")
+    version, metrics = champion
+    old = metrics.get(metric)
+    shown = "n/a" if old is None else f"{old:.4f}"
+    if better(name, best.metrics, metrics):
+        return Decision(best, True, f"{here} beats champion {version} ({shown})", metrics)
+    return Decision(best, False, f"{here} does not beat champion {version} ({shown})", metrics)

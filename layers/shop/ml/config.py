@@ -1,0 +1,27 @@
+"""ML knobs from the environment (kept apart from the shop-wide settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MlSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    churn_horizon_days: int = Field(default=30, ge=7, le=365, description="churn: no order in N")
+    train_cutoffs: int = Field(default=3, ge=1, le=12, description="stacked training cutoffs")
+    min_users_with_history: int = Field(default=50, ge=1, description="fewer: the run is skipped")
+    retrain_schedule: str = Field(
+        default="03:00", description="local nightly retrain: 'HH:MM' UTC, 'every:SECONDS' or 'off'"
+    )
+    model_cache_seconds: float = Field(
+        default=60.0, description="how often the predict function re-reads champion pointers"
+    )
+
+
+@lru_cache(maxsize=1)
+def get_ml_settings() -> MlSettings:
+    return MlSettings()

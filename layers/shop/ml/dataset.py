@@ -1,0 +1,87 @@
+"""Training examples: features at several stacked cutoffs, each with the labels that followed.
+
+Splits are by time only: the validation cutoff is the latest whose horizon has fully
+passed, and every training cutoff's label window ends before the validation cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.orm import Session
+
+from shop.ml.features import FEATURE_NAMES, FeatureFrame, compute_features
+from shop.ml.labels import SPEND_DAYS, churn_and_spend
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Stacked examples: one row per (user, cutoff)."""
+
+    frames: list[FeatureFrame]
+    churned: NDArray[np.float64]
+    spend: NDArray[np.float64]
+
+    @property
+    def matrix(self) -> NDArray[np.float64]:
+        if not self.frames:
+            return np.zeros((0, len(FEATURE_NAMES)))
+        return np.vstack([frame.matrix for frame in self.frames])
+
+    @property
+    def merged(self) -> FeatureFrame:
+        """All rows as one frame (its `as_of` is the latest cutoff)."""
+        return FeatureFrame(
+            as_of=max(frame.as_of for frame in self.frames),
+            user_ids=np.concatenate([frame.user_ids for frame in self.frames]),
+            matrix=self.matrix,
+        )
+
+    def __len__(self) -> int:
+        return len(self.churned)
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    train: list[datetime]
+    validation: datetime
+    horizon_days: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "train_cutoffs": [c.isoformat() for c in self.train],
+            "validation_cutoff": self.validation.isoformat(),
+            "horizon_days": self.horizon_days,
+            "spend_days": SPEND_DAYS,
+        }
+
+
+def plan_cutoffs(now: datetime, horizon_days: int, train_cutoffs: int = 3) -> CutoffPlan:
+    """The validation cutoff (whose label window ended by `now`) and earlier training ones."""
+    step = timedelta(days=max(horizon_days, SPEND_DAYS))
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    validation = day - step
+    train = [validation - step * k for k in range(train_cutoffs, 0, -1)]
+    return CutoffPlan(train=train, validation=validation, horizon_days=horizon_days)
+
+
+def build_examples(session: Session, cutoffs: Sequence[datetime], horizon_days: int) -> Examples:
+    """Features at each cutoff for the active population, with the labels after it."""
+    frames: list[FeatureFrame] = []
+    churned: list[NDArray[np.float64]] = []
+    spend: list[NDArray[np.float64]] = []
+    for cutoff in cutoffs:
+        frame = compute_features(session, cutoff, active_only=True)
+        if len(frame.user_ids) == 0:
+            continue
+        churn, value = churn_and_spend(session, cutoff, frame.user_ids, horizon_days)
+        frames.append(frame)
+        churned.append(churn)
+        spend.append(value)
+    if not frames:
+        return Examples(frames=[], churned=np.zeros(0), spend=np.zeros(0))
+    return Examples(frames=frames, churned=np.concatenate(churned), spend=np.concatenate(spend))

@@ -1,0 +1,266 @@
+"""`shopfn simulate`: a realistic synthetic shop history, written with bulk inserts.
+
+Shoppers come in segments with different purchase rates and baskets; some churn part-way
+(they go quiet after a burst of support messages and abandoned carts); some only browse.
+Everything is timestamped in the past `days` days, so models can be trained at once.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shop.coltypes import utcnow
+from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Product, User
+from shop.passwords import hash_password
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    share: float
+    days_between_orders: float  # mean gap while active
+    basket_lines: tuple[int, int]
+    browse_sessions_per_order: float
+    churn_probability: float  # chance to go quiet part-way through the period
+
+
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("loyal", 0.15, 9.0, (2, 4), 1.0, 0.05),
+    Segment("regular", 0.35, 24.0, (1, 3), 1.5, 0.25),
+    Segment("occasional", 0.30, 60.0, (1, 2), 2.0, 0.35),
+    Segment("bargain", 0.10, 35.0, (1, 1), 3.0, 0.6),
+    Segment("browser", 0.10, 0.0, (0, 0), 4.0, 0.5),
+)
+
+
+@dataclass
+class SimulationResult:
+    users: int
+    orders: int
+    events: int
+
+
+@dataclass
+class _Buffers:
+    users: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    lines: list[list[dict[str, Any]]]
+    cancelled_at: list[datetime | None]
+    events: list[dict[str, Any]]
+
+
+def simulate(
+    session: Session, *, users: int, days: int, seed: int | None = None, now: datetime | None = None
+) -> SimulationResult:
+    """Write `users` simulated customers with `days` days of history ending at `now`."""
+    rng = random.Random(seed)  # noqa: S311 - simulated data, not secrets
+    now = now or utcnow()
+    start = now - timedelta(days=days)
+    products = [
+        (pid, name, Decimal(price))
+        for pid, name, price in session.execute(
+            select(Product.id, Product.name, Product.price).where(Product.is_active.is_(True))
+        )
+    ]
+    if not products:
+        raise ValueError("the catalog is empty: run `shopfn seed` first")
+    # One real bcrypt hash of an unknown secret: simulated shoppers cannot sign in.
+    password_hash = hash_password(secrets.token_urlsafe(24))
+    tag = secrets.token_hex(3)
+    buffers = _Buffers([], [], [], [], [])
+    plans: list[tuple[int, Segment, datetime]] = []
+    for i in range(users):
+        segment = rng.choices(SEGMENTS, weights=[s.share for s in SEGMENTS])[0]
+        signup = start + timedelta(seconds=rng.uniform(0, days * 0.7) * 86400)
+        buffers.users.append(
+            {
+                "email": f"sim-{tag}-{i}@example.com",
+                "full_name": f"Simulated Shopper {i}",
+                "password_hash": password_hash,
+                "role": "customer",
+                "is_active": True,
+                "created_at": signup,
+                "updated_at": signup,
+            }
+        )
+        plans.append((i, segment, signup))
+    user_ids = list(
+        session.execute(
+            insert(User).returning(User.id, sort_by_parameter_order=True), buffers.users
+        ).scalars()
+    )
+    for (_, segment, signup), user_id in zip(plans, user_ids, strict=True):
+        _shopper(rng, buffers, user_id, segment, signup, now, products)
+
+    order_ids = _write_orders(session, buffers)
+    for start_at in range(0, len(buffers.events), 20000):
+        session.execute(insert(BehaviorEvent), buffers.events[start_at : start_at + 20000])
+    session.commit()
+    return SimulationResult(users=len(user_ids), orders=len(order_ids), events=len(buffers.events))
+
+
+def _event(
+    buffers: _Buffers,
+    user_id: int,
+    kind: str,
+    at: datetime,
+    product_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    buffers.events.append(
+        {
+            "user_id": user_id,
+            "event_type": kind,
+            "product_id": product_id,
+            "payload": payload or {},
+            "occurred_at": at,
+        }
+    )
+
+
+def _browse(
+    rng: random.Random,
+    buffers: _Buffers,
+    user_id: int,
+    at: datetime,
+    products: list[tuple[int, str, Decimal]],
+    *,
+    abandon: bool,
+) -> None:
+    _event(buffers, user_id, "login", at)
+    if rng.random() < 0.5:
+        _event(buffers, user_id, "search", at + timedelta(seconds=20), payload={"q": "gift"})
+    for k in range(rng.randint(1, 6)):
+        pid = rng.choice(products)[0]
+        _event(buffers, user_id, "product_view", at + timedelta(minutes=1 + k), pid)
+    if abandon:
+        pid = rng.choice(products)[0]
+        _event(buffers, user_id, "cart_add", at + timedelta(minutes=8), pid)
+        if rng.random() < 0.3:
+            _event(buffers, user_id, "cart_remove", at + timedelta(minutes=9), pid)
+
+
+def _shopper(
+    rng: random.Random,
+    buffers: _Buffers,
+    user_id: int,
+    segment: Segment,
+    signup: datetime,
+    now: datetime,
+    products: list[tuple[int, str, Decimal]],
+) -> None:
+    span = (now - signup).total_seconds() / 86400
+    quits = span * rng.uniform(0.2, 0.9) if rng.random() < segment.churn_probability else None
+    active_until = signup + timedelta(days=quits) if quits is not None else now
+    # Each shopper's own pace varies around the segment's.
+    pace = rng.lognormvariate(0, 0.4)
+    if segment.days_between_orders > 0:
+        at = signup + timedelta(days=rng.expovariate(1 / (segment.days_between_orders * pace)))
+        while at < active_until:
+            _order(rng, buffers, user_id, segment, at, now, products)
+            at += timedelta(days=rng.expovariate(1 / (segment.days_between_orders * pace)))
+    browse_gap = max(segment.days_between_orders or 20.0, 5.0) / segment.browse_sessions_per_order
+    at = signup + timedelta(days=rng.expovariate(1 / browse_gap))
+    while at < active_until:
+        _browse(rng, buffers, user_id, at, products, abandon=rng.random() < 0.35)
+        at += timedelta(days=rng.expovariate(1 / browse_gap))
+    if quits is not None and active_until < now:
+        # The run-up to leaving: complaints and carts left behind.
+        for k in range(rng.randint(1, 3)):
+            when = active_until - timedelta(days=rng.uniform(0, 10), hours=k)
+            if when > signup:
+                _event(buffers, user_id, "support_message", when, payload={"topic": "delivery"})
+                _browse(rng, buffers, user_id, when, products, abandon=True)
+
+
+def _order(
+    rng: random.Random,
+    buffers: _Buffers,
+    user_id: int,
+    segment: Segment,
+    at: datetime,
+    now: datetime,
+    products: list[tuple[int, str, Decimal]],
+) -> None:
+    _browse(rng, buffers, user_id, at - timedelta(minutes=15), products, abandon=False)
+    picks = rng.sample(products, k=min(rng.randint(*segment.basket_lines), len(products)))
+    lines = []
+    for pid, name, price in picks:
+        quantity = 1 if rng.random() < 0.8 else 2
+        lines.append(
+            {
+                "product_id": pid,
+                "name": name,
+                "unit_price": price,
+                "quantity": quantity,
+                "line_total": price * quantity,
+            }
+        )
+        _event(buffers, user_id, "cart_add", at - timedelta(minutes=5), pid)
+    _event(buffers, user_id, "checkout", at)
+    total = sum((line["line_total"] for line in lines), Decimal("0.00"))
+    cancelled = rng.random() < 0.05
+    age_days = (now - at).total_seconds() / 86400
+    status = "cancelled" if cancelled else "delivered" if age_days > 7 else "shipped"
+    cancel_at = at + timedelta(hours=rng.uniform(1, 20)) if cancelled else None
+    if cancel_at is not None and cancel_at > now:
+        cancel_at = now
+    if cancel_at is not None:
+        _event(buffers, user_id, "order_cancel", cancel_at)
+    buffers.orders.append(
+        {
+            "user_id": user_id,
+            "status": status,
+            "subtotal": total,
+            "total": total,
+            "item_count": sum(line["quantity"] for line in lines),
+            "shipping_address": {
+                "name": "Simulated Shopper",
+                "line1": "1 Example Street",
+                "city": "Springfield",
+                "postal_code": "12345",
+                "country": "US",
+            },
+            "created_at": at,
+            "updated_at": cancel_at or at,
+        }
+    )
+    buffers.lines.append(lines)
+    buffers.cancelled_at.append(cancel_at)
+
+
+def _write_orders(session: Session, buffers: _Buffers) -> list[int]:
+    order_ids: list[int] = []
+    for start in range(0, len(buffers.orders), 5000):
+        chunk = buffers.orders[start : start + 5000]
+        order_ids.extend(
+            session.execute(
+                insert(Order).returning(Order.id, sort_by_parameter_order=True), chunk
+            ).scalars()
+        )
+    items: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for order_id, order, lines, cancel_at in zip(
+        order_ids, buffers.orders, buffers.lines, buffers.cancelled_at, strict=True
+    ):
+        items.extend({**line, "order_id": order_id} for line in lines)
+        changes.append({"order_id": order_id, "status": "pending", "at": order["created_at"]})
+        if cancel_at is not None:
+            changes.append({"order_id": order_id, "status": "cancelled", "at": cancel_at})
+        else:
+            changes.append(
+                {"order_id": order_id, "status": order["status"], "at": order["created_at"]}
+            )
+    for start in range(0, len(items), 20000):
+        session.execute(insert(OrderItem), items[start : start + 20000])
+    for start in range(0, len(changes), 20000):
+        session.execute(insert(OrderStatusChange), changes[start : start + 20000])
+    return order_ids
