@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -116,14 +116,15 @@ def place_order(
 
 
 def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) -> int:
-    """Place the order inside the session's transaction (not committed); its id."""
+    """Place the order from the user's cart in the session's transaction (not committed)."""
     now = utcnow()
     # Locking the cart row first serializes two checkouts of one cart: the second then
     # finds the cart already emptied.
     cart_id = lock_cart(session, user_id, create=False)
     lines = (
         session.execute(
-            select(CartItem.product_id, CartItem.quantity)
+            select(CartItem.product_id, CartItem.quantity, Product.name, Product.price)
+            .join(Product, Product.id == CartItem.product_id)
             .where(CartItem.cart_id == cart_id)
             .order_by(CartItem.product_id)
         ).all()
@@ -132,52 +133,43 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
     )
     if not lines:
         raise Conflict("Your cart is empty: add products before checking out.")
-    wanted = dict(lines)
-    _take_stock(session, wanted)
-    # The rows are ours now (the UPDATEs locked them), so a plain read sees their latest name,
-    # price and stock. FOR UPDATE here would make MariaDB lock the whole id range in between.
-    products = {
-        p.id: p
-        for p in session.scalars(
-            select(Product).where(Product.id.in_(wanted)).execution_options(populate_existing=True)
-        )
-    }
+    wanted = {line.product_id: line.quantity for line in lines}
+    # Stock before any order row: the order lines' foreign-key checks take shared locks on
+    # the products on MariaDB, which must already be ours, or two checkouts deadlock.
+    stock_after = _take_stock(session, wanted)
     order = Order(
         user_id=user_id,
         status="pending",
-        subtotal=Decimal("0.00"),
-        total=Decimal("0.00"),
         item_count=sum(wanted.values()),
         shipping_address=shipping_address,
         created_at=now,
         updated_at=now,
     )
-    for product_id, quantity in sorted(wanted.items()):
-        product = products[product_id]
-        order.items.append(
-            OrderItem(
-                product_id=product_id,
-                name=product.name,
-                unit_price=product.price,
-                quantity=quantity,
-                line_total=product.price * quantity,
-            )
+    order.items = [
+        OrderItem(
+            product_id=line.product_id,
+            name=line.name,
+            unit_price=line.price,
+            quantity=line.quantity,
+            line_total=line.price * line.quantity,
         )
+        for line in lines
+    ]
     order.subtotal = sum((item.line_total for item in order.items), Decimal("0.00"))
     order.total = order.subtotal  # no shipping fees or taxes yet: total equals subtotal
     order.status_history.append(OrderStatusChange(status="pending", at=now, actor_id=user_id))
     session.add(order)
     session.flush()
-    for product_id, quantity in sorted(wanted.items()):
-        session.add(
-            InventoryMovement(
-                product_id=product_id,
-                delta=-quantity,
-                stock_after=products[product_id].stock,
-                reason=f"order {order.id}",
-                actor_id=user_id,
-            )
+    session.add_all(
+        InventoryMovement(
+            product_id=product_id,
+            delta=-quantity,
+            stock_after=stock_after[product_id],
+            reason=f"order {order.id}",
+            actor_id=user_id,
         )
+        for product_id, quantity in sorted(wanted.items())
+    )
     # By the cart id (an index range of this cart only): a subquery here makes MariaDB scan
     # and lock every cart's lines, and concurrent checkouts then deadlock.
     session.execute(
@@ -199,15 +191,18 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
     return order.id
 
 
-def _take_stock(session: Session, wanted: dict[int, int]) -> None:
-    """Decrement each product's stock by conditional UPDATE, in product-id order.
+def _take_stock(session: Session, wanted: dict[int, int]) -> dict[int, int]:
+    """Decrement each product's stock by conditional UPDATE, in product-id order; stock left.
 
     A row changes only if the product is active and has enough units, so stock can never go
-    below zero whatever runs concurrently. Conflict names every product that falls short.
+    below zero whatever runs concurrently; ascending ids mean two checkouts never wait on
+    each other in a cycle. Conflict names every product that falls short.
     """
+    returning = session.get_bind().dialect.update_returning  # MariaDB has no UPDATE RETURNING
+    stock_after: dict[int, int] = {}
     short: list[int] = []
     for product_id in sorted(wanted):
-        taken = session.execute(
+        statement = (
             update(Product)
             .where(
                 Product.id == product_id,
@@ -217,29 +212,44 @@ def _take_stock(session: Session, wanted: dict[int, int]) -> None:
             .values(stock=Product.stock - wanted[product_id])
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+        if returning:
+            left = session.execute(statement.returning(Product.stock)).scalar_one_or_none()
+            if left is None:
+                short.append(product_id)
+            else:
+                stock_after[product_id] = left
+        elif session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
             short.append(product_id)
     if short:
-        rows = session.execute(
-            select(Product.id, Product.name, Product.stock, Product.is_active).where(
-                Product.id.in_(short)
-            )
-        ).all()
-        problems = [
-            {
-                "product_id": pid,
-                "name": name,
-                "requested": wanted[pid],
-                "stock": stock if active else 0,
-                "reason": "not enough stock" if active else "no longer sold",
-            }
-            for pid, name, stock, active in rows
-        ]
-        names = ", ".join(
-            f"{p['name']} ({p['reason']}: {p['stock']} left, {p['requested']} wanted)"
-            for p in problems
+        _refuse_short(session, wanted, short)
+    if not returning:  # our own UPDATEs locked these rows: a plain read sees their new stock
+        stock_after = dict(
+            session.execute(select(Product.id, Product.stock).where(Product.id.in_(wanted))).all()
         )
-        raise Conflict(f"Cannot check out: {names}.", extra={"products": problems})
+    return stock_after
+
+
+def _refuse_short(session: Session, wanted: dict[int, int], short: list[int]) -> NoReturn:
+    """Raise Conflict naming each product in `short`, with why and how many are left."""
+    rows = session.execute(
+        select(Product.id, Product.name, Product.stock, Product.is_active)
+        .where(Product.id.in_(short))
+        .order_by(Product.id)
+    ).all()
+    problems = [
+        {
+            "product_id": pid,
+            "name": name,
+            "requested": wanted[pid],
+            "stock": stock if active else 0,
+            "reason": "not enough stock" if active else "no longer sold",
+        }
+        for pid, name, stock, active in rows
+    ]
+    names = ", ".join(
+        f"{p['name']} ({p['reason']}: {p['stock']} left, {p['requested']} wanted)" for p in problems
+    )
+    raise Conflict(f"Cannot check out: {names}.", extra={"products": problems})
 
 
 def change_status(session: Session, order_id: int, new_status: str, actor: Viewer) -> Order:
