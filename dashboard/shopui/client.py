@@ -153,7 +153,7 @@ class ShopClient:
                 api, method, path, json=json, params=params, headers=headers, auth=auth
             )
         if extension and reply.status_code in (404, 405, 422):
-            raise NotAvailable(reply.status_code, "Not available", "Not available yet.")
+            raise NotAvailable(reply.status_code, "Not available", "")
         if reply.status_code >= 400:
             raise _error_from(reply)
         if reply.status_code == 204 or not reply.content:

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 WAIT_MS = 30_000
-VIEWPORT = {"width": 1400, "height": 1700}  # Streamlit scrolls inside the page: show it all
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def ensure_chromium() -> None:
@@ -76,6 +76,9 @@ def browser() -> Iterator[Any]:
 
 def snap(page: Any, name: str, *, readme: bool = False) -> None:
     page.wait_for_timeout(1500)  # let charts and images finish drawing
+    # Streamlit scrolls inside its main block: size the window to the content, then shoot.
+    height = page.evaluate("document.querySelector('[data-testid=stMain] > div')?.scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(700, int(height or 0) + 40)})
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     if readme and os.environ.get("UPDATE_SCREENSHOTS") == "1":
