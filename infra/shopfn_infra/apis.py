@@ -26,7 +26,10 @@ class RestApis(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.apis: dict[str, apigw.RestApi] = {}
-        for index, api_name in enumerate(API_NAMES):
+        # An API with no function yet (e.g. before the ML functions land) would be an
+        # invalid REST API without methods: only APIs that serve something are created.
+        served = [api_name for api_name in API_NAMES if manifest.for_api(api_name)]
+        for index, api_name in enumerate(served):
             access_logs = logs.LogGroup(
                 self,
                 f"{api_name.title()}AccessLogs",
@@ -71,10 +74,7 @@ class RestApis(Construct):
                 resource.add_method("ANY", integration)
                 resource.add_proxy(default_integration=integration, any_method=True)
 
-    @property
-    def commerce(self) -> apigw.RestApi:
-        return self.apis["commerce"]
-
-    @property
-    def ml(self) -> apigw.RestApi:
-        return self.apis["ml"]
+    def url(self, api_name: str) -> str | None:
+        """The invoke URL of `api_name`'s stage, None when that API serves nothing."""
+        api = self.apis.get(api_name)
+        return api.url if api else None

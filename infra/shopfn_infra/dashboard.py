@@ -74,9 +74,12 @@ class Dashboard(Construct):
                 container_port=DASHBOARD_PORT,
                 log_driver=ecs.LogDrivers.aws_logs(stream_prefix="dashboard", log_group=log_group),
                 environment={
-                    "COMMERCE_API_URL": apis.commerce.url,
-                    "ML_API_URL": apis.ml.url,
                     "ENVIRONMENT": config.stage,
+                    **{
+                        f"{name.upper()}_API_URL": url
+                        for name in ("commerce", "ml")
+                        if (url := apis.url(name))
+                    },
                 },
             ),
         )

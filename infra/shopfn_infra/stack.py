@@ -83,8 +83,8 @@ class ShopfnStack(Stack):
             retrain_dead_letters=schedule.dead_letters if schedule else None,
         )
 
-        CfnOutput(self, "CommerceApiUrl", value=apis.commerce.url)
-        CfnOutput(self, "MlApiUrl", value=apis.ml.url)
+        for name, api in apis.apis.items():
+            CfnOutput(self, f"{name.title()}ApiUrl", value=api.url)
         CfnOutput(
             self,
             "DashboardUrl",

@@ -1,60 +1,9 @@
-"""Synthesize the CDK app in-process (no Docker, no AWS credentials) for the template tests."""
+"""Synthesized templates for the tests: dev and prod, once per session."""
 
 from __future__ import annotations
 
-import json
-import sys
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_MANIFEST = Path(__file__).with_name("fixture_manifest.toml")
-sys.path.insert(0, str(ROOT / "infra"))
-
-
-@dataclass(frozen=True)
-class Synth:
-    template: dict
-    assertions: object  # aws_cdk.assertions.Template
-    report: dict  # the validation report (cdk-nag's findings)
-
-
-def fake_build(target: Path, manifest: Path) -> Path:
-    """Tiny stand-ins for what `shopfn build` writes, so synth needs no wheel download."""
-    from shopfn.manifest import load_manifest
-
-    (target / "functions").mkdir(parents=True, exist_ok=True)
-    names = ["layer-shop.zip"] + [
-        f"functions/{spec.name}.zip" for spec in load_manifest(manifest).functions
-    ]
-    for name in names:
-        with zipfile.ZipFile(target / name, "w") as archive:
-            archive.writestr("marker.txt", name)
-    return target
-
-
-def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
-    import aws_cdk as cdk
-    from app import build_app
-    from aws_cdk.assertions import Template
-
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context.update(
-        stage=stage,
-        manifest=str(manifest),
-        buildDir=str(fake_build(tmp / "build", manifest)),
-        region="eu-west-1",
-        account="123456789012",
-    )
-    app = cdk.App(outdir=str(tmp / "cdk.out"), context=context)
-    app, stack = build_app(app)
-    assembly = app.synth()  # raises when cdk-nag reports an unacknowledged error
-    template = Template.from_stack(stack)
-    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
-    return Synth(template.to_json(), template, report)
+from infra_synth import Synth, synth
 
 
 @pytest.fixture(scope="session")

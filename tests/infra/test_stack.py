@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import FIXTURE_MANIFEST
+from infra_synth import FIXTURE_MANIFEST
 
 MANIFEST = tomllib.loads(FIXTURE_MANIFEST.read_text())["functions"]
 API_FUNCTIONS = [name for name in MANIFEST if name != "retrain"]
