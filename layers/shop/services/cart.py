@@ -76,13 +76,17 @@ def lock_cart(session: Session, user_id: int, *, create: bool) -> int | None:
     three backends (SQLite takes its write lock, the others a row lock).
     """
     for _attempt in range(2):
-        touched = session.execute(
+        touch = (
             update(Cart)
             .where(Cart.user_id == user_id)
             .values(updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if touched.rowcount:  # type: ignore[attr-defined]
+        if session.get_bind().dialect.update_returning:  # one round trip instead of two
+            cart_id = session.execute(touch.returning(Cart.id)).scalar_one_or_none()
+            if cart_id is not None:
+                return cart_id
+        elif session.execute(touch).rowcount:  # type: ignore[attr-defined]
             return session.scalar(select(Cart.id).where(Cart.user_id == user_id))
         if not create:
             return None

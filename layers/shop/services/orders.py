@@ -106,16 +106,18 @@ def place_order(
         return PlacedOrder(get_order(session, claim.order_id, Viewer(user_id)), replayed=True)
     assert claim.record_id is not None
     try:
-        order_id = _checkout(session, user_id, shipping_address)
-        idempotency.complete(session, claim.record_id, order_id=order_id, status=201)
+        order = _checkout(session, user_id, shipping_address)
+        idempotency.complete(session, claim.record_id, order_id=order.id, status=201)
         session.commit()
     except BaseException:
         idempotency.release(session, claim.record_id)
         raise
-    return PlacedOrder(get_order(session, order_id, Viewer(user_id)), replayed=False)
+    # The order, its lines and history are all in memory (nothing expires on commit): no need
+    # to read them back.
+    return PlacedOrder(order, replayed=False)
 
 
-def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) -> int:
+def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) -> Order:
     """Place the order from the user's cart in the session's transaction (not committed)."""
     now = utcnow()
     # Locking the cart row first serializes two checkouts of one cart: the second then
@@ -188,7 +190,7 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
             "product_ids": sorted(wanted),
         },
     )
-    return order.id
+    return order
 
 
 def _take_stock(session: Session, wanted: dict[int, int]) -> dict[int, int]:
