@@ -380,3 +380,22 @@ def test_service_log_lines_inside_a_request_carry_its_id() -> None:
     assert line["message"] == "something worth a look"
     assert line["request_id"] == "svc-1"
     assert line["level"] == "WARNING"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "[::1]:8001"},
+        {"host": "shop:notaport"},
+        {"host": "a:b:c"},
+        {"x-forwarded-port": "x"},
+    ],
+    ids=str,
+)
+def test_host_headers_mangum_cannot_parse_do_not_crash_a_function(
+    commerce_gateway: TestClient, headers: dict[str, str]
+) -> None:
+    reply = commerce_gateway.get("/users/health", headers=headers)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["status"] == "ok"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -49,13 +50,39 @@ def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
     return logger, metrics, tracer
 
 
+_HOST = re.compile(r"^[^:\s]*(:\d{1,5})?$")
+_PORT = re.compile(r"^\d{1,5}$")
+
+
+def _without_unparseable_server_headers(event: dict[str, Any]) -> dict[str, Any]:
+    """The event minus a Host or X-Forwarded-Port that Mangum cannot parse.
+
+    Mangum splits Host on ':' and int()s the port: `Host: [::1]:8001`, `Host: a:b` or
+    `X-Forwarded-Port: x` would crash the function (a 502) instead of being ignored.
+    """
+
+    def parseable(name: str, value: Any) -> bool:
+        values = value if isinstance(value, list) else [value]
+        if name.lower() == "host":
+            return all(isinstance(v, str) and _HOST.match(v) for v in values)
+        if name.lower() == "x-forwarded-port":
+            return all(isinstance(v, str) and _PORT.match(v) for v in values)
+        return True
+
+    cleaned = dict(event)
+    for key in ("headers", "multiValueHeaders"):
+        if cleaned.get(key):
+            cleaned[key] = {k: v for k, v in cleaned[key].items() if parseable(k, v)}
+    return cleaned
+
+
 def make_handler(app: FastAPI, service: str) -> LambdaHandler:
     """The Lambda entry point for `app`, decorated once per container."""
     logger, metrics, tracer = observability(service)
     asgi = Mangum(app, lifespan="off")
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        event, request_id = adopt_request_id(event)
+        event, request_id = adopt_request_id(_without_unparseable_server_headers(event))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
