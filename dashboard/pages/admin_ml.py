@@ -11,7 +11,13 @@ from shopui.session import api, call, money, require_admin, show_error
 from shopui.tables import as_rows, first, number
 
 ACTIVE = {"queued", "running"}
+HEADLINE = {"auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman"}
+RUN_METRICS = {
+    "churn": ("auc", "brier", "log_loss", "ece"),
+    "spend": ("mae", "rmse", "spearman"),
+}
 RUN_KEY = "retrain_run_id"
+RESULT_KEY = "retrain_last_result"
 
 require_admin()
 st.title("ML monitoring")
@@ -26,6 +32,35 @@ def _items(value: Any, *keys: str) -> list[dict[str, Any]]:
     return as_rows(value)
 
 
+def _headline(metrics: dict[str, Any]) -> list[tuple[str, float]]:
+    """Scalar metrics, the known headline ones first, nested dicts flattened one level."""
+    flat: list[tuple[str, float]] = []
+    for name, value in metrics.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            flat.append((name, float(value)))
+        elif isinstance(value, dict):
+            flat += [
+                (f"{name}.{k}", float(v))
+                for k, v in value.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
+    flat.sort(key=lambda item: item[0].rsplit(".", 1)[-1] not in HEADLINE)
+    return flat
+
+
+def _duration(run: dict[str, Any]) -> float | None:
+    from datetime import datetime
+
+    started, finished = run.get("started_at"), run.get("finished_at")
+    if not (started and finished):
+        return None
+    try:
+        delta = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return None
+    return round(delta.total_seconds(), 1)
+
+
 # -- champion models ---------------------------------------------------------------------------
 st.subheader("Champion models")
 models = call(api().models, feature="The model registry")
@@ -38,9 +73,8 @@ if models is not None:
         with col, st.container(border=True):
             st.markdown(f"**{model['name']}** · version {model.get('version')}")
             st.caption(f"trained {str(model.get('trained_at', ''))[:16].replace('T', ' ')} UTC")
-            metrics = model.get("metrics") or {}
-            for name, value in list(metrics.items())[:4]:
-                st.metric(name, f"{number(value):.3f}" if isinstance(value, int | float) else value)
+            for name, value in _headline(model.get("metrics") or {})[:4]:
+                st.metric(name, f"{value:.3f}")
 
 # -- retraining --------------------------------------------------------------------------------
 st.subheader("Retraining")
@@ -67,6 +101,7 @@ else:
 if button_col.button("Retrain now", type="primary", key="retrain_now"):
     started = call(api().start_retrain, feature="Retraining")
     if started is not None:
+        st.session_state.pop(RESULT_KEY, None)
         st.session_state[RUN_KEY] = started["run_id"]
         st.toast(f"Run {started['run_id']} queued")
 
@@ -90,49 +125,41 @@ def _active_run() -> None:
     st.session_state.pop(RUN_KEY, None)
     verdict = "promoted" if run.get("promoted") else "not promoted"
     message = f"Run {run_id} {status}: {verdict}. {run.get('reason') or ''}".strip()
+    st.session_state[RESULT_KEY] = (status, message)
+    st.rerun()  # the whole page: champions and history now include the finished run
+
+
+if RESULT_KEY in st.session_state:
+    status, message = st.session_state[RESULT_KEY]
     (st.success if status == "succeeded" else st.warning)(message)
-    st.rerun()  # refresh champions and history with the finished run
-
-
 _active_run()
 
-runs_page = call(api().retrain_runs, page_size=100, feature="Run history")
+history = call(api().run_metrics, limit=100, feature="Run metrics over time")
+if history:
+    chart_cols = st.columns(len(RUN_METRICS))
+    for col, (model_name, keys) in zip(chart_cols, RUN_METRICS.items(), strict=True):
+        points = [
+            {"run": r["run_id"], "metric": key, "value": (r.get(model_name) or {}).get(key)}
+            for r in history
+            for key in keys
+            if isinstance((r.get(model_name) or {}).get(key), int | float)
+        ]
+        if points:
+            fig = px.line(
+                points,
+                x="run",
+                y="value",
+                color="metric",
+                markers=True,
+                title=f"{model_name} metrics of every run",
+            )
+            col.plotly_chart(fig, key=f"run_metrics_{model_name}")
+
+runs_page = call(api().retrain_runs, page_size=50, feature="Run history")
 runs = _items(runs_page, "runs")
 if runs_page is not None and not runs:
     st.caption("No runs yet.")
 if runs:
-    metric_rows = []
-    for run in runs:
-        for name, value in (run.get("metrics") or {}).items():
-            if isinstance(value, int | float):
-                metric_rows.append(
-                    {
-                        "started": first(run, "started_at", "queued_at"),
-                        "metric": name,
-                        "value": value,
-                    }
-                )
-            elif isinstance(value, dict):  # {"churn": {"auc": ...}, "spend": {...}}
-                for sub, sub_value in value.items():
-                    if isinstance(sub_value, int | float):
-                        metric_rows.append(
-                            {
-                                "started": first(run, "started_at", "queued_at"),
-                                "metric": f"{name}.{sub}",
-                                "value": sub_value,
-                            }
-                        )
-    if metric_rows:
-        metric_rows.sort(key=lambda r: str(r["started"]))
-        fig = px.line(
-            metric_rows,
-            x="started",
-            y="value",
-            color="metric",
-            markers=True,
-            title="Metrics of every run",
-        )
-        st.plotly_chart(fig, key="run_metrics_chart")
     st.markdown("**Run history**")
     st.dataframe(
         [
@@ -140,8 +167,8 @@ if runs:
                 "run": r.get("run_id"),
                 "trigger": r.get("trigger"),
                 "status": r.get("status"),
-                "started": str(r.get("started_at") or "")[:19].replace("T", " "),
-                "finished": str(r.get("finished_at") or "")[:19].replace("T", " "),
+                "queued": str(r.get("queued_at") or "")[:19].replace("T", " "),
+                "duration (s)": _duration(r),
                 "promoted": r.get("promoted"),
                 "reason": r.get("reason"),
             }
@@ -185,7 +212,7 @@ st.subheader("Behavior")
 behavior = call(api().behavior, days=30, feature="Behavior analytics")
 if isinstance(behavior, dict):
     funnel = as_rows(first(behavior, "funnel", default=[]), "stage", "count")
-    daily = as_rows(first(behavior, "by_day", "daily", "per_day", "events", default=[]))
+    daily = as_rows(first(behavior, "counts", "by_day", default=[]))
     funnel_col, daily_col = st.columns(2)
     if funnel:
         fig = px.funnel(
@@ -194,12 +221,10 @@ if isinstance(behavior, dict):
             title="Conversion funnel (30 days)",
         )
         funnel_col.plotly_chart(fig, key="funnel_chart")
-    if daily and "count" in daily[0]:
-        fig = px.area(
+    if daily and {"day", "count"} <= daily[0].keys():
+        fig = px.bar(
             daily,
-            x=next(k for k in ("day", "date") if k in daily[0])
-            if any(k in daily[0] for k in ("day", "date"))
-            else None,
+            x="day",
             y="count",
             color="event_type" if "event_type" in daily[0] else None,
             title="Events per day",
@@ -208,7 +233,8 @@ if isinstance(behavior, dict):
 
 # -- feature drift -----------------------------------------------------------------------------
 st.subheader("Feature drift")
-drift = call(api().drift, feature="Feature drift")
+drift_model = st.segmented_control("Model", ["churn", "spend"], default="churn", key="drift_model")
+drift = call(api().drift, drift_model or "churn", feature="Feature drift")
 if drift is not None:
     features = _items(drift, "features")
     if features:

@@ -300,8 +300,14 @@ class ShopClient:
     def behavior(self, days: int = 30) -> Json:
         return self.request("ml", "GET", "/ml/analytics/behavior", params={"days": days})
 
-    def drift(self) -> Json:
-        return self.request("ml", "GET", "/ml/analytics/drift", extension=True)
+    def drift(self, model: str = "churn") -> Json:
+        params = {"model": model}
+        return self.request("ml", "GET", "/ml/monitoring/drift", params=params, extension=True)
+
+    def run_metrics(self, limit: int = 100) -> Json:
+        """Headline metrics of the latest runs, oldest first."""
+        params = {"limit": limit}
+        return self.request("ml", "GET", "/ml/monitoring/runs", params=params, extension=True)
 
     def start_retrain(self) -> dict[str, Any]:
         return self.request("ml", "POST", "/ml/retrain", json={})

@@ -78,6 +78,8 @@ def show_error(exc: ApiError, *, feature: str = "This feature") -> None:
         st.error("You are not allowed to do that.", icon=":material/block:")
     elif exc.status == 429:
         st.error(f"Too many attempts: {exc.message}", icon=":material/hourglass_top:")
+    elif exc.status == 503 and exc.detail:  # e.g. "no model is trained yet": the API says why
+        st.info(f"{feature}: {exc.detail}", icon=":material/hourglass_empty:")
     elif exc.status >= 500:
         st.error(f"The shop had a problem answering ({exc.status}); try again shortly.")
     else:

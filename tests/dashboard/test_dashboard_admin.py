@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -175,16 +177,39 @@ def test_shopper_asks_for_a_human_and_admin_resolves_the_ticket(
     assert (ticket["status"], ticket["resolution_note"]) == ("resolved", "Called the customer.")
 
 
-def test_ml_page_renders_what_the_ml_api_offers(
+def ml_is_live(platform: Platform) -> bool:
+    try:
+        return httpx.get(f"{platform.ml_url}/ml/retrain/health").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_ml_page_retrains_and_shows_the_finished_run(
     make_app: AppFactory, platform: Platform, admin_state: dict[str, Any]
 ) -> None:
     app = make_app(admin_state, page="pages/admin_ml.py")
     assert_clean(app)
-    live = httpx.get(f"{platform.ml_url}/ml/health").status_code == 200
-    if not live:  # before the ML functions are deployed, every section says so plainly
+    if not ml_is_live(platform):  # before the ML functions are deployed, each section says so
         notes = [i.value for i in app.info]
         assert any("The model registry is not available yet" in n for n in notes)
         assert any("Run history is not available yet" in n for n in notes)
         return
     assert "Champion models" in shown(app)
-    assert any(b.label == "Retrain now" for b in app.button)
+    click(app, "Retrain now")
+    assert_clean(app)
+    deadline = time.monotonic() + 180
+    while "retrain_last_result" not in app.session_state and time.monotonic() < deadline:
+        time.sleep(1)
+        app.run()  # what the page's 2-second auto-refresh does in a browser
+    assert_clean(app)
+    status, message = app.session_state["retrain_last_result"]
+    run_id = int(re.match(r"Run (\d+) ", message).group(1))
+    run = httpx.get(
+        f"{platform.ml_url}/ml/retrain/runs/{run_id}",
+        headers={"Authorization": f"Bearer {admin_state['access_token']}"},
+    ).json()
+    assert status == run["status"] in {"succeeded", "failed", "skipped"}
+    assert message.startswith(f"Run {run_id} {status}")
+    assert message in shown(app)
+    history = next(d.value for d in app.dataframe if "trigger" in d.value.columns)
+    assert run_id in set(history["run"])
