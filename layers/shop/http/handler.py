@@ -108,4 +108,4 @@ def make_handler(app: FastAPI, service: str) -> LambdaHandler:
     wrapped = logger.inject_lambda_context(
         wrapped, correlation_id_path=correlation_paths.API_GATEWAY_REST
     )
-    return wrapped  # type: ignore[no-any-return]
+    return wrapped
