@@ -342,8 +342,9 @@ def test_a_missing_or_hostile_request_id_is_replaced_by_a_generated_one(
     assert [line["request_id"] for line in _lines(captured_logs)] == generated
 
 
-def test_service_log_lines_inside_a_request_carry_its_id() -> None:
-    """A line logged by a service (`shop` logger) during a request has the request's id."""
+def test_service_log_lines_carry_the_id_and_name_of_the_function_being_invoked() -> None:
+    """Lines a service logs (`shop` logger) during a request are formatted by the invoked
+    function's Logger: its service name and the request's id, even with two functions loaded."""
     from fastapi import APIRouter
 
     from shop.http.app import create_app
@@ -358,28 +359,35 @@ def test_service_log_lines_inside_a_request_carry_its_id() -> None:
         get_logger().warning("something worth a look")
         return {"ok": True}
 
-    name = f"noisy{SUFFIX}"
-    handler = make_handler(create_app(name, f"/{name}", [router]), name)
+    names = [f"noisy{SUFFIX}", f"loud{SUFFIX}"]
+    handlers = {name: make_handler(create_app(name, f"/{name}", [router]), name) for name in names}
     stream = io.StringIO()
-    source = logging.getLogger(name).handlers[0]
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(source.formatter)
-    for log_filter in source.filters:
-        capture.addFilter(log_filter)
-    shop_logger = logging.getLogger("shop")
-    shop_logger.addHandler(capture)
+    captures = []
+    for name in names:
+        source = logging.getLogger(name).handlers[0]
+        capture = logging.StreamHandler(stream)
+        capture.setFormatter(source.formatter)
+        for log_filter in source.filters:
+            capture.addFilter(log_filter)
+        logging.getLogger(name).addHandler(capture)
+        captures.append((name, capture))
     try:
-        spec = _spec(name, f"/{name}", api="commerce")
-        event = build_event(spec, "GET", f"/{name}/noisy", headers=[("x-request-id", "svc-1")])
-        result = invoke_handler(spec, handler, event)
+        for name in names:
+            spec = _spec(name, f"/{name}", api="commerce")
+            headers = [("x-request-id", f"svc-{name}")]
+            event = build_event(spec, "GET", f"/{name}/noisy", headers=headers)
+            result = invoke_handler(spec, handlers[name], event)
+            assert result["statusCode"] == 200
+            assert result["headers"]["x-request-id"] == f"svc-{name}"
     finally:
-        shop_logger.removeHandler(capture)
-    assert result["statusCode"] == 200
-    assert result["headers"]["x-request-id"] == "svc-1"
-    [line] = [json.loads(raw) for raw in stream.getvalue().splitlines()]
-    assert line["message"] == "something worth a look"
-    assert line["request_id"] == "svc-1"
-    assert line["level"] == "WARNING"
+        for name, capture in captures:
+            logging.getLogger(name).removeHandler(capture)
+    lines = [json.loads(raw) for raw in stream.getvalue().splitlines()]
+    assert [(line["service"], line["request_id"]) for line in lines] == [
+        (name, f"svc-{name}") for name in names
+    ]
+    assert all(line["message"] == "something worth a look" for line in lines)
+    assert all(line["level"] == "WARNING" for line in lines)
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)

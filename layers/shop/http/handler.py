@@ -8,11 +8,11 @@ import re
 import time
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from fastapi import FastAPI
 from mangum import Mangum
 
@@ -41,13 +41,39 @@ def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
     # On the handlers, so every record they format gets the id, whichever logger wrote it.
     for log_handler in logger.handlers:
         log_handler.addFilter(RequestIdFilter())
-    logging.getLogger("shop")  # register it, or the copy below skips it and services log plain text
-    copy_config_to_registered_loggers(source_logger=logger, include={"shop"})
+    _route_shop_logs(logger)
     metrics = Metrics(
         namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "shopfn"), service=service
     )
     tracer = Tracer(service=service) if tracing else None
     return logger, metrics, tracer
+
+
+#: The Powertools Logger of the function being invoked (several share a process locally).
+_invoked_logger: ContextVar[Logger | None] = ContextVar("invoked_logger", default=None)
+
+
+class _ToInvokedFunction(logging.Handler):
+    """Sends `shop` records (services, error mapping) through the handlers of the function
+    being invoked, so they carry its service name, Lambda context and request id."""
+
+    def __init__(self, fallback: Logger) -> None:
+        super().__init__()
+        self.fallback = fallback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        target = _invoked_logger.get() or self.fallback
+        for log_handler in target.handlers:
+            if record.levelno >= log_handler.level:
+                log_handler.handle(record)
+
+
+def _route_shop_logs(logger: Logger) -> None:
+    shop = logging.getLogger("shop")
+    if not any(isinstance(h, _ToInvokedFunction) for h in shop.handlers):
+        shop.handlers = [_ToInvokedFunction(fallback=logger)]
+        shop.propagate = False
+        shop.setLevel(logger.log_level)
 
 
 _HOST = re.compile(r"^[^:\s]*(:\d{1,5})?$")
@@ -84,6 +110,7 @@ def make_handler(app: FastAPI, service: str) -> LambdaHandler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event, request_id = adopt_request_id(_without_unparseable_server_headers(event))
         token = request_id_var.set(request_id)
+        invoked = _invoked_logger.set(logger)
         started = time.perf_counter()
         try:
             response = asgi(event, context)
@@ -99,6 +126,7 @@ def make_handler(app: FastAPI, service: str) -> LambdaHandler:
             )
             return response
         finally:
+            _invoked_logger.reset(invoked)
             request_id_var.reset(token)
 
     # Outermost first: logger (request ids), tracer (when on), metrics (cold start).
