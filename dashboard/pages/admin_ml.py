@@ -219,6 +219,7 @@ if isinstance(behavior, dict):
             x=[number(first(r, "count", "users", "value", default=0)) for r in funnel],
             y=[str(first(r, "stage", "name", "step", "event_type", default="?")) for r in funnel],
             title="Conversion funnel (30 days)",
+            labels={"x": "users", "y": ""},
         )
         funnel_col.plotly_chart(fig, key="funnel_chart")
     if daily and {"day", "count"} <= daily[0].keys():

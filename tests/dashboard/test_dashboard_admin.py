@@ -13,6 +13,8 @@ from conftest import Platform
 from streamlit.testing.v1 import AppTest
 from test_dashboard_storefront import assert_clean, click, product_id, shown
 
+pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
+
 AppFactory = Callable[..., AppTest]
 ADDRESS = {
     "name": "Ann",

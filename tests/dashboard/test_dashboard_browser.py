@@ -20,6 +20,8 @@ from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, Platform, free_port
 from test_dashboard_admin import place_order
 from test_dashboard_storefront import product_id
 
+pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
+
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "dashboard"
 README_SHOTS = ROOT / "docs" / "screenshots"

@@ -8,7 +8,10 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from conftest import ROOT, free_port, wait_for
+
+pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
 
 
 def test_serve_starts_the_dashboard_and_stops_it_on_sigterm(tmp_path) -> None:

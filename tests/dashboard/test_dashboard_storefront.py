@@ -6,8 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from conftest import Platform
 from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
 
 AppFactory = Callable[..., AppTest]
 
