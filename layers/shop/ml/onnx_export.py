@@ -51,3 +51,30 @@ def to_onnx(model: Any, n_features: int) -> bytes:
             target_opset=TARGET_OPSET,
         )
     return bytes(graph.SerializeToString())
+
+
+def snap_thresholds_to_float32(model: Any) -> Any:
+    """Round every split threshold down to a float32 value, in place; returns `model`.
+
+    ONNX tree ensembles keep float32 thresholds, scikit-learn float64 ones: an input lying
+    between the two would go left in one and right in the other. With t32 the largest
+    float32 <= t64, `x <= t64` and `x <= t32` agree for every float32 x, so the fitted
+    model's predictions on float32 inputs do not change and the ONNX graph matches them.
+    """
+    import numpy as np
+
+    for booster in _boosters(model):
+        for iteration in booster._predictors:
+            for predictor in iteration:
+                t64 = predictor.nodes["num_threshold"]
+                t32 = t64.astype(np.float32)
+                over = t32.astype(np.float64) > t64
+                t32[over] = np.nextafter(t32[over], np.float32(-np.inf))
+                predictor.nodes["num_threshold"] = t32.astype(np.float64)
+    return model
+
+
+def _boosters(model: Any) -> list[Any]:
+    if hasattr(model, "calibrated_classifiers_"):
+        return [c.estimator for c in model.calibrated_classifiers_]
+    return [model] if hasattr(model, "_predictors") else []

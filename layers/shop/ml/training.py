@@ -22,7 +22,7 @@ from shop.ml.evaluation import PRIMARY_METRIC, churn_metrics, spend_metrics
 from shop.ml.features import FEATURE_NAMES, FeatureFrame
 from shop.ml.labels import SPEND_DAYS
 from shop.ml.monitoring_stats import reference_distribution
-from shop.ml.onnx_export import to_onnx
+from shop.ml.onnx_export import snap_thresholds_to_float32, to_onnx
 from shop.ml.scoring import CLV_FEATURES, ServingModel, model_input
 
 MODEL_NAMES: tuple[str, ...] = ("churn", "spend")
@@ -140,6 +140,7 @@ def _fit_candidates(train: Examples, plan: CutoffPlan, seed: int) -> dict[str, l
     }
     features = model_input(gbm_meta, frame)
     churn_model = _classifier(seed).fit(features, train.churned.astype(int))
+    snap_thresholds_to_float32(churn_model)
     churn_onnx = to_onnx(churn_model, features.shape[1])
     candidates["churn"].append(
         Candidate(
@@ -172,8 +173,10 @@ def _spend_candidate(
         purchase_model, purchase_onnx, purchase_class = churn_model, churn_onnx, 0
     else:
         purchase_model = _classifier(seed).fit(features, bought.astype(int))
+        snap_thresholds_to_float32(purchase_model)
         purchase_onnx, purchase_class = to_onnx(purchase_model, features.shape[1]), 1
     amount_model = _regressor(seed).fit(features[bought], train.spend[bought])
+    snap_thresholds_to_float32(amount_model)
     return Candidate(
         "spend",
         "gbm",

@@ -1,0 +1,1 @@
+"""The predict function: churn and spend predictions, behavior analytics, model monitoring."""

@@ -1,0 +1,44 @@
+"""Lambda entry point of the retrain function: HTTP via Mangum, plus two non-HTTP events.
+
+- the nightly EventBridge rule's `Scheduled Event` runs training right here;
+- `{"shopfn_retrain_run_id": N}`, sent by POST /ml/retrain to this function asynchronously,
+  runs the queued run N.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shop.http.app import create_app
+from shop.http.handler import make_handler
+from shop.logging import get_logger
+from shop.ml.retraining import execute_run, run_scheduled
+
+from .dispatch import RUN_EVENT_KEY
+from .routes import router
+
+app = create_app(
+    "retrain", "/ml/retrain", [router], description="Training runs of the churn and spend models."
+)
+http_handler = make_handler(app, "retrain")
+
+
+def is_scheduled_event(event: dict[str, Any]) -> bool:
+    """True for EventBridge's scheduled-rule event (`detail-type: Scheduled Event`)."""
+    return event.get("detail-type") == "Scheduled Event" and event.get("source") in (
+        "aws.events",
+        "aws.scheduler",
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Route schedule and self-invocation events before Mangum sees them."""
+    if is_scheduled_event(event):
+        run_id = run_scheduled()
+        get_logger().info("scheduled training run finished", extra={"run_id": run_id})
+        return {"run_id": run_id}
+    run_id = event.get(RUN_EVENT_KEY)
+    if isinstance(run_id, int) and not isinstance(run_id, bool):
+        execute_run(run_id)
+        return {"run_id": run_id}
+    return http_handler(event, context)

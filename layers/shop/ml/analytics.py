@@ -1,0 +1,59 @@
+"""Behavior analytics computed in SQL: event counts per type and day, and the purchase funnel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shop.coltypes import utcnow
+from shop.models import BehaviorEvent
+
+FUNNEL = ("product_view", "cart_add", "checkout")
+
+
+def _day(session: Session, column: Any) -> Any:
+    # PostgreSQL keeps timestamptz: take the UTC calendar day, not the session's time zone.
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)  # SQLite and MariaDB store naive UTC
+
+
+def behavior_summary(session: Session, days: int) -> dict[str, Any]:
+    """Events per type and UTC day in the last `days` days, and the view->cart->checkout funnel."""
+    since = utcnow() - timedelta(days=days)
+    day = _day(session, BehaviorEvent.occurred_at).label("day")
+    rows = session.execute(
+        select(day, BehaviorEvent.event_type, func.count())
+        .where(BehaviorEvent.occurred_at >= since)
+        .group_by(day, BehaviorEvent.event_type)
+        .order_by(day, BehaviorEvent.event_type)
+    ).all()
+    counts = [{"day": str(d)[:10], "event_type": t, "count": int(n)} for d, t, n in rows]
+    totals: dict[str, int] = {}
+    for row in counts:
+        totals[row["event_type"]] = totals.get(row["event_type"], 0) + row["count"]
+    users = dict(
+        session.execute(
+            select(BehaviorEvent.event_type, func.count(func.distinct(BehaviorEvent.user_id)))
+            .where(BehaviorEvent.occurred_at >= since, BehaviorEvent.event_type.in_(FUNNEL))
+            .group_by(BehaviorEvent.event_type)
+        )
+        .tuples()
+        .all()
+    )
+    stages = [{"stage": stage, "users": int(users.get(stage, 0))} for stage in FUNNEL]
+    for previous, stage in pairwise(stages):
+        stage["rate_from_previous"] = (
+            round(stage["users"] / previous["users"], 4) if previous["users"] else None
+        )
+    return {
+        "days": days,
+        "since": since,
+        "counts": counts,
+        "totals": totals,
+        "funnel": stages,
+    }

@@ -1,0 +1,99 @@
+"""ML fixtures: a simulated shop with trained champions, and a moto bucket per test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass(frozen=True)
+class TrainedShop:
+    """A SQLite shop with a simulated history and champions in a local artifact folder."""
+
+    url: str
+    data_dir: Path
+    run_id: int
+
+
+def build_trained_shop(root: Path, *, users: int = 300, days: int = 240) -> TrainedShop:
+    from sqlalchemy.orm import Session
+
+    from shop.db import build_engine
+    from shop.migrate import upgrade
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.retraining import train_and_promote
+    from shop.ml.runs import mark_finished, mark_running, queue_run
+    from shop.services.seed import seed_catalog
+    from shopfn.simulate import simulate
+
+    url = f"sqlite:///{root / 'shop.db'}"
+    engine = build_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        seed_catalog(session)
+        session.commit()
+        simulate(session, users=users, days=days, seed=42)
+        run_id = queue_run(session, "cli").id
+        mark_running(session, run_id)
+        from shop.coltypes import utcnow
+
+        outcome = train_and_promote(
+            session, run_id, ArtifactStore.local(root / "artifacts"), utcnow()
+        )
+        mark_finished(
+            session, run_id, outcome.status, metrics=outcome.metrics, promoted=outcome.promoted
+        )
+    engine.dispose()
+    return TrainedShop(url=url, data_dir=root, run_id=run_id)
+
+
+@pytest.fixture(scope="session")
+def trained_shop(tmp_path_factory: pytest.TempPathFactory) -> TrainedShop:
+    return build_trained_shop(tmp_path_factory.mktemp("trained-shop"))
+
+
+@pytest.fixture
+def model_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh moto S3 bucket as ARTIFACT_BUCKET, and an empty champion cache."""
+    import boto3
+    from moto import mock_aws
+
+    from shop.ml.predictor import champions
+    from shop.settings import get_settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("ARTIFACT_BUCKET", "shopfn-models")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    get_settings.cache_clear()
+    champions.clear()
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="shopfn-models")
+        yield "shopfn-models"
+    champions.clear()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def wait_for_run(run_id: int, timeout: float = 240.0) -> str:
+    """The final status of a run, polling the database."""
+    from shop.db import new_session
+    from shop.models import TrainingRun
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        session = new_session()
+        try:
+            run = session.get(TrainingRun, run_id)
+            status = run.status if run else "missing"
+        finally:
+            session.close()
+        if status not in ("queued", "running"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still active after {timeout} s")

@@ -1,0 +1,113 @@
+"""Models trained on a generated history are honestly better than chance and the baselines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import TrainedShop
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+
+def _run_metrics(shop: TrainedShop) -> dict:
+    engine = create_engine(shop.url)
+    with Session(engine) as session:
+        from shop.models import TrainingRun
+
+        run = session.get(TrainingRun, shop.run_id)
+        assert run is not None and run.status == "succeeded", run and run.reason
+        metrics = run.metrics
+    engine.dispose()
+    return metrics
+
+
+def test_churn_auc_is_clearly_above_chance_on_a_generated_history(
+    trained_shop: TrainedShop,
+) -> None:
+    churn = _run_metrics(trained_shop)["churn"]
+    assert churn["candidates"]["gbm"]["auc"] > 0.7
+    assert 0 < churn["candidates"]["gbm"]["brier"] < 0.25
+
+
+def test_spend_model_beats_the_rfm_baseline(trained_shop: TrainedShop) -> None:
+    spend = _run_metrics(trained_shop)["spend"]
+    chosen = spend["candidates"][spend["chosen"]]
+    assert chosen["rmse"] < spend["candidates"]["rfm"]["rmse"]
+    assert chosen["spearman"] > 0.3
+
+
+def test_run_records_windows_sizes_and_stage_timings(trained_shop: TrainedShop) -> None:
+    metrics = _run_metrics(trained_shop)
+    data = metrics["data"]
+    assert len(data["train_cutoffs"]) == 3
+    assert data["train_cutoffs"] == sorted(data["train_cutoffs"])
+    assert data["train_cutoffs"][-1] < data["validation_cutoff"]
+    assert data["training_examples"] > data["validation_examples"] > 50
+    assert set(metrics["timings_seconds"]) >= {"load_features_labels", "fit", "evaluate", "upload"}
+
+
+def test_artifact_metadata_describes_the_model(trained_shop: TrainedShop) -> None:
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.features import FEATURE_NAMES
+
+    store = ArtifactStore.local(trained_shop.data_dir / "artifacts")
+    churn = store.load_champion("churn")
+    assert churn is not None
+    meta = churn.metadata
+    assert meta["features"] == list(FEATURE_NAMES)
+    assert meta["libraries"]["scikit-learn"] and meta["libraries"]["onnxruntime"]
+    assert meta["windows"]["horizon_days"] == 30
+    assert set(meta["files"]) <= set(churn.files)
+    pointer = json.loads(
+        (trained_shop.data_dir / "artifacts/models/churn/champion.json").read_text()
+    )
+    assert pointer["version"] == churn.version
+
+
+@pytest.fixture(scope="module")
+def gbm_candidates(trained_shop: TrainedShop) -> tuple[dict, object]:
+    """Freshly fitted candidates of the generated shop, and that shop's current features."""
+    from shop.coltypes import utcnow
+    from shop.db import build_engine
+    from shop.ml.dataset import build_examples, plan_cutoffs
+    from shop.ml.features import compute_features
+    from shop.ml.training import fit_candidates
+
+    engine = build_engine(trained_shop.url)
+    with Session(engine) as session:
+        plan = plan_cutoffs(utcnow(), 30)
+        train = build_examples(session, plan.train, 30)
+        frame = compute_features(session, utcnow(), active_only=True)
+    engine.dispose()
+    candidates = fit_candidates(train, plan)
+    return {
+        name: next(c for c in group if c.kind == "gbm") for name, group in candidates.items()
+    }, frame
+
+
+@pytest.mark.parametrize("name", ["churn", "spend"])
+def test_onnx_graph_matches_scikit_learn_within_1e_4(gbm_candidates: tuple, name: str) -> None:
+    from shop.ml.scoring import model_input
+
+    candidates, frame = gbm_candidates
+    candidate = candidates[name]
+    served = candidate.serving().predict(frame)
+    import pickle
+
+    sk = pickle.loads(candidate.files["model.pkl"])
+    features = model_input(candidate.metadata, frame)
+    if name == "churn":
+        expected = sk.predict_proba(features)[:, 1]
+        assert np.max(np.abs(served - expected)) < 1e-4
+    else:
+        buys = sk["purchase"].predict_proba(features)[:, candidate.metadata["purchase_class"]]
+        amounts = np.maximum(sk["amount"].predict(features), 0)
+        onnx_buys = candidate.serving().sessions["purchase.onnx"].run(None, {"input": features})[1]
+        onnx_amounts = candidate.serving().sessions["amount.onnx"].run(None, {"input": features})[0]
+        assert np.max(np.abs(onnx_buys[:, candidate.metadata["purchase_class"]] - buys)) < 1e-4
+        # Amounts are currency: within 1e-4 relative to their size (float32 sums in ONNX).
+        onnx_amounts = np.maximum(onnx_amounts.ravel(), 0)
+        assert np.max(np.abs(onnx_amounts - amounts) / np.maximum(amounts, 1)) < 1e-4
+        assert np.allclose(served, buys * amounts, rtol=1e-4, atol=1e-3)
