@@ -215,3 +215,20 @@ def test_ml_page_retrains_and_shows_the_finished_run(
     assert message in shown(app)
     history = next(d.value for d in app.dataframe if "trigger" in d.value.columns)
     assert run_id in set(history["run"])
+
+
+def test_ml_page_says_when_the_ml_api_is_unreachable(
+    make_app: AppFactory, admin_state: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import free_port
+
+    monkeypatch.setenv("ML_API_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    app = make_app(admin_state, page="pages/admin_ml.py")
+    assert_clean(app)
+    notes = [i.value for i in app.info]
+    assert any(
+        "The model registry is not available yet" in n and "not reachable" in n for n in notes
+    )
+    click(app, "Retrain now")
+    assert_clean(app)
+    assert any("Retraining is not available yet" in i.value for i in app.info)

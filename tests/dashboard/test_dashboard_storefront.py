@@ -289,3 +289,16 @@ def test_shopper_sees_status_history_and_cancels(
     order = platform.get(f"/orders/{order_id}", shopper_state).json()
     assert order["status"] == "cancelled"
     assert f"Order #{order_id} · cancelled" in app.expander[0].label
+
+
+def test_add_on_a_catalog_card_puts_one_in_the_cart(
+    make_app: AppFactory, platform: Platform, shopper_state: dict[str, Any]
+) -> None:
+    pid = product_id(platform, "backpack")
+    app = make_app(shopper_state)
+    app.text_input(key="catalog_q").input("backpack").run()
+    app.button(key=f"add_{pid}").click().run()
+    assert_clean(app)
+    assert [t.value for t in app.toast] == ["Added Trail Running Backpack 12 L to your cart"]
+    lines = platform.get("/cart", shopper_state).json()["items"]
+    assert [(line["product_id"], line["quantity"]) for line in lines] == [(pid, 1)]
