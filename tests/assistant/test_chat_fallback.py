@@ -43,15 +43,30 @@ def test_offline_anonymous_order_question_asks_to_sign_in(client: LambdaClient) 
     assert "sign in" in _offline(answer.json())
 
 
-def test_offline_product_search_lists_matching_products(client: LambdaClient) -> None:
+@pytest.mark.parametrize(
+    "question", ["Do you have a skillet?", "How much is the iron skillet?", "skillets"]
+)
+def test_offline_product_search_lists_matching_products(
+    client: LambdaClient, question: str
+) -> None:
     admin = make_admin(client)
     new_product(client, admin, name="Cast Iron Skillet", price="39.90", stock=3)
+    new_product(client, admin, name="Phone Charger", price="19.00", stock=0)
 
-    answer = chat(client, "Do you have a skillet?")
+    answer = chat(client, question)
 
     text = _offline(answer.json())
     assert "Cast Iron Skillet" in text and "39.90" in text and "in stock" in text
     assert answer.json()["tools_used"] == ["search_products"]
+
+
+def test_offline_search_says_when_a_product_is_out_of_stock(client: LambdaClient) -> None:
+    admin = make_admin(client)
+    new_product(client, admin, name="Phone Charger", price="19.00", stock=0)
+
+    answer = chat(client, "Do you sell phone chargers?")
+
+    assert "Phone Charger" in _offline(answer.json()) and "out of stock" in answer.json()["reply"]
 
 
 @pytest.mark.parametrize(
@@ -60,6 +75,7 @@ def test_offline_product_search_lists_matching_products(client: LambdaClient) ->
         ("How long does shipping take?", "3-5 business days"),
         ("Can I return a jacket I bought?", "within 30 days"),
         ("How can I contact you by e-mail?", "support@shopfn.example"),
+        ("What's your phone number?", "support@shopfn.example"),
         ("hello", "I can help with your order status"),
     ],
 )

@@ -33,7 +33,11 @@ _RETURNS = re.compile(r"\b(return|returns|refund|refunds|exchange|money back|sen
 _SHIPPING = re.compile(
     r"\b(ship|shipping|shipped|delivery|deliver|postage|courier|express)\b", re.I
 )
-_CONTACT = re.compile(r"\b(contact|e-?mail|phone|call|reach|opening hours|address)\b", re.I)
+_CONTACT = re.compile(
+    r"\b(contact|your e-?mail|e-?mail (you|address)|phone number|call you|reach you|"
+    r"opening hours|customer service|get in touch)\b",
+    re.I,
+)
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|thanks?|thank you)\b", re.I
 )
@@ -57,7 +61,13 @@ def _search(ctx: ToolContext, message: str) -> str | None:
     words = [w for w in words if len(w) > 2]
     if not words:
         return None
-    attempts = [" ".join(words[:6]), *sorted(set(words), key=len, reverse=True)[:3]]
+    # Catalog names are singular: "skillets" also tries "skillet".
+    singles = [w[:-1] for w in words if len(w) > 3 and w.endswith("s") and not w.endswith("ss")]
+    attempts = [
+        " ".join(words[:6]),
+        *sorted(set(words), key=len, reverse=True)[:3],
+        *sorted(set(singles), key=len, reverse=True)[:3],
+    ]
     for query in dict.fromkeys(attempts):
         found = run_tool(ctx, "search_products", {"query": query[:100], "limit": 3})
         if found.get("products"):
