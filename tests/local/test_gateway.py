@@ -407,3 +407,27 @@ def test_host_headers_mangum_cannot_parse_do_not_crash_a_function(
     reply = commerce_gateway.get("/users/health", headers=headers)
     assert reply.status_code == 200, reply.text
     assert reply.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_trailing_slash_is_a_problem_404_not_a_redirect_to_mangums_host(
+    commerce_gateway: TestClient,
+) -> None:
+    reply = commerce_gateway.get("/products/", follow_redirects=False)
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert "location" not in reply.headers
+
+
+def test_a_function_that_crashes_gets_a_problem_502_like_api_gateway(fake_root: Path) -> None:
+    name = f"crashy{SUFFIX}"
+    _write_function(fake_root, name, "def handler(event, context):\n    raise RuntimeError('x')\n")
+    manifest = Manifest(functions=(_spec(name, "/crash"),))
+    with (
+        ThreadPoolExecutor(max_workers=1) as executor,
+        TestClient(Gateway(manifest, "ml", executor)) as http,
+    ):
+        reply = http.get("/crash/now")
+    assert reply.status_code == 502
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert "RuntimeError" not in reply.text
