@@ -53,6 +53,12 @@ with edit_tab:
                 st.success(f"{chosen['name']} is deactivated; past orders keep it.")
     else:
         st.info("No products to edit.")
+    with st.expander("Reactivate a deactivated product"):
+        hidden_id = st.number_input("Product id", min_value=1, step=1, key="adm_reactivate_id")
+        if st.button("Reactivate", key="adm_reactivate"):
+            revived = call(api().update_product, int(hidden_id), {"is_active": True})
+            if revived is not None:
+                st.success(f"{revived['name']} is back in the shop.")
 
 with stock_tab:
     if labels:

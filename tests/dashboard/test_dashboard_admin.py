@@ -116,6 +116,11 @@ def test_admin_creates_edits_restocks_and_deactivates_a_product(
     assert_clean(app)
     assert httpx.get(f"{platform.commerce_url}/products/{mug['id']}").status_code == 404
 
+    app.number_input(key="adm_reactivate_id").set_value(mug["id"])
+    click(app, "Reactivate")
+    assert "Dashboard Mug is back in the shop." in shown(app)
+    assert httpx.get(f"{platform.commerce_url}/products/{mug['id']}").status_code == 200
+
 
 def test_admin_moves_an_order_along_its_path(
     make_app: AppFactory,
