@@ -125,6 +125,7 @@ def test_malformed_tool_arguments_go_back_to_the_model_as_errors(
             ("get_product", {"product_id": "forty-two"}),
             ("search_products", {"query": "x" * 500}),
             ("no_such_tool", {}),
+            ("search_products", {"query": "mug\u0000"}),
         ),
         reply("Sorry, I could not look that up."),
     )
@@ -135,11 +136,12 @@ def test_malformed_tool_arguments_go_back_to_the_model_as_errors(
     assert answer.json()["reply"] == "Sorry, I could not look that up."
     results = [m for m in model.requests[1]["messages"] if m["role"] == "tool"]
     errors = [json.loads(m["content"])["error"] for m in results]
-    assert len(errors) == 4
+    assert len(errors) == 5
     assert errors[0].startswith("Invalid arguments for get_product")
     assert "product_id" in errors[1]
     assert "query" in errors[2]
     assert errors[3].startswith("Unknown tool 'no_such_tool'")
+    assert "NUL" in errors[4]
 
 
 def test_a_model_that_keeps_calling_tools_is_stopped_after_five_rounds(

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,18 @@ from shop.tokens import Principal
 MAX_CALLS_PER_ROUND = 5
 SIGN_IN_FIRST = "The customer is not signed in. Ask them to sign in to see their cart and orders."
 DbId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+
+
+def _storable(value: str) -> str:
+    # A model may send anything; PostgreSQL cannot take NULs or lone surrogates.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    value.encode("utf-8")  # UnicodeEncodeError is a ValueError
+    return value
+
+
+#: A string from the model that every backend can store.
+StorableStr = Annotated[str, AfterValidator(_storable)]
 
 
 @dataclass
@@ -57,8 +69,8 @@ class NoArguments(ToolArguments):
 
 
 class SearchProductsArgs(ToolArguments):
-    query: Annotated[str, Field(min_length=1, max_length=100)]
-    category: Annotated[str | None, Field(max_length=100)] = None
+    query: Annotated[StorableStr, Field(min_length=1, max_length=100)]
+    category: Annotated[StorableStr | None, Field(max_length=100)] = None
     max_price: Annotated[Decimal | None, Field(gt=0, max_digits=12, decimal_places=2)] = None
     limit: Annotated[int, Field(ge=1, le=10)] = 5
 
@@ -77,7 +89,7 @@ class OrderIdArgs(ToolArguments):
 
 
 class HandOverArgs(ToolArguments):
-    summary: Annotated[str, Field(min_length=1, max_length=1000)]
+    summary: Annotated[StorableStr, Field(min_length=1, max_length=1000)]
 
 
 def _money(value: Decimal) -> str:
