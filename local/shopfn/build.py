@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -142,18 +143,26 @@ def install_wheels(
         subprocess.run(command, check=True)  # noqa: S603 - our own argument list
 
 
+def normalize(name: str) -> str:
+    """A distribution name in PEP 503 form (`Typing_Extensions` -> `typing-extensions`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def distributions(site: Path) -> dict[str, list[Path]]:
     """Installed distributions in `site`: normalized name -> the files its RECORD lists."""
     found: dict[str, list[Path]] = {}
     for info in site.glob("*.dist-info"):
-        name = info.name.rsplit("-", 1)[0].lower().replace("_", "-")
+        name = normalize(info.name.removesuffix(".dist-info").rsplit("-", 1)[0])
         record = info / "RECORD"
         files = [info]
         if record.exists():
+            root = site.resolve()
             for line in record.read_text().splitlines():
                 relative = line.split(",", 1)[0]
-                if relative:
-                    files.append(site / relative)
+                path = (site / relative).resolve()
+                # RECORD may name scripts outside the target (../../bin/...): never touch those.
+                if relative and path.is_relative_to(root):
+                    files.append(path)
         found[name] = files
     return found
 
@@ -254,7 +263,7 @@ def excluded_requirements(function: str) -> list[str]:
     """The manifest's `exclude` list for a function: transitive dependencies it never imports."""
     data = tomllib.loads((project_root() / "functions" / "manifest.toml").read_text())
     raw = data.get("functions", {}).get(function, {})
-    return [str(name).lower().replace("_", "-") for name in raw.get("exclude", [])]
+    return [normalize(str(name)) for name in raw.get("exclude", [])]
 
 
 def _requirement_lines(text: str) -> list[str]:

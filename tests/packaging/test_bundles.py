@@ -67,6 +67,10 @@ def test_function_with_its_layer_stays_under_lambdas_unzipped_limit(
         names = archive.namelist()
     assert f"{spec.name}/__init__.py" in names
     assert not any(name.startswith("shop/") for name in names), "shop ships in the layer only"
+    with zipfile.ZipFile(layer.path) as archive:
+        in_layer = {name.split("/")[1] for name in archive.namelist() if name.count("/") > 1}
+    duplicated = {name.split("/")[0] for name in names if "/" in name} & in_layer
+    assert not duplicated, f"already in the layer: {sorted(duplicated)}"
 
 
 @pytest.mark.parametrize("spec", ZIP_FUNCTIONS, ids=lambda spec: spec.name)
@@ -111,3 +115,22 @@ def test_image_functions_build_from_a_lambda_base_image_and_ship_no_zip(bundles)
         assert spec.handler in dockerfile
         assert bundles[spec.name].kind == "image"
         assert not (bundles["@layer"].path.parent / "functions" / f"{spec.name}.zip").exists()
+
+
+def test_removing_a_distribution_never_deletes_files_outside_the_bundle(tmp_path) -> None:
+    from shopfn.build import distributions, remove_distributions
+
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg" / "mod.py").write_text("x = 1\n")
+    info = site / "pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("pkg/mod.py,,\n../outside.txt,,\npkg-1.0.dist-info/RECORD,,\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me\n")
+
+    assert set(distributions(site)) == {"pkg"}
+    remove_distributions(site, ["pkg"])
+
+    assert outside.read_text() == "keep me\n"
+    assert list(site.iterdir()) == []
