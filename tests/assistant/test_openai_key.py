@@ -16,7 +16,17 @@ def test_no_key_anywhere_means_offline(settings_env: pytest.MonkeyPatch) -> None
     assert api_key() is None
 
 
-def test_key_is_read_from_secrets_manager(settings_env: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("stored", "key"),
+    [
+        (json.dumps({"api_key": "sk-from-secrets"}), "sk-from-secrets"),
+        ("sk-plain-string", "sk-plain-string"),
+        (json.dumps({"pending": True, "nonce": "x"}), None),  # the deploy's placeholder
+    ],
+)
+def test_key_is_read_from_secrets_manager(
+    settings_env: pytest.MonkeyPatch, stored: str, key: str | None
+) -> None:
     import boto3
     from moto import mock_aws
 
@@ -25,12 +35,12 @@ def test_key_is_read_from_secrets_manager(settings_env: pytest.MonkeyPatch) -> N
     settings_env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         arn = boto3.client("secretsmanager").create_secret(
-            Name="shopfn/openai", SecretString=json.dumps({"api_key": "sk-from-secrets"})
+            Name="shopfn/openai", SecretString=stored
         )["ARN"]
         settings_env.setenv("OPENAI_SECRET_ARN", arn)
         reconfigure()
 
-        assert api_key() == "sk-from-secrets"
+        assert api_key() == key
 
 
 def test_environment_key_wins_over_the_secret(settings_env: pytest.MonkeyPatch) -> None:
