@@ -1,0 +1,26 @@
+"""A Lambda cold start without the cyclic garbage collector walking the objects it builds."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def building_function() -> Iterator[None]:
+    """Import and build a function's app with the collector paused, then freeze the result.
+
+    Importing FastAPI, SQLAlchemy models and pydantic schemas allocates hundreds of thousands
+    of long-lived objects, and the collector would sweep them again and again: about an
+    eighth of the cold start. Frozen afterwards (`gc.freeze`), they are never swept by the
+    collections of later invocations either. The collector is back on when the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
