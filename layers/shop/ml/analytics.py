@@ -41,9 +41,7 @@ def behavior_summary(session: Session, days: int) -> dict[str, Any]:
             select(BehaviorEvent.event_type, func.count(func.distinct(BehaviorEvent.user_id)))
             .where(BehaviorEvent.occurred_at >= since, BehaviorEvent.event_type.in_(FUNNEL))
             .group_by(BehaviorEvent.event_type)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     stages = [{"stage": stage, "users": int(users.get(stage, 0))} for stage in FUNNEL]
     for previous, stage in pairwise(stages):

@@ -134,8 +134,8 @@ def at_risk(session: Session, limit: int) -> list[dict[str, Any]]:
     predictions.sort(key=lambda p: p["churn_probability"], reverse=True)
     top = predictions[:limit]
     emails = dict(
-        session.execute(select(User.id, User.email).where(User.id.in_([p["user_id"] for p in top])))
-        .tuples()
-        .all()
+        session.execute(
+            select(User.id, User.email).where(User.id.in_([p["user_id"] for p in top]))
+        ).all()
     )
     return [{**p, "email": emails.get(p["user_id"])} for p in top]
