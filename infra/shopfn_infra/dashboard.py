@@ -66,6 +66,7 @@ class Dashboard(Construct):
                 elbv2.ApplicationProtocol.HTTPS if certificate else elbv2.ApplicationProtocol.HTTP
             ),
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            min_healthy_percent=100,  # start new tasks before stopping old ones
             task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
                 # dashboard/Dockerfile, built from its own folder (it talks to the APIs only).
                 image=ecs.ContainerImage.from_asset(
