@@ -78,6 +78,7 @@ def test_warm_product_reads_open_one_connection_and_stay_within_3x_a_bare_select
     finally:
         event.remove(engine, "connect", count_connect)
         loop.close()
+        asyncio.set_event_loop(None)  # later callers make their own, as the gateway does
 
     assert {reply["statusCode"] for reply in replies} == {200}
     handler_p50, bare_p50 = median(handler_times), median(bare_times)
