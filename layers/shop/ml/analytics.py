@@ -6,7 +6,7 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -18,7 +18,7 @@ FUNNEL = ("product_view", "cart_add", "checkout")
 def _day(session: Session, column: Any) -> Any:
     # PostgreSQL keeps timestamptz: take the UTC calendar day, not the session's time zone.
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
+        return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.date(column)  # SQLite and MariaDB store naive UTC
 
 

@@ -1,0 +1,65 @@
+"""The predict function answers from ONNX Runtime and numpy: no pandas, scikit-learn or scipy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from conftest import TrainedShop
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from sqlalchemy import create_engine, text
+    from shopfn.gateway import invoke
+    from shopfn.apigw import build_event
+    from shopfn.manifest import load_manifest
+    from shop.tokens import issue_access_token
+
+    engine = create_engine(sys.argv[1])
+    with engine.connect() as connection:
+        user_id = connection.execute(
+            text("SELECT user_id FROM orders ORDER BY id LIMIT 1")
+        ).scalar_one()
+    spec = load_manifest().get("predict")
+    token, _ = issue_access_token(999, "admin")
+    event = build_event(
+        spec, "GET", f"/ml/predictions/users/{user_id}",
+        headers=[("authorization", f"Bearer {token}")],
+    )
+    result = invoke(spec, event)
+    print(json.dumps({
+        "status": result["statusCode"],
+        "body": json.loads(result["body"]),
+        "heavy": sorted(m for m in ("pandas", "sklearn", "scipy") if m in sys.modules),
+    }))
+    """
+)
+
+
+def test_prediction_in_a_fresh_interpreter_imports_no_pandas_or_sklearn(
+    trained_shop: TrainedShop,
+) -> None:
+    env = {
+        **os.environ,
+        "DATA_DIR": str(trained_shop.data_dir),
+        "DATABASE_URL": trained_shop.url,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    env.pop("ARTIFACT_BUCKET", None)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, trained_shop.url],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 200, outcome["body"]
+    assert outcome["body"]["churn_risk"] in ("low", "medium", "high")
+    assert outcome["heavy"] == []
