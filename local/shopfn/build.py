@@ -31,12 +31,16 @@ from shopfn.manifest import FunctionSpec, load_manifest, project_root
 
 #: Dependencies of the `shop` package that only the laptop needs (the ASGI server of `serve`).
 LOCAL_ONLY = ("uvicorn",)
+#: The AWS SDK the python3.12 Lambda runtime already ships: left out of the layer (30+ MB,
+#: the difference between a lean predict bundle and a heavy one) unless `bundle_aws_sdk`.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 #: manylinux tags the python3.12 runtime (Amazon Linux 2023, glibc 2.34) can load.
 PLATFORMS = {"x86_64": "x86_64-manylinux_2_28", "arm64": "aarch64-manylinux_2_28"}
 LAYER_ZIP = "layer-shop.zip"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: same inputs, same zip, same asset hash
 SKIPPED_PARTS = {"__pycache__", "tests", ".pytest_cache"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+#: Never loaded at run time: bytecode (rebuilt per runtime), type stubs, C sources and headers.
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pyi", ".h", ".hpp", ".c", ".cpp", ".pxd", ".pyx"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class BuildOptions:
     python_version: str = "3.12"
     architecture: str = "x86_64"
     functions: tuple[str, ...] = ()  # empty: every function of the manifest
+    bundle_aws_sdk: bool = False  # ship uv.lock's boto3 instead of the runtime's
+    strip: bool = True  # strip debug symbols from shared libraries (needs binutils' `strip`)
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,29 @@ def remove_distributions(site: Path, names: Iterable[str]) -> None:
             folder.rmdir()
 
 
+def strip_shared_libraries(site: Path) -> None:
+    """Drop debug symbols from ELF libraries (what `pip`'s wheels often keep); no-op without
+    binutils. Only symbols no loader needs go (`--strip-unneeded`). Libraries vendored by
+    auditwheel (`<pkg>.libs/`) were rewritten by patchelf and break when stripped: skipped."""
+    strip = shutil.which("strip")
+    if strip is None or os.uname().sysname != "Linux":
+        return
+    for library in sorted(site.rglob("*.so*")):
+        vendored = any(part.endswith(".libs") for part in library.relative_to(site).parts)
+        if library.is_file() and not vendored and library.read_bytes()[:4] == b"\x7fELF":
+            # Into a new file, then swapped in: installed files may be hard links into uv's
+            # cache, which must never change.
+            stripped = library.with_name(library.name + ".stripped")
+            done = subprocess.run(  # noqa: S603
+                [strip, "--strip-unneeded", "-o", str(stripped), str(library)], check=False
+            )
+            if done.returncode == 0:
+                stripped.chmod(library.stat().st_mode)
+                os.replace(stripped, library)
+            else:
+                stripped.unlink(missing_ok=True)
+
+
 def copy_package(source: Path, destination: Path) -> None:
     """Copy a source package without caches, tests or container files."""
 
@@ -229,9 +258,12 @@ def build_layer(options: BuildOptions, staging: Path) -> Bundle:
     """The shared layer: `python/shop` and its locked runtime dependencies."""
     site = staging / "layer" / "python"
     site.mkdir(parents=True)
-    pinned = locked_requirements(prune=LOCAL_ONLY)
+    prune = LOCAL_ONLY if options.bundle_aws_sdk else LOCAL_ONLY + RUNTIME_PROVIDED
+    pinned = locked_requirements(prune=prune)
     install_wheels(site, _requirement_lines(pinned), options, resolve=False)
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: useless in a layer
+    if options.strip:
+        strip_shared_libraries(site)
     copy_package(project_root() / "layers" / "shop", site / "shop")
     archive = options.out / LAYER_ZIP
     unzipped, zipped, digest = write_zip(staging / "layer", archive)
@@ -251,7 +283,11 @@ def build_function(
         constraints = locked_requirements(groups=_all_dependency_groups())
         install_wheels(root, list(spec.requirements), options, constraints=constraints)
         remove_distributions(root, layer_site & set(distributions(root)))
+        if not options.bundle_aws_sdk:
+            remove_distributions(root, RUNTIME_PROVIDED)
         shutil.rmtree(root / "bin", ignore_errors=True)
+        if options.strip:
+            strip_shared_libraries(root)
         for name in excluded_requirements(spec.name):
             remove_distributions(root, [name])
     archive = options.out / "functions" / f"{spec.name}.zip"

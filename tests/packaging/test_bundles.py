@@ -15,6 +15,8 @@ from shopfn.build import LAYER_ZIP, is_image_function, write_zip
 from shopfn.manifest import FunctionSpec, load_manifest
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+#: Tighter budgets: predict must stay lean (ONNX Runtime + numpy, no scikit-learn or pandas).
+BUDGET_MIB = {"predict": 160}
 PROBE = Path(__file__).with_name("health_probe.py")
 ZIP_FUNCTIONS = [spec for spec in load_manifest().functions if not is_image_function(spec)]
 IMAGE_FUNCTIONS = [spec for spec in load_manifest().functions if is_image_function(spec)]
@@ -42,6 +44,8 @@ def test_layer_holds_shop_under_python_and_no_local_only_tools(bundles) -> None:
     assert any(name.startswith("python/sqlalchemy/") for name in names)
     assert any(name.startswith("python/pydantic_core/_pydantic_core.cpython-") for name in names)
     assert not any(name.startswith("python/uvicorn") for name in names)
+    # The runtime's AWS SDK is used: the health probe below proves nothing needs ours.
+    assert not any(name.startswith(("python/boto3/", "python/botocore/")) for name in names)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 
@@ -63,6 +67,7 @@ def test_function_with_its_layer_stays_under_lambdas_unzipped_limit(
     total = _unzipped_size(function.path) + _unzipped_size(layer.path)
     print(f"\n{spec.name}: {total / 2**20:.1f} MiB unzipped with the layer")
     assert total < LAMBDA_UNZIPPED_LIMIT
+    assert total < BUDGET_MIB.get(spec.name, 250) * 1024 * 1024
     with zipfile.ZipFile(function.path) as archive:
         names = archive.namelist()
     assert f"{spec.name}/__init__.py" in names
