@@ -111,6 +111,12 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
     if prepare:
         prepare_database()
+        from shopfn.simulate import seed_first_start
+
+        seed_first_start()
+    from shopfn.scheduler import start_scheduler
+
+    scheduler = start_scheduler()
     dashboard = None
     if options.dashboard_port is not None:
         from shopfn.dashboard import Dashboard, api_url
@@ -124,5 +130,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     try:
         asyncio.run(_serve(options))
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if dashboard is not None:
             dashboard.stop()

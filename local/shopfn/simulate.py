@@ -264,3 +264,38 @@ def _write_orders(session: Session, buffers: _Buffers) -> list[int]:
     for start in range(0, len(changes), 20000):
         session.execute(insert(OrderStatusChange), changes[start : start + 20000])
     return order_ids
+
+
+def seed_first_start(users: int = 150, days: int = 180) -> bool:
+    """On an empty shop, simulate a small history and train the first models; True if it did.
+
+    So the storefront and the ML pages have something to show the moment `shopfn serve`
+    is up. SEED_DEMO_HISTORY=false turns it off.
+    """
+    import logging
+
+    from sqlalchemy import func
+
+    from shop.db import session_scope
+    from shop.ml.config import get_ml_settings
+    from shop.ml.retraining import execute_run
+    from shop.ml.runs import RunAlreadyActive, queue_run
+
+    if not get_ml_settings().seed_demo_history:
+        return False
+    with session_scope() as session:
+        if session.scalar(select(func.count()).select_from(Order)):
+            return False
+        if session.scalar(select(func.count()).where(User.role == "customer")):
+            return False
+        result = simulate(session, users=users, days=days, seed=2026)
+    log = logging.getLogger("shopfn.simulate")
+    log.info("empty shop: simulated %d customers and %d orders", result.users, result.orders)
+    try:
+        with session_scope() as session:
+            run_id = queue_run(session, "cli").id
+    except RunAlreadyActive:
+        return True
+    execute_run(run_id)
+    log.info("first models trained (run %d)", run_id)
+    return True

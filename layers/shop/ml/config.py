@@ -17,6 +17,9 @@ class MlSettings(BaseSettings):
     retrain_schedule: str = Field(
         default="03:00", description="local nightly retrain: 'HH:MM' UTC, 'every:SECONDS' or 'off'"
     )
+    seed_demo_history: bool = Field(
+        default=True, description="`shopfn serve` on an empty shop simulates a history and trains"
+    )
     model_cache_seconds: float = Field(
         default=60.0, description="how often the predict function re-reads champion pointers"
     )

@@ -1,0 +1,90 @@
+"""The local stand-in for the nightly EventBridge rule: RETRAIN_SCHEDULE fires the retrain function.
+
+`HH:MM` fires daily at that UTC time, `every:SECONDS` at a fixed interval (demos, tests),
+`off` never. Each firing sends the real `Scheduled Event` shape to the retrain handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopfn.gateway import invoke
+from shopfn.manifest import load_manifest
+
+log = logging.getLogger("shopfn.scheduler")
+RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-nightly-retrain"
+
+
+def scheduled_event(now: datetime) -> dict[str, Any]:
+    """The event EventBridge sends for a scheduled rule."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "local",
+        "resources": [RULE_ARN],
+        "detail": {},
+    }
+
+
+def next_fire(schedule: str, now: datetime) -> datetime | None:
+    """When `schedule` fires next after `now` (None for `off`); ValueError if malformed."""
+    spec = schedule.strip().lower()
+    if spec in ("off", "none", ""):
+        return None
+    if spec.startswith("every:"):
+        seconds = float(spec.split(":", 1)[1])
+        if seconds <= 0:
+            raise ValueError("every:SECONDS needs a positive number")
+        return now + timedelta(seconds=seconds)
+    hour, _, minute = spec.partition(":")
+    at = now.replace(hour=int(hour), minute=int(minute or 0), second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
+class RetrainScheduler(threading.Thread):
+    """A daemon thread that fires the retrain function on the schedule until stopped."""
+
+    def __init__(self, schedule: str) -> None:
+        super().__init__(name="retrain-scheduler", daemon=True)
+        next_fire(schedule, datetime.now(UTC))  # fail at start on a malformed schedule
+        self.schedule = schedule
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def run(self) -> None:
+        spec = load_manifest().get("retrain")
+        while True:
+            now = datetime.now(UTC)
+            fire_at = next_fire(self.schedule, now)
+            if fire_at is None:
+                return
+            log.info("next scheduled retrain at %s", fire_at.isoformat())
+            if self._stop_event.wait((fire_at - now).total_seconds()):
+                return
+            try:
+                result = invoke(spec, scheduled_event(datetime.now(UTC)))
+                log.info("scheduled retrain finished: %s", result)
+            except Exception:  # keep the schedule alive; the run itself records failures
+                log.exception("scheduled retrain could not run")
+
+
+def start_scheduler() -> RetrainScheduler | None:
+    """Start the local schedule from RETRAIN_SCHEDULE (None when it is `off`)."""
+    from shop.ml.config import get_ml_settings
+
+    schedule = get_ml_settings().retrain_schedule
+    if next_fire(schedule, datetime.now(UTC)) is None:
+        return None
+    scheduler = RetrainScheduler(schedule)
+    scheduler.start()
+    return scheduler
