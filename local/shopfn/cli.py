@@ -86,6 +86,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         python_version=args.python_version,
         architecture=args.arch,
         functions=tuple(args.function or ()),
+        bundle_aws_sdk=args.bundle_aws_sdk,
     )
     for bundle in build(options):
         size = f"{bundle.unzipped_bytes / 1e6:7.1f} MB unzipped" if bundle.path else ""
@@ -126,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--function", action="append", help="only this function (repeatable)")
     build.add_argument("--python-version", default="3.12", help="Lambda runtime's Python")
     build.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64")
+    build.add_argument(
+        "--bundle-aws-sdk", action="store_true", help="ship boto3 from uv.lock (default: runtime's)"
+    )
     build.set_defaults(run=_cmd_build)
 
     admin = commands.add_parser("create-admin", help="create or promote an admin account")
