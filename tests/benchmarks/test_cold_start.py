@@ -67,24 +67,33 @@ def _sample(subject: str, env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime}
 
 
-def _slowest_imports(function: str, env: dict[str, str], top: int = 15) -> str:
-    """`python -X importtime` for one cold start: the top-level imports that cost most."""
+def _import_times(command: list[str], env: dict[str, str]) -> dict[str, int]:
+    """Self time in microseconds of every module a command imports (`python -X importtime`)."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", str(PROBE), function],
+        [sys.executable, "-X", "importtime", *command[1:]],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    rows: list[tuple[int, str]] = []
+    times: dict[str, int] = {}
     for line in done.stderr.splitlines():
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, cumulative, name = line.removeprefix("import time:").split("|")
-        if not name.startswith("  "):  # top level: imported directly, not by another import
-            rows.append((int(cumulative), name.strip()))
-    rows.sort(reverse=True)
-    return "\n".join(f"    {us / 1000:8.1f} ms  {name}" for us, name in rows[:top])
+        if line.startswith("import time:") and "cumulative" not in line:
+            self_us, _, name = line.removeprefix("import time:").split("|")
+            times[name.strip()] = int(self_us)
+    return times
+
+
+def _extra_imports(function: str, env: dict[str, str], top: int = 12) -> str:
+    """What a function's cold start imports beyond `import fastapi`, by package, costliest first."""
+    baseline = _import_times(_command(BASELINE), env)
+    by_package: dict[str, int] = {}
+    for name, self_us in _import_times(_command(function), env).items():
+        if name not in baseline:
+            package = name.split(".")[0]
+            by_package[package] = by_package.get(package, 0) + self_us
+    rows = sorted(by_package.items(), key=lambda row: row[1], reverse=True)[:top]
+    return "\n".join(f"    {us / 1000:8.1f} ms  {package}" for package, us in rows)
 
 
 def test_every_function_cold_starts_within_twice_import_fastapi(
@@ -129,5 +138,7 @@ def test_every_function_cold_starts_within_twice_import_fastapi(
         print("\n" + section.render())
     if slow or os.environ.get("BENCH_VERBOSE"):
         for name in slow or functions:
-            print(f"\n  slowest top-level imports of {name}:\n{_slowest_imports(name, child_env)}")
+            print(
+                f"\n  imports beyond `import fastapi` in {name}:\n{_extra_imports(name, child_env)}"
+            )
     assert not slow, f"cold start over {TARGET}x `import fastapi` (wall clock): {ratios}"
