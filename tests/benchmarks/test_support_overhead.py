@@ -152,14 +152,12 @@ def test_chat_turn_with_one_tool_round_costs_at_most_20_ms_of_own_work(
         ratio=turn_p50 / bare_p50,
         target=f"<= {TARGET_MS:.0f} ms",
     )
-    section.add(
-        "calibration: one bare SELECT 1 round trip on this PostgreSQL (p50)", median(select_times)
-    )
+    section.add("calibration: bare session, one SELECT 1 (p50)", median(select_times))
     section.add("support handler (p90)", _percentile(turn_times, 0.9))
     section.add("support handler (p99)", _percentile(turn_times, 0.99))
     section.notes.append(
         f"beyond the bare model round trips: {(turn_p50 - bare_p50) * 1000:.2f} ms (p50); "
-        f"SQL statements per turn: {statements_per_turn:.1f} (incl. pool pings), 2 commits"
+        f"SQL statements per turn: {statements_per_turn:.1f}, plus 2 BEGIN, 2 COMMIT, 2 pool pings"
     )
     ok = turn_p50 * 1000 <= TARGET_MS
     section.verdict = "within target" if ok else "OVER TARGET"
