@@ -110,14 +110,37 @@ def fit_gamma_gamma(x: FloatArray, m: FloatArray) -> GammaGammaParams:
 
 
 def hyp2f1(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
-    """Gauss's 2F1(a, b; c; z) for 0 <= z < 1 by its power series (numpy only)."""
+    """Gauss's 2F1(a, b; c; z) for 0 <= z < 1 by its power series (no scipy).
+
+    Few values (a single prediction) are summed with Python floats, which is far faster than
+    numpy on one-element arrays; many values are summed vectorized.
+    """
     a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
+    if z.size <= 16:
+        flat = [
+            _hyp2f1_scalar(float(ai), float(bi), float(ci), float(zi))
+            for ai, bi, ci, zi in zip(a.ravel(), b.ravel(), c.ravel(), z.ravel(), strict=True)
+        ]
+        return np.asarray(flat, dtype=np.float64).reshape(z.shape)
     term = np.ones_like(z)
     total = np.ones_like(z)
-    for n in range(5000):
+    for n in range(_MAX_TERMS):
         term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
         total = total + term
         if np.all(np.abs(term) <= 1e-12 * np.abs(total)):
+            break
+    return total
+
+
+_MAX_TERMS = 5000
+
+
+def _hyp2f1_scalar(a: float, b: float, c: float, z: float) -> float:
+    term = total = 1.0
+    for n in range(_MAX_TERMS):
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        total += term
+        if abs(term) <= 1e-12 * abs(total):
             break
     return total
 
