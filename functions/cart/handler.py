@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from shop.http.app import create_app
-from shop.http.handler import make_handler
+from shop.coldstart import building_function
 
-from .routes import router
+with building_function():
+    from shop.http.app import create_app
+    from shop.http.handler import make_handler
 
-app = create_app("cart", "/cart", [router], description="Each user's shopping cart.")
-handler = make_handler(app, "cart")
+    from .routes import router
+
+    app = create_app("cart", "/cart", [router], description="Each user's shopping cart.")
+    handler = make_handler(app, "cart")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from shop.http.app import create_app
-from shop.http.handler import make_handler
+from shop.coldstart import building_function
 
-from .routes import router
-from .stats_routes import router as stats_router
+with building_function():
+    from shop.http.app import create_app
+    from shop.http.handler import make_handler
 
-# The stats router goes first so `/orders/stats` is never taken for an order id.
-app = create_app(
-    "orders",
-    "/orders",
-    [stats_router, router],
-    description="Checkout, order history, status moves and sales figures.",
-)
-handler = make_handler(app, "orders")
+    from .routes import router
+    from .stats_routes import router as stats_router
+
+    # The stats router goes first so `/orders/stats` is never taken for an order id.
+    app = create_app(
+        "orders",
+        "/orders",
+        [stats_router, router],
+        description="Checkout, order history, status moves and sales figures.",
+    )
+    handler = make_handler(app, "orders")
