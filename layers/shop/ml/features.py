@@ -146,15 +146,15 @@ def _fill_orders(
     matrix: NDArray[np.float64],
     last_order: NDArray[np.float64],
 ) -> None:
-    cancelled = (
-        select(
-            OrderStatusChange.order_id.label("order_id"),
-            func.min(OrderStatusChange.at).label("cancelled_at"),
+    cancellations = select(
+        OrderStatusChange.order_id.label("order_id"),
+        func.min(OrderStatusChange.at).label("cancelled_at"),
+    ).where(OrderStatusChange.status == "cancelled", OrderStatusChange.at < as_of)
+    if user_ids is not None:  # a few users: look at their orders only, not the whole table
+        cancellations = cancellations.join(Order, Order.id == OrderStatusChange.order_id).where(
+            Order.user_id.in_(list(user_ids))
         )
-        .where(OrderStatusChange.status == "cancelled", OrderStatusChange.at < as_of)
-        .group_by(OrderStatusChange.order_id)
-        .subquery()
-    )
+    cancelled = cancellations.group_by(OrderStatusChange.order_id).subquery()
     valid = cancelled.c.cancelled_at.is_(None)
     created = Order.created_at
     starts = {w: as_of - timedelta(days=w) for w in WINDOWS}
