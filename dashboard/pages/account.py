@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from shopui.client import ApiError
 from shopui.session import api, current_user, show_error, sign_in, sign_out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from shopui.client import ApiError
 from shopui.session import api, call, require_admin, show_error
 

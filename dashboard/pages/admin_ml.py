@@ -6,6 +6,7 @@ from typing import Any
 
 import plotly.express as px
 import streamlit as st
+
 from shopui.client import ApiError, NotAvailable
 from shopui.session import api, call, money, require_admin, show_error
 from shopui.tables import as_rows, first, number

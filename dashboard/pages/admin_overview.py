@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import plotly.express as px
 import streamlit as st
+
 from shopui.session import api, call, money, require_admin
 from shopui.tables import as_rows, number
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from shopui.session import api, call, require_admin
 
 STATUSES = ["open", "in_progress", "resolved"]

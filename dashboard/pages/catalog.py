@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import streamlit as st
+
 from shopui.art import product_svg
 from shopui.session import api, call, current_user, money
 

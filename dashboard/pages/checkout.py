@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
+
 from shopui.client import ApiError
 from shopui.session import api, call, money, require_sign_in, show_error
 

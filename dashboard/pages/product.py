@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from shopui.art import product_svg
 from shopui.session import api, call, current_user, money
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from shopui.session import api, call, current_user
 
 HISTORY = "chat_history"
