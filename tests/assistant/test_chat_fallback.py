@@ -200,7 +200,7 @@ def test_a_failing_tool_is_an_error_for_the_model_not_a_failed_chat(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("bug in the catalog")
 
-    monkeypatch.setattr(catalog, "list_products", broken)
+    monkeypatch.setattr(catalog, "product_query", broken)
     model.queue(tool_call("search_products", {"query": "mug"}), reply(last_tool_result))
 
     answer = chat(client, "Do you have mugs?")

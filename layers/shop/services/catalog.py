@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,11 @@ def list_products(
     session: Session, filters: ProductFilter, page: PageRequest
 ) -> PageResult[Product]:
     """A page of products matching the filters; active ones only unless asked otherwise."""
+    return paginate(session, product_query(filters), page)
+
+
+def product_query(filters: ProductFilter) -> Select[tuple[Product]]:
+    """The sorted query behind `list_products`, for callers that page it their own way."""
     query = select(Product).order_by(*SORTS[filters.sort])
     if not filters.include_inactive:
         query = query.where(Product.is_active.is_(True))
@@ -71,7 +76,7 @@ def list_products(
         query = query.where(Product.stock > 0)
     elif filters.in_stock is False:
         query = query.where(Product.stock == 0)
-    return paginate(session, query, page)
+    return query
 
 
 def low_stock(session: Session, threshold: int, page: PageRequest) -> PageResult[Product]:

@@ -108,7 +108,12 @@ def record_exchange(
     """Add the customer's message and the assistant's reply (in the caller's transaction)."""
     session.add(
         ConversationMessage(
-            conversation_id=conversation.id, role="user", content=question, created_at=asked_at
+            conversation_id=conversation.id,
+            role="user",
+            content=question,
+            model=None,  # the same columns as the reply: both rows go in one INSERT
+            tools_used=[],
+            created_at=asked_at,
         )
     )
     session.add(

@@ -57,21 +57,22 @@ def customer_context(session: Session, principal: Principal | None) -> dict[str,
     """What the assistant knows about the caller before any tool call."""
     if principal is None:
         return {"signed_in": False}
-    user = session.get(User, principal.user_id)
-    view = cart.view_cart(session, principal.user_id)
-    # One plain query, not orders.list_orders: a page there also counts every order and loads
-    # lines and histories, which a three-line summary does not need on every chat turn.
-    recent = session.scalars(
-        select(Order)
-        .where(Order.user_id == principal.user_id)
+    # The name and the recent orders in one query (a user without orders is one row with no
+    # order), not orders.list_orders: a page there also counts every order and loads lines
+    # and histories, which a three-line summary does not need on every chat turn.
+    rows = session.execute(
+        select(User.full_name, Order)
+        .outerjoin(Order, Order.user_id == User.id)
+        .where(User.id == principal.user_id)
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(RECENT_ORDERS)
-    )
+    ).all()
+    view = cart.view_cart(session, principal.user_id)
     return {
         "signed_in": True,
-        "name": user.full_name[:100] if user else None,
+        "name": rows[0][0][:100] if rows else None,
         "cart": {"item_count": view.item_count, "subtotal": f"{view.subtotal:.2f}"},
-        "recent_orders": [order_summary(order) for order in recent],
+        "recent_orders": [order_summary(order) for _, order in rows if order is not None],
     }
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -111,10 +112,12 @@ def product_view(product: Product, *, description_chars: int = 300) -> dict[str,
 
 def search_products(ctx: ToolContext, args: SearchProductsArgs) -> dict[str, Any]:
     filters = catalog.ProductFilter(q=args.query, category=args.category, max_price=args.max_price)
-    result = catalog.list_products(ctx.session, filters, PageRequest(page=1, page_size=args.limit))
+    # The total rides along as a window count: one query per search, not a page and a count.
+    query = catalog.product_query(filters).add_columns(func.count().over()).limit(args.limit)
+    rows = ctx.session.execute(query).all()
     return {
-        "total": result.total,
-        "products": [product_view(p, description_chars=200) for p in result.items],
+        "total": rows[0][1] if rows else 0,
+        "products": [product_view(product, description_chars=200) for product, _ in rows],
     }
 
 
