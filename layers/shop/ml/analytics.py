@@ -43,11 +43,12 @@ def behavior_summary(session: Session, days: int) -> dict[str, Any]:
             .group_by(BehaviorEvent.event_type)
         ).all()
     )
-    stages = [{"stage": stage, "users": int(users.get(stage, 0))} for stage in FUNNEL]
-    for previous, stage in pairwise(stages):
-        stage["rate_from_previous"] = (
-            round(stage["users"] / previous["users"], 4) if previous["users"] else None
-        )
+    reached = [int(users.get(stage, 0)) for stage in FUNNEL]
+    stages: list[dict[str, Any]] = [
+        {"stage": stage, "users": count} for stage, count in zip(FUNNEL, reached, strict=True)
+    ]
+    for (before, after), stage in zip(pairwise(reached), stages[1:], strict=True):
+        stage["rate_from_previous"] = round(after / before, 4) if before else None
     return {
         "days": days,
         "since": since,

@@ -31,7 +31,7 @@ def decide(
     scored = [c for c in candidates if c.score is not None]
     if not scored:
         return Decision(candidates[0], False, f"no candidate has a {metric} on this window")
-    best = max(scored, key=lambda c: c.score if higher else -(c.score or 0.0))
+    best = max(scored, key=lambda c: (c.score or 0.0) if higher else -(c.score or 0.0))
     baselines = [c for c in scored if c.kind in BASELINES and c is not best]
     if best.kind not in BASELINES and not all(
         better(name, best.metrics, b.metrics) for b in baselines
