@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop.settings import get_settings
@@ -51,13 +53,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: A pooled connection idle for longer than this is pinged before reuse: a frozen Lambda's
+#: connection may be gone (proxy idle timeout, failover). One reused back to back is not, so
+#: a request that commits twice, or the next request in a busy container, skips the round trip.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but only for connections that sat idle a while."""
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any driver error means this connection is unusable
+            raise DisconnectionError("pooled connection did not answer a ping") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection did not answer a ping")
+
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", ping)
+
+
 def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     """An engine for `url` with the pool and pragmas shopfn expects on each backend.
 
     `require_tls`: verify the server's certificate (RDS Proxy accepts TLS connections only).
     """
     settings = get_settings()
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {}
     if require_tls:
         import ssl
 
@@ -74,6 +105,8 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        _ping_when_idle(engine)
     return engine
 
 
