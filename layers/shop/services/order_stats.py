@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select, type_coerce
+from sqlalchemy import ColumnElement, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shop.coltypes import Money, utcnow
@@ -73,65 +74,51 @@ def _money(expression: Any) -> ColumnElement[Decimal]:
 
 def sales_stats(session: Session, days: int = 30, *, top: int = 10) -> SalesStats:
     """Orders and revenue per UTC day over the last `days` days (today included), by status,
-    the best-selling products, and totals. Revenue leaves cancelled orders out."""
+    the best-selling products, and totals. Revenue leaves cancelled orders out.
+
+    Three queries, each reading the window once: orders per (day, status), from which every
+    count and sum is folded here; distinct customers; and both best-seller rankings.
+    """
     today = utcnow().date()
     first_day = today - timedelta(days=days - 1)
     since = datetime.combine(first_day, time.min, tzinfo=utcnow().tzinfo)
     until = utcnow()
-    in_window = (Order.created_at >= since,)
-    live = Order.status != "cancelled"
     dialect = session.get_bind().dialect.name
 
-    day = _utc_day(Order.created_at, dialect).label("day")
-    per_day = {
-        _as_date(row.day): row
-        for row in session.execute(
-            select(
-                day,
-                func.count().label("orders"),
-                _money(case((live, Order.total), else_=0)).label("revenue"),
-            )
-            .where(*in_window)
-            .group_by(day)
-        )
-    }
+    by_status = dict.fromkeys(ORDER_STATUSES, 0)
+    per_day: dict[date, list[Any]] = {}  # day -> [orders, revenue]
+    live_orders, revenue, items_sold = 0, ZERO, 0
+    for row in _orders_by_day_and_status(session, since, dialect):
+        day_sales = per_day.setdefault(_as_date(row.day), [0, ZERO])
+        day_sales[0] += row.orders
+        by_status[row.status] = by_status.get(row.status, 0) + row.orders
+        if row.status != "cancelled":
+            day_sales[1] += row.revenue
+            live_orders += row.orders
+            revenue += row.revenue
+            items_sold += int(row.items)
+
     by_day = []
     for offset in range(days):
         current = first_day + timedelta(days=offset)
-        row = per_day.get(current)
-        by_day.append(
-            DaySales(
-                day=current,
-                orders=row.orders if row else 0,
-                revenue=row.revenue if row else ZERO,
-            )
+        orders, day_revenue = per_day.get(current, (0, ZERO))
+        by_day.append(DaySales(day=current, orders=orders, revenue=day_revenue))
+
+    customers = session.execute(
+        select(func.count(func.distinct(Order.user_id))).where(
+            Order.created_at >= since, Order.status != "cancelled"
         )
-
-    by_status = dict.fromkeys(ORDER_STATUSES, 0)
-    by_status.update(
-        session.execute(
-            select(Order.status, func.count()).where(*in_window).group_by(Order.status)
-        ).all()
-    )
-
-    totals_row = session.execute(
-        select(
-            func.count().label("orders"),
-            _money(Order.total).label("revenue"),
-            func.count(func.distinct(Order.user_id)).label("customers"),
-            func.coalesce(func.sum(Order.item_count), 0).label("items_sold"),
-        ).where(*in_window, live)
-    ).one()
-    revenue: Decimal = totals_row.revenue
-    average = (revenue / totals_row.orders).quantize(Decimal("0.01")) if totals_row.orders else ZERO
+    ).scalar_one()
+    average = (revenue / live_orders).quantize(Decimal("0.01")) if live_orders else ZERO
     totals = SalesTotals(
-        orders=totals_row.orders,
+        orders=live_orders,
         revenue=revenue,
         average_order_value=average,
-        items_sold=int(totals_row.items_sold),
-        customers=totals_row.customers,
+        items_sold=items_sold,
+        customers=customers,
         cancelled=by_status["cancelled"],
     )
+    by_revenue, by_quantity = _top_products(session, since, top)
     return SalesStats(
         days=days,
         since=since,
@@ -139,31 +126,67 @@ def sales_stats(session: Session, days: int = 30, *, top: int = 10) -> SalesStat
         totals=totals,
         by_day=by_day,
         by_status=by_status,
-        top_products_by_revenue=_top_products(session, since, top, by="revenue"),
-        top_products_by_quantity=_top_products(session, since, top, by="quantity"),
+        top_products_by_revenue=by_revenue,
+        top_products_by_quantity=by_quantity,
     )
 
 
-def _top_products(session: Session, since: datetime, limit: int, *, by: str) -> list[ProductSales]:
+def _orders_by_day_and_status(session: Session, since: datetime, dialect: str) -> Any:
+    """Count, total and items of the window's orders per UTC day and status (one scan)."""
+    day = _utc_day(Order.created_at, dialect).label("day")
+    return session.execute(
+        select(
+            day,
+            Order.status,
+            func.count().label("orders"),
+            _money(Order.total).label("revenue"),
+            func.coalesce(func.sum(Order.item_count), 0).label("items"),
+        )
+        .where(Order.created_at >= since)
+        .group_by(day, Order.status)
+    )
+
+
+def _top_products(
+    session: Session, since: datetime, limit: int
+) -> tuple[list[ProductSales], list[ProductSales]]:
+    """The best sellers by revenue and by quantity, from one join of the window's order lines.
+
+    Both rankings are window functions over the same per-product sums, so order_items is
+    joined once; each breaks ties on the other measure, then on the product id.
+    """
     quantity = func.sum(OrderItem.quantity).label("quantity")
     revenue = _money(OrderItem.line_total).label("revenue")
-    ranking = (
-        (revenue.desc(), quantity.desc()) if by == "revenue" else (quantity.desc(), revenue.desc())
-    )
-    rows = session.execute(
+    sold = (
         select(OrderItem.product_id, func.max(OrderItem.name).label("name"), quantity, revenue)
         .join(Order, Order.id == OrderItem.order_id)
         .where(Order.created_at >= since, Order.status != "cancelled")
         .group_by(OrderItem.product_id)
-        .order_by(*ranking, OrderItem.product_id)
-        .limit(limit)
+        .subquery("sold")
     )
-    return [
-        ProductSales(
-            product_id=row.product_id,
-            name=row.name,
-            quantity=int(row.quantity),
-            revenue=row.revenue,
-        )
-        for row in rows
-    ]
+    by_revenue = func.row_number().over(
+        order_by=(sold.c.revenue.desc(), sold.c.quantity.desc(), sold.c.product_id)
+    )
+    by_quantity = func.row_number().over(
+        order_by=(sold.c.quantity.desc(), sold.c.revenue.desc(), sold.c.product_id)
+    )
+    ranked = select(
+        sold, by_revenue.label("revenue_rank"), by_quantity.label("quantity_rank")
+    ).subquery("ranked")
+    rows = session.execute(
+        select(ranked).where((ranked.c.revenue_rank <= limit) | (ranked.c.quantity_rank <= limit))
+    ).all()
+
+    def ranking(rank: str) -> list[ProductSales]:
+        chosen = sorted((row for row in rows if getattr(row, rank) <= limit), key=attrgetter(rank))
+        return [
+            ProductSales(
+                product_id=row.product_id,
+                name=row.name,
+                quantity=int(row.quantity),
+                revenue=row.revenue,
+            )
+            for row in chosen
+        ]
+
+    return ranking("revenue_rank"), ranking("quantity_rank")
