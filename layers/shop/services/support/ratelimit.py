@@ -12,7 +12,7 @@ import ipaddress
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -55,29 +55,37 @@ def count_chat_request(session: Session, principal: Principal | None, address: s
     if principal is not None:
         buckets.append((f"user:{principal.user_id}", settings.support_rate_limit_per_user))
     limits = dict(buckets)
-    counts = session.execute(
-        select(SupportRateHit.bucket, func.count(), func.min(SupportRateHit.hit_at))
-        .where(SupportRateHit.bucket.in_(limits), SupportRateHit.hit_at > window_start)
-        .group_by(SupportRateHit.bucket)
-    ).all()
-    for bucket, count, oldest in counts:
-        if count >= limits[bucket]:
-            session.rollback()
-            retry_after = int((oldest - window_start).total_seconds()) + 1
-            raise TooManyRequests(
-                "Too many support messages; please wait a moment and try again.",
-                retry_after=retry_after,
-            )
     names = list(limits)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # A lost hit after a database crash only means one extra message allowed, so this
+        # commit need not wait for its WAL flush (the chat's own commit still does).
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         session.execute(
             delete(SupportRateHit).where(
                 SupportRateHit.bucket.in_(names), SupportRateHit.hit_at <= window_start
             )
         )
-    if session.get_bind().dialect.name == "postgresql":
-        # A lost hit after a database crash only means one extra message allowed, so this
-        # commit need not wait for its WAL flush (the chat's own commit still does).
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    session.add_all(SupportRateHit(bucket=bucket, hit_at=now) for bucket in names)
+    hits = insert(SupportRateHit).values([{"bucket": name, "hit_at": now} for name in names])
+    counting = (
+        select(SupportRateHit.bucket, func.count(), func.min(SupportRateHit.hit_at))
+        .where(SupportRateHit.bucket.in_(names), SupportRateHit.hit_at > window_start)
+        .group_by(SupportRateHit.bucket)
+    )
+    if postgres:
+        # One statement: the hits go in through a data-modifying WITH, whose rows the count
+        # does not see (same snapshot), so the count is of earlier requests only, as below.
+        counts = session.execute(counting.add_cte(hits.returning(SupportRateHit.id).cte())).all()
+    else:
+        counts = session.execute(counting).all()
+        session.execute(hits)
+    for bucket, count, oldest in counts:
+        if count >= limits[bucket]:
+            session.rollback()  # a refused request is not counted
+            retry_after = int((oldest - window_start).total_seconds()) + 1
+            raise TooManyRequests(
+                "Too many support messages; please wait a moment and try again.",
+                retry_after=retry_after,
+            )
     session.commit()
