@@ -93,6 +93,16 @@ class Order(TimestampMixin, Base):
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_created", "created_at"),
+        # Covers the admin sales stats' reads of a window of orders (index-only scans).
+        Index(
+            "ix_orders_stats_window",
+            "created_at",
+            "status",
+            "user_id",
+            "total",
+            "item_count",
+            "id",
+        ),
     )
 
 
