@@ -18,7 +18,7 @@ from shop.errors import Unavailable
 from shop.logging import get_logger
 from shop.services.support import conversations, offline, ratelimit
 from shop.services.support.deadline import Deadline
-from shop.services.support.history import recent_history
+from shop.services.support.history import HistoryMessage, fit_to_budget
 from shop.services.support.openai_chat import AssistantUnavailable, answer_with_openai, api_key
 from shop.services.support.policies import shop_policies
 from shop.services.support.prompt import INSTRUCTIONS, PROMPT_CANARY, build_system_prompt
@@ -42,8 +42,7 @@ def _ask_model(
     principal: Principal | None,
     message: str,
     deadline: Deadline,
-    *,
-    is_new: bool,
+    recent: list[HistoryMessage],
 ) -> tuple[str, str] | None:
     """The model's (reply, model name), or None when the offline assistant must answer."""
     if api_key() is None:
@@ -51,11 +50,7 @@ def _ask_model(
     settings = get_settings()
     try:
         prompt = build_system_prompt(session, principal)
-        history = (
-            []
-            if is_new
-            else recent_history(session, ctx.conversation_id, settings.support_history_token_budget)
-        )
+        history = fit_to_budget(recent, settings.support_history_token_budget)
         answer = answer_with_openai(
             ctx, system_prompt=prompt.text, history=history, message=message, deadline=deadline
         )
@@ -112,11 +107,9 @@ def _answer_chat(
 ) -> ChatTurn:
     ratelimit.count_chat_request(session, principal, client_address)
     asked_at = utcnow()
-    conversation = conversations.open_for_chat(session, conversation_id, principal, message)
+    conversation, recent = conversations.open_for_chat(session, conversation_id, principal, message)
     ctx = ToolContext(session=session, principal=principal, conversation_id=conversation.id)
-    answered = _ask_model(
-        ctx, session, principal, message, deadline, is_new=conversation_id is None
-    )
+    answered = _ask_model(ctx, session, principal, message, deadline, recent)
     text, model = answered or (_answer_offline(ctx, message), offline.MODEL_NAME)
     key = api_key()
     reply = safe_reply(

@@ -18,6 +18,7 @@ from shop.coltypes import utcnow
 from shop.errors import NotFound
 from shop.models import Conversation, ConversationMessage
 from shop.pagination import PageRequest, PageResult, paginate
+from shop.services.support.history import HistoryMessage, conversation_with_recent_messages
 from shop.settings import get_settings
 from shop.tokens import Principal
 
@@ -41,8 +42,9 @@ def _anonymous_expired(conversation: Conversation) -> bool:
 
 def open_for_chat(
     session: Session, conversation_id: str | None, principal: Principal | None, message: str
-) -> Conversation:
-    """The conversation this chat turn continues, or a new one (flushed, not committed).
+) -> tuple[Conversation, list[HistoryMessage]]:
+    """The conversation this chat turn continues, or a new one (flushed, not committed), with
+    its recent messages (oldest first; none for a new one).
 
     Continuing needs the same owner: the same user, or anonymous for anonymous. Anything else,
     like an expired anonymous conversation, is NotFound, so ids reveal nothing.
@@ -55,12 +57,12 @@ def open_for_chat(
         )
         session.add(conversation)
         session.flush()
-        return conversation
-    found = session.get(Conversation, conversation_id)
+        return conversation, []
+    found, recent = conversation_with_recent_messages(session, conversation_id)
     owner = principal.user_id if principal else None
     if found is None or found.user_id != owner or _anonymous_expired(found):
         raise NotFound(NOT_FOUND)
-    return found
+    return found, recent
 
 
 def get_conversation(session: Session, conversation_id: str, principal: Principal) -> Conversation:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop.models import ConversationMessage
+from shop.models import Conversation, ConversationMessage
 
 #: Tokens a chat message costs beyond its text (role and separators), as OpenAI counts them.
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -44,13 +44,26 @@ def fit_to_budget(messages: list[HistoryMessage], budget: int) -> list[HistoryMe
     return kept
 
 
-def recent_history(session: Session, conversation_id: str, budget: int) -> list[HistoryMessage]:
-    """The conversation's recent messages that fit `budget` tokens, oldest first."""
+def conversation_with_recent_messages(
+    session: Session, conversation_id: str
+) -> tuple[Conversation | None, list[HistoryMessage]]:
+    """A conversation and its last MAX_HISTORY_MESSAGES messages (oldest first), one query.
+
+    A chat turn needs both before it can ask the model; the outer join makes a conversation
+    without messages one row with none. Callers check ownership before using either.
+    """
     rows = session.execute(
-        select(ConversationMessage.role, ConversationMessage.content)
-        .where(ConversationMessage.conversation_id == conversation_id)
+        select(Conversation, ConversationMessage.role, ConversationMessage.content)
+        .outerjoin(ConversationMessage, ConversationMessage.conversation_id == Conversation.id)
+        .where(Conversation.id == conversation_id)
         .order_by(ConversationMessage.id.desc())
         .limit(MAX_HISTORY_MESSAGES)
     ).all()
-    messages = [HistoryMessage(role=role, content=content) for role, content in reversed(rows)]
-    return fit_to_budget(messages, budget)
+    if not rows:
+        return None, []
+    messages = [
+        HistoryMessage(role=role, content=content)
+        for _, role, content in reversed(rows)
+        if role is not None
+    ]
+    return rows[0][0], messages
