@@ -55,7 +55,7 @@ def _turn_deadline(request: Request) -> Deadline:
 
 @router.post("/chat", response_model=ChatOut)
 # async: a hot path, so it runs inline instead of on a worker thread (see shop.http.deps);
-# Mangum runs each invocation to completion on its own loop, so blocking holds up no other
+# Mangum runs each event to completion on its own loop: blocking holds up no other request
 async def chat(body: ChatIn, request: Request, principal: OptionalUser, session: SessionDep) -> Any:
     """Ask the support assistant; signed-in customers get answers about their own orders."""
     return answer_chat(
