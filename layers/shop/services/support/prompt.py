@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from shop.models import Order, User
 from shop.services import cart
 from shop.services.support.policies import shop_policies
-from shop.services.support.tools import order_summary
+from shop.services.support.tools import ORDER_SUMMARY_COLUMNS, order_summary
 from shop.tokens import Principal
 
 INSTRUCTIONS = "\n".join(
@@ -63,6 +63,7 @@ def customer_context(session: Session, principal: Principal | None) -> dict[str,
     rows = session.execute(
         select(User.full_name, Order)
         .outerjoin(Order, Order.user_id == User.id)
+        .options(load_only(*ORDER_SUMMARY_COLUMNS))
         .where(User.id == principal.user_id)
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(RECENT_ORDERS)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from shop.errors import ShopError
 from shop.logging import get_logger
@@ -97,6 +97,16 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+#: The columns `product_view` reads: a search loads only these (less to send and to parse).
+PRODUCT_VIEW_COLUMNS = (
+    Product.name,
+    Product.category,
+    Product.price,
+    Product.stock,
+    Product.description,
+)
+
+
 def product_view(product: Product, *, description_chars: int = 300) -> dict[str, Any]:
     """What the model may know about a product (catalog data, shown to anyone)."""
     return {
@@ -113,7 +123,12 @@ def product_view(product: Product, *, description_chars: int = 300) -> dict[str,
 def search_products(ctx: ToolContext, args: SearchProductsArgs) -> dict[str, Any]:
     filters = catalog.ProductFilter(q=args.query, category=args.category, max_price=args.max_price)
     # The total rides along as a window count: one query per search, not a page and a count.
-    query = catalog.product_query(filters).add_columns(func.count().over()).limit(args.limit)
+    query = (
+        catalog.product_query(filters)
+        .options(load_only(*PRODUCT_VIEW_COLUMNS))
+        .add_columns(func.count().over())
+        .limit(args.limit)
+    )
     rows = ctx.session.execute(query).all()
     return {
         "total": rows[0][1] if rows else 0,
@@ -129,6 +144,10 @@ def _own_orders(ctx: ToolContext) -> orders.Viewer:
     assert ctx.principal is not None
     # Never as admin: the assistant shows the caller's own orders, whoever the caller is.
     return orders.Viewer(user_id=ctx.principal.user_id, is_admin=False)
+
+
+#: The columns `order_summary` reads (the customer context loads only these).
+ORDER_SUMMARY_COLUMNS = (Order.status, Order.total, Order.item_count, Order.created_at)
 
 
 def order_summary(order: Order) -> dict[str, Any]:
