@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -86,23 +87,22 @@ def sales_stats(session: Session, days: int = 30, *, top: int = 10) -> SalesStat
     dialect = session.get_bind().dialect.name
 
     by_status = dict.fromkeys(ORDER_STATUSES, 0)
-    per_day: dict[date, list[Any]] = {}  # day -> [orders, revenue]
+    day_orders: dict[date, int] = defaultdict(int)
+    day_revenue: dict[date, Decimal] = defaultdict(lambda: ZERO)
     live_orders, revenue, items_sold = 0, ZERO, 0
     for row in _orders_by_day_and_status(session, since, dialect):
-        day_sales = per_day.setdefault(_as_date(row.day), [0, ZERO])
-        day_sales[0] += row.orders
-        by_status[row.status] = by_status.get(row.status, 0) + row.orders
+        day = _as_date(row.day)
+        day_orders[day] += row.orders
+        by_status[row.status] += row.orders
         if row.status != "cancelled":
-            day_sales[1] += row.revenue
+            day_revenue[day] += row.revenue
             live_orders += row.orders
             revenue += row.revenue
             items_sold += int(row.items)
-
-    by_day = []
-    for offset in range(days):
-        current = first_day + timedelta(days=offset)
-        orders, day_revenue = per_day.get(current, (0, ZERO))
-        by_day.append(DaySales(day=current, orders=orders, revenue=day_revenue))
+    by_day = [
+        DaySales(day=day, orders=day_orders.get(day, 0), revenue=day_revenue.get(day, ZERO))
+        for day in (first_day + timedelta(days=offset) for offset in range(days))
+    ]
 
     customers = session.execute(
         select(func.count(func.distinct(Order.user_id))).where(
