@@ -52,7 +52,7 @@ def list_products(
     return paginate(session, product_query(filters), page)
 
 
-def product_query(filters: ProductFilter) -> Select[tuple[Product]]:
+def product_query(filters: ProductFilter) -> Select[Product]:
     """The sorted query behind `list_products`, for callers that page it their own way."""
     query = select(Product).order_by(*SORTS[filters.sort])
     if not filters.include_inactive:
