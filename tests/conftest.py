@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
-PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/test")
-MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+from support import MARIADB_ADMIN_URL, PG_ADMIN_URL  # noqa: E402 - after the path insert
 
 
 def _worker_suffix() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,10 @@ from urllib.parse import urlencode
 from shopfn.apigw import ProxyResponse, build_event
 from shopfn.gateway import invoke
 from shopfn.manifest import API_NAMES, FunctionSpec, load_manifest
+
+#: Servers every test run needs (CI has them too); TEST_PG_URL / TEST_MARIADB_URL override.
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
 @dataclass

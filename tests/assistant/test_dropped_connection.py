@@ -40,6 +40,7 @@ def test_a_chat_after_the_idle_connection_was_dropped_is_answered(
 ) -> None:
     import shop.db
 
+    shop.db.get_engine().dispose()  # earlier tests may have left several pooled connections
     assert chat(client, "What is your return policy?").status == 200
     _drop_pooled_connection(database)
     monkeypatch.setattr(shop.db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has been idle "long"

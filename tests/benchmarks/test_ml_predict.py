@@ -80,7 +80,7 @@ def test_predict_cold_warm_batch_and_model_only(
     with session_scope() as session:
         simulate(session, users=USERS, days=365, seed=1)
     with session_scope() as session:
-        run_id = queue_run(session, "cli").id
+        run_id = queue_run(session, "manual").id
         mark_running(session, run_id)
         outcome = train_and_promote(session, run_id, ArtifactStore.from_settings(), utcnow())
         mark_finished(session, run_id, outcome.status, metrics=outcome.metrics)

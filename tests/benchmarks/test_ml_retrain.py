@@ -40,7 +40,7 @@ def test_retrain_on_a_million_events(
     with session_scope() as session:
         events = session.scalar(select(func.count()).select_from(BehaviorEvent))
         orders = session.scalar(select(func.count()).select_from(Order))
-        run_id = queue_run(session, "cli").id
+        run_id = queue_run(session, "manual").id
         mark_running(session, run_id)
     with session_scope() as session:
         start = time.perf_counter()

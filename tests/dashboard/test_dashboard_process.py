@@ -9,7 +9,7 @@ import sys
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, wait_for
+from dashboard_platform import ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Platform
+from dashboard_platform import Platform
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess

@@ -10,7 +10,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_MANIFEST = Path(__file__).with_name("fixture_manifest.toml")
-sys.path.insert(0, str(ROOT / "infra"))
+sys.path.insert(0, str(ROOT / "infra"))  # for the `shopfn_infra` package
+
+
+def _infra_app() -> object:
+    """infra/app.py, loaded by path: a bare `import app` could find dashboard/app.py first."""
+    import importlib.util
+
+    if "shopfn_infra_app" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("shopfn_infra_app", ROOT / "infra" / "app.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["shopfn_infra_app"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["shopfn_infra_app"]
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,9 @@ def fake_build(target: Path, manifest: Path) -> Path:
 
 def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
     import aws_cdk as cdk
-    from app import build_app
     from aws_cdk.assertions import Template
+
+    build_app = _infra_app().build_app  # type: ignore[attr-defined]
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(

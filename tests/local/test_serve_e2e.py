@@ -198,7 +198,7 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
 def postgres_url() -> Iterator[str]:
     """A database of its own on the test PostgreSQL, dropped afterwards."""
     import sqlalchemy as sa
-    from conftest import PG_ADMIN_URL
+    from support import PG_ADMIN_URL
 
     name = f"shopfn_serve_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -2,53 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-
-
-@dataclass(frozen=True)
-class TrainedShop:
-    """A SQLite shop with a simulated history and champions in a local artifact folder."""
-
-    url: str
-    data_dir: Path
-    run_id: int
-
-
-def build_trained_shop(root: Path, *, users: int = 300, days: int = 240) -> TrainedShop:
-    from sqlalchemy.orm import Session
-
-    from shop.db import build_engine
-    from shop.migrate import upgrade
-    from shop.ml.artifacts import ArtifactStore
-    from shop.ml.retraining import train_and_promote
-    from shop.ml.runs import mark_finished, mark_running, queue_run
-    from shop.services.seed import seed_catalog
-    from shopfn.simulate import simulate
-
-    url = f"sqlite:///{root / 'shop.db'}"
-    engine = build_engine(url)
-    upgrade(engine)
-    with Session(engine) as session:
-        seed_catalog(session)
-        session.commit()
-        simulate(session, users=users, days=days, seed=42)
-        run_id = queue_run(session, "cli").id
-        mark_running(session, run_id)
-        from shop.coltypes import utcnow
-
-        outcome = train_and_promote(
-            session, run_id, ArtifactStore.local(root / "artifacts"), utcnow()
-        )
-        mark_finished(
-            session, run_id, outcome.status, metrics=outcome.metrics, promoted=outcome.promoted
-        )
-    engine.dispose()
-    return TrainedShop(url=url, data_dir=root, run_id=run_id)
+from ml_shop import TrainedShop, build_trained_shop
 
 
 @pytest.fixture(scope="session")
@@ -78,22 +35,3 @@ def model_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     champions.clear()
     monkeypatch.undo()
     get_settings.cache_clear()
-
-
-def wait_for_run(run_id: int, timeout: float = 240.0) -> str:
-    """The final status of a run, polling the database."""
-    from shop.db import new_session
-    from shop.models import TrainingRun
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        session = new_session()
-        try:
-            run = session.get(TrainingRun, run_id)
-            status = run.status if run else "missing"
-        finally:
-            session.close()
-        if status not in ("queued", "running"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} still active after {timeout} s")

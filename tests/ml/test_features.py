@@ -109,3 +109,47 @@ def test_a_cancellation_before_the_cutoff_counts_as_cancelled(db: str) -> None:
     assert frame.column("frequency").tolist() == [0.0]
     assert frame.column("cancelled_orders").tolist() == [1.0]
     assert frame.column("recency_days").tolist() == frame.column("tenure_days").tolist()
+
+
+def test_one_user_and_a_batch_get_exactly_the_training_population_features(db: str) -> None:
+    """Serving computes a user's features with the same SQL as training: identical rows."""
+    from shop.db import session_scope
+    from shop.ml.features import FEATURE_NAMES, compute_features
+
+    with session_scope() as session:
+        ann = _user(session, "ann@example.com", CUTOFF - timedelta(days=200))
+        bob = _user(session, "bob@example.com", CUTOFF - timedelta(days=100))
+        quiet = _user(session, "quiet@example.com", CUTOFF - timedelta(days=20))
+        _order(session, ann, CUTOFF - timedelta(days=3), "10.50")
+        _order(session, ann, CUTOFF - timedelta(days=60), "20.25")
+        _order(session, bob, CUTOFF - timedelta(days=40), "99.99")
+        _order(session, bob, CUTOFF + timedelta(days=1), "5.00")  # after the cutoff: ignored
+        for kind, days in (("login", 2), ("login", 50), ("cart_add", 5), ("checkout", 5)):
+            _event(session, ann, kind, CUTOFF - timedelta(days=days))
+        _event(session, bob, "cart_add", CUTOFF - timedelta(days=80))
+        _event(session, bob, "search", CUTOFF - timedelta(hours=1))
+    with session_scope() as session:
+        population = compute_features(session, CUTOFF)
+        singles = [compute_features(session, CUTOFF, [u]) for u in (quiet, bob, ann)]
+        batch = compute_features(session, CUTOFF, [quiet, 999_999, ann, bob])
+    by_id = {int(u): population.matrix[i] for i, u in enumerate(population.user_ids)}
+    assert sorted(by_id) == sorted([ann, bob, quiet])
+    for single in singles:
+        assert np.array_equal(single.matrix[0], by_id[int(single.user_ids[0])])
+    assert batch.user_ids.tolist() == sorted([ann, bob, quiet])
+    assert np.array_equal(batch.matrix, np.stack([by_id[int(u)] for u in batch.user_ids]))
+
+    ann_row = dict(zip(FEATURE_NAMES, by_id[ann].tolist(), strict=True))
+    assert ann_row["frequency"] == 2.0 and ann_row["monetary_total"] == 30.75
+    assert (ann_row["orders_7d"], ann_row["orders_30d"], ann_row["orders_90d"]) == (1, 1, 2)
+    assert (ann_row["login_7d"], ann_row["login_30d"], ann_row["login_90d"]) == (1, 1, 2)
+    assert ann_row["days_since_last_login"] == 2.0 and ann_row["recency_days"] == 3.0
+    assert ann_row["cart_abandonment_90d"] == 0.0
+    bob_row = dict(zip(FEATURE_NAMES, by_id[bob].tolist(), strict=True))
+    assert bob_row["frequency"] == 1.0 and bob_row["spend_30d"] == 0.0
+    assert bob_row["cart_abandonment_90d"] == 1.0
+    assert bob_row["days_since_last_login"] == bob_row["tenure_days"] == 100.0
+    assert abs(bob_row["days_since_last_event"] - 1 / 24) < 1e-9
+    quiet_row = dict(zip(FEATURE_NAMES, by_id[quiet].tolist(), strict=True))
+    assert quiet_row["recency_days"] == quiet_row["tenure_days"] == 20.0
+    assert sum(quiet_row[f"{t}_90d"] for t in ("login", "search", "cart_add")) == 0.0

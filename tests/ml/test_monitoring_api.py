@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import wait_for_run
+from ml_shop import wait_for_run
 from support import LambdaClient, make_admin, sign_up
 
 

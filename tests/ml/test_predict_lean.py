@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import TrainedShop
+from ml_shop import TrainedShop
 
 SCRIPT = textwrap.dedent(
     """

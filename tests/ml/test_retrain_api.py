@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import wait_for_run
+from ml_shop import wait_for_run
 from support import LambdaClient, make_admin, sign_up
 
 SCHEDULED_EVENT: dict[str, Any] = {

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TrainedShop
+from ml_shop import TrainedShop
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
