@@ -36,11 +36,18 @@ def behavior_summary(session: Session, days: int) -> dict[str, Any]:
     totals: dict[str, int] = {}
     for row in counts:
         totals[row["event_type"]] = totals.get(row["event_type"], 0) + row["count"]
+    # Distinct (type, user) pairs first: a hash, where COUNT(DISTINCT) sorts every event.
+    reached_by = (
+        select(BehaviorEvent.event_type, BehaviorEvent.user_id)
+        .where(BehaviorEvent.occurred_at >= since, BehaviorEvent.event_type.in_(FUNNEL))
+        .distinct()
+        .subquery("reached_by")
+    )
     users = dict(
         session.execute(
-            select(BehaviorEvent.event_type, func.count(func.distinct(BehaviorEvent.user_id)))
-            .where(BehaviorEvent.occurred_at >= since, BehaviorEvent.event_type.in_(FUNNEL))
-            .group_by(BehaviorEvent.event_type)
+            select(reached_by.c.event_type, func.count(reached_by.c.user_id)).group_by(
+                reached_by.c.event_type
+            )
         ).all()
     )
     reached = [int(users.get(stage, 0)) for stage in FUNNEL]

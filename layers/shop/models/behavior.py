@@ -33,4 +33,6 @@ class BehaviorEvent(Base):
     __table_args__ = (
         Index("ix_behavior_events_user_time", "user_id", "occurred_at"),
         Index("ix_behavior_events_type_time", "event_type", "occurred_at"),
+        # Analytics read a window of all events by time (see migration 0006).
+        Index("ix_behavior_events_time_type", "occurred_at", "event_type"),
     )
