@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from shop.http.app import create_app
-from shop.http.handler import make_handler
-from shop.ml.artifacts import ArtifactStore
-
-from .routes import router
+from shop.coldstart import building_function
 
 
 def _model_store_reachable() -> bool:
+    from shop.ml.artifacts import ArtifactStore
+
     try:
         ArtifactStore.from_settings().champion_version("churn")
     except Exception:  # any store failure means "not reachable"
@@ -17,11 +15,17 @@ def _model_store_reachable() -> bool:
     return True
 
 
-app = create_app(
-    "predict",
-    "/ml",
-    [router],
-    description="Churn and 30-day spend predictions, behavior analytics and model monitoring.",
-    health_checks={"model_store": _model_store_reachable},
-)
-handler = make_handler(app, "predict")
+with building_function():
+    from shop.http.app import create_app
+    from shop.http.handler import make_handler
+
+    from .routes import router
+
+    app = create_app(
+        "predict",
+        "/ml",
+        [router],
+        description="Churn and 30-day spend predictions, behavior analytics and model monitoring.",
+        health_checks={"model_store": _model_store_reachable},
+    )
+    handler = make_handler(app, "predict")

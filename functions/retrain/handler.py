@@ -9,18 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from shop.http.app import create_app
-from shop.http.handler import make_handler
-from shop.logging import get_logger
-from shop.ml.retraining import execute_run, run_scheduled
+from shop.coldstart import building_function
 
-from .dispatch import RUN_EVENT_KEY
-from .routes import router
+with building_function():
+    from shop.http.app import create_app
+    from shop.http.handler import make_handler
+    from shop.logging import get_logger
+    from shop.ml.retraining import execute_run, run_scheduled
 
-app = create_app(
-    "retrain", "/ml/retrain", [router], description="Training runs of the churn and spend models."
-)
-http_handler = make_handler(app, "retrain")
+    from .dispatch import RUN_EVENT_KEY
+    from .routes import router
+
+    app = create_app(
+        "retrain",
+        "/ml/retrain",
+        [router],
+        description="Training runs of the churn and spend models.",
+    )
+    http_handler = make_handler(app, "retrain")
 
 
 def is_scheduled_event(event: dict[str, Any]) -> bool:

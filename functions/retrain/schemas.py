@@ -19,7 +19,7 @@ class QueuedOut(Response):
 
 class RunOut(Response):
     run_id: int
-    trigger: Literal["schedule", "manual", "cli"]
+    trigger: Literal["schedule", "manual"]
     status: Literal["queued", "running", "succeeded", "failed", "skipped"]
     queued_at: datetime
     started_at: datetime | None

@@ -19,7 +19,7 @@ def _retrain(_args: argparse.Namespace) -> int:
     upgrade()
     try:
         with session_scope() as session:
-            run_id = queue_run(session, "cli").id
+            run_id = queue_run(session, "manual").id
     except RunAlreadyActive as exc:
         print(f"{exc.detail} (run {exc.extra.get('active_run_id')})", file=sys.stderr)
         return 2

@@ -293,7 +293,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     log.info("empty shop: simulated %d customers and %d orders", result.users, result.orders)
     try:
         with session_scope() as session:
-            run_id = queue_run(session, "cli").id
+            run_id = queue_run(session, "manual").id
     except RunAlreadyActive:
         return True
     execute_run(run_id)

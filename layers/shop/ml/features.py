@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import and_, case, func, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, case, func, literal_column, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from shop.behavior import EVENT_TYPES
 from shop.coltypes import UTCDateTime
@@ -42,7 +43,9 @@ BEHAVIOR_FEATURES: tuple[str, ...] = (
 )
 #: The feature vector, in order; stored with every model so serving reads the same columns.
 FEATURE_NAMES: tuple[str, ...] = ORDER_FEATURES + EVENT_FEATURES + BEHAVIOR_FEATURES
-_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+#: Column position of each feature in `FeatureFrame.matrix`.
+FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_INDEX = FEATURE_INDEX
 _DAY = 86400.0
 
 
@@ -80,29 +83,68 @@ def compute_features(
 ) -> FeatureFrame:
     """Features as of `as_of` for `user_ids` (unknown ids are dropped), or for every customer.
 
+    One round trip: users left-joined to their order and event aggregates. The statement is
+    built once per process with bound parameters, so a single-user prediction pays for
+    neither building nor compiling it.
+
     `active_only` keeps users with an order before `as_of` or an event in the 90 days before
     it: the population the models are trained on.
     """
-    users = _users(session, as_of, user_ids)
-    ids = np.array([u[0] for u in users], dtype=np.int64)
-    matrix = np.zeros((len(ids), len(FEATURE_NAMES)), dtype=np.float64)
-    if len(ids) == 0:
-        return FeatureFrame(as_of, ids, matrix)
-    row_of = {int(user_id): row for row, user_id in enumerate(ids)}
-    tenure = np.array([(as_of - created).total_seconds() / _DAY for _, created in users])
-    matrix[:, _INDEX["tenure_days"]] = np.maximum(tenure, 0.0)
-    last_order = np.full(len(ids), np.nan)
-    _fill_orders(session, as_of, user_ids, row_of, matrix, last_order)
-    last_login, last_event = _fill_events(session, as_of, user_ids, row_of, matrix)
-    tenure_col = matrix[:, _INDEX["tenure_days"]]
+    params: dict[str, Any] = {"as_of": as_of}
+    params.update({f"start_{w}d": as_of - timedelta(days=w) for w in WINDOWS})
+    if user_ids is None:
+        statement = _feature_query(False)
+    else:
+        params["user_ids"] = list(user_ids)
+        if not params["user_ids"]:
+            return FeatureFrame(as_of, np.zeros(0, dtype=np.int64), np.zeros((0, _WIDTH)))
+        statement = _feature_query(True)
+    rows = session.execute(statement, params).all()
+    frame = _frame(as_of, rows)
+    if active_only:
+        matrix = frame.matrix
+        events_90d = matrix[:, [_INDEX[f"{t}_90d"] for t in EVENT_TYPES]].sum(axis=1)
+        frame = frame.subset((matrix[:, _INDEX["frequency"]] > 0) | (events_90d > 0))
+    return frame
+
+
+_WIDTH = len(FEATURE_NAMES)
+#: Columns of the query after (user id, created_at), in the order `_frame` reads them.
+_ORDER_COUNTED = (
+    "frequency",
+    "monetary_total",
+    "cancelled_orders",
+    *(f"orders_{w}d" for w in WINDOWS),
+    *(f"spend_{w}d" for w in WINDOWS),
+)
+_COUNTED = _ORDER_COUNTED + EVENT_FEATURES
+_COUNTED_AT = np.array([_INDEX[name] for name in _COUNTED], dtype=np.intp)
+
+
+def _frame(as_of: datetime, rows: Sequence[Any]) -> FeatureFrame:
+    """The feature matrix from the query's rows (one per user, ordered by id)."""
+    n = len(rows)
+    matrix = np.zeros((n, _WIDTH), dtype=np.float64)
+    if n == 0:
+        return FeatureFrame(as_of, np.zeros(0, dtype=np.int64), matrix)
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+    counted = len(_COUNTED)
+    # A user without orders or events gets NULL aggregates from the outer joins: zero.
+    values = np.array([row[2 : 2 + counted] for row in rows], dtype=np.float64)
+    matrix[:, _COUNTED_AT] = np.nan_to_num(values, nan=0.0)
+    tenure = np.array([max(_seconds(as_of, row[1]) / _DAY, 0.0) for row in rows])
+    matrix[:, _INDEX["tenure_days"]] = tenure
     # "Never" reads as "since sign-up": a finite value trees can split on.
-    matrix[:, _INDEX["recency_days"]] = np.where(np.isnan(last_order), tenure_col, last_order)
-    matrix[:, _INDEX["days_since_last_login"]] = np.where(
-        np.isnan(last_login), tenure_col, last_login
-    )
-    matrix[:, _INDEX["days_since_last_event"]] = np.where(
-        np.isnan(last_event), tenure_col, last_event
-    )
+    for name, offset in (
+        ("recency_days", 0),
+        ("days_since_last_login", 1),
+        ("days_since_last_event", 2),
+    ):
+        at = 2 + counted + offset
+        matrix[:, _INDEX[name]] = [
+            tenure[i] if row[at] is None else _days_ago(as_of, row[at])
+            for i, row in enumerate(rows)
+        ]
     frequency = matrix[:, _INDEX["frequency"]]
     matrix[:, _INDEX["avg_order_value"]] = np.where(
         frequency > 0, matrix[:, _INDEX["monetary_total"]] / np.maximum(frequency, 1), 0.0
@@ -112,118 +154,123 @@ def compute_features(
     matrix[:, _INDEX["cart_abandonment_90d"]] = np.maximum(adds - checkouts, 0) / np.maximum(
         adds, 1
     )
-    frame = FeatureFrame(as_of, ids, matrix)
-    if active_only:
-        events_90d = matrix[:, [_INDEX[f"{t}_90d"] for t in EVENT_TYPES]].sum(axis=1)
-        frame = frame.subset((frequency > 0) | (events_90d > 0))
-    return frame
+    return FeatureFrame(as_of, ids, matrix)
 
 
-def _users(
-    session: Session, as_of: datetime, user_ids: Sequence[int] | None
-) -> list[tuple[int, datetime]]:
-    query = select(User.id, User.created_at).where(User.created_at < as_of)
-    if user_ids is None:
-        query = query.where(User.role == "customer")
-    else:
-        query = query.where(User.id.in_(list(user_ids)))
-    return [(int(row[0]), row[1]) for row in session.execute(query.order_by(User.id))]
+def _seconds(as_of: datetime, when: datetime) -> float:
+    return (as_of - when).total_seconds()
 
 
-def _days_ago(as_of: datetime, when: datetime | None) -> float:
-    return np.nan if when is None else max((as_of - when).total_seconds() / _DAY, 0.0)
+def _days_ago(as_of: datetime, when: datetime) -> float:
+    return max(_seconds(as_of, when) / _DAY, 0.0)
 
 
-def _count_since(column: Any, start: datetime, value: Any = 1) -> Any:
-    return func.coalesce(func.sum(case((column >= start, value), else_=0)), 0)
+# Short aliases and positional labels keep the SQL text small: pg8000 scans it char by char
+# on every execute, and a single-user prediction is mostly that and the round trip.
+_ONE, _ZERO = literal_column("1"), literal_column("0")
 
 
-def _fill_orders(
-    session: Session,
-    as_of: datetime,
-    user_ids: Sequence[int] | None,
-    row_of: dict[int, int],
-    matrix: NDArray[np.float64],
-    last_order: NDArray[np.float64],
-) -> None:
-    cancellations = select(
-        OrderStatusChange.order_id.label("order_id"),
-        func.min(OrderStatusChange.at).label("cancelled_at"),
-    ).where(OrderStatusChange.status == "cancelled", OrderStatusChange.at < as_of)
-    if user_ids is not None:  # a few users: look at their orders only, not the whole table
-        cancellations = cancellations.join(Order, Order.id == OrderStatusChange.order_id).where(
-            Order.user_id.in_(list(user_ids))
-        )
-    cancelled = cancellations.group_by(OrderStatusChange.order_id).subquery()
-    valid = cancelled.c.cancelled_at.is_(None)
-    created = Order.created_at
-    starts = {w: as_of - timedelta(days=w) for w in WINDOWS}
+def _sum_if(condition: Any, value: Any = _ONE) -> Any:
+    return func.sum(case((condition, value), else_=_ZERO))
+
+
+def _constant(value: str) -> Any:
+    """An event type inlined in the SQL (our own constants, never user input)."""
+    assert value.isidentifier(), value
+    return literal_column(f"'{value}'")
+
+
+@cache
+def _feature_query(for_ids: bool) -> Select[Any]:
+    """Users with their order and event aggregates; `for_ids` restricts all three to :user_ids.
+
+    Bound parameters: as_of, start_7d/30d/90d and (with `for_ids`) the expanding user_ids.
+    Columns: user id, created_at, `_COUNTED`, last order, last login, last event.
+    """
+    as_of = bindparam("as_of", type_=UTCDateTime())
+    starts = {w: bindparam(f"start_{w}d", type_=UTCDateTime()) for w in WINDOWS}
+    ids = bindparam("user_ids", expanding=True) if for_ids else None
+    orders = _order_aggregates(as_of, starts, ids).subquery("oa")
+    events = _event_aggregates(as_of, starts, ids).subquery("ea")
+    user = aliased(User, name="u")
     query = (
         select(
-            Order.user_id,
-            func.sum(case((valid, 1), else_=0)),
-            func.sum(case((valid, Order.total), else_=0)),
-            type_coerce(func.max(case((valid, created), else_=None)), UTCDateTime()),
-            func.sum(case((valid, 0), else_=1)),
-            *(func.sum(case((and_(valid, created >= starts[w]), 1), else_=0)) for w in WINDOWS),
-            *(
-                func.sum(case((and_(valid, created >= starts[w]), Order.total), else_=0))
-                for w in WINDOWS
-            ),
+            user.id,
+            user.created_at,
+            *(c for c in orders.c if c.key not in ("user_id", "last")),
+            *(c for c in events.c if c.key not in ("user_id", "login", "last")),
+            orders.c["last"],
+            events.c["login"],
+            events.c["last"],
         )
-        .outerjoin(cancelled, cancelled.c.order_id == Order.id)
-        .where(created < as_of)
-        .group_by(Order.user_id)
+        .outerjoin(orders, orders.c.user_id == user.id)
+        .outerjoin(events, events.c.user_id == user.id)
+        .where(user.created_at < as_of)
+        .order_by(user.id)
     )
-    if user_ids is not None:
-        query = query.where(Order.user_id.in_(list(user_ids)))
-    base = _INDEX["orders_7d"]
-    spend_base = _INDEX["spend_7d"]
-    for user_id, count, total, latest, cancels, *windows in session.execute(query):
-        row = row_of.get(int(user_id))
-        if row is None:
-            continue
-        matrix[row, _INDEX["frequency"]] = float(count or 0)
-        matrix[row, _INDEX["monetary_total"]] = float(total or 0)
-        matrix[row, _INDEX["cancelled_orders"]] = float(cancels or 0)
-        last_order[row] = _days_ago(as_of, latest)
-        for i in range(len(WINDOWS)):
-            matrix[row, base + i] = float(windows[i] or 0)
-            matrix[row, spend_base + i] = float(windows[len(WINDOWS) + i] or 0)
+    if ids is None:
+        return query.where(user.role == "customer")
+    return query.where(user.id.in_(ids))
 
 
-def _fill_events(
-    session: Session,
-    as_of: datetime,
-    user_ids: Sequence[int] | None,
-    row_of: dict[int, int],
-    matrix: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    occurred = BehaviorEvent.occurred_at
+def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[Any]:
+    """Per user: valid orders, spend, cancellations, windowed counts and spend, last order.
+
+    An order is valid unless a "cancelled" status change happened before `as_of`.
+    """
+    change = aliased(OrderStatusChange, name="sc")
+    order = aliased(Order, name="o")
+    is_cancel = and_(change.status == "cancelled", change.at < as_of)
+    per_order = select(
+        order.user_id.label("user_id"), order.total.label("total"), order.created_at.label("at")
+    ).where(order.created_at < as_of)
+    cancelled = select(change.order_id.label("order_id")).where(is_cancel)
+    if ids is not None:  # a few users: from their orders into the order_id index, no scan
+        mine = aliased(Order, name="mo")
+        cancelled = cancelled.join(mine, mine.id == change.order_id).where(mine.user_id.in_(ids))
+        per_order = per_order.where(order.user_id.in_(ids))
+    xc = cancelled.group_by(change.order_id).subquery("xc")
+    per_order = per_order.add_columns(
+        case((xc.c.order_id.is_(None), _ONE), else_=_ZERO).label("ok")
+    ).outerjoin(xc, xc.c.order_id == order.id)
+    orders = per_order.subquery("po")
+    valid = orders.c.ok == _ONE
+    created = orders.c.at
+    windowed = {w: and_(valid, created >= starts[w]) for w in WINDOWS}
+    columns = [
+        _sum_if(valid),
+        _sum_if(valid, orders.c.total),
+        _sum_if(~valid),
+        *(_sum_if(windowed[w]) for w in WINDOWS),
+        *(_sum_if(windowed[w], orders.c.total) for w in WINDOWS),
+    ]
+    return select(
+        orders.c.user_id,
+        *(column.label(f"o{i}") for i, column in enumerate(columns)),
+        type_coerce(func.max(case((valid, created), else_=None)), UTCDateTime()).label("last"),
+    ).group_by(orders.c.user_id)
+
+
+def _event_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[Any]:
+    """Per user: events of each type in each window, last login, last event of a known type."""
+    event = aliased(BehaviorEvent, name="e")
+    occurred, kind = event.occurred_at, event.event_type
+    since = {w: occurred >= starts[w] for w in WINDOWS}
+    counts = [_sum_if(and_(kind == _constant(t), since[w])) for t in EVENT_TYPES for w in WINDOWS]
     query = (
         select(
-            BehaviorEvent.user_id,
-            BehaviorEvent.event_type,
-            type_coerce(func.max(occurred), UTCDateTime()),
-            *(_count_since(occurred, as_of - timedelta(days=w)) for w in WINDOWS),
+            event.user_id.label("user_id"),
+            *(column.label(f"e{i}") for i, column in enumerate(counts)),
+            type_coerce(
+                func.max(case((kind == _constant("login"), occurred), else_=None)), UTCDateTime()
+            ).label("login"),
+            type_coerce(func.max(occurred), UTCDateTime()).label("last"),
         )
-        .where(occurred < as_of, BehaviorEvent.user_id.is_not(None))
-        .group_by(BehaviorEvent.user_id, BehaviorEvent.event_type)
+        .where(
+            occurred < as_of,
+            event.user_id.is_not(None),
+            kind.in_([_constant(t) for t in EVENT_TYPES]),
+        )
+        .group_by(event.user_id)
     )
-    if user_ids is not None:
-        query = query.where(BehaviorEvent.user_id.in_(list(user_ids)))
-    last_login = np.full(matrix.shape[0], np.nan)
-    last_event = np.full(matrix.shape[0], np.nan)
-    known = set(EVENT_TYPES)
-    for user_id, event_type, latest, *counts in session.execute(query):
-        row = row_of.get(int(user_id))
-        if row is None or event_type not in known:
-            continue
-        for window, count in zip(WINDOWS, counts, strict=True):
-            matrix[row, _INDEX[f"{event_type}_{window}d"]] = float(count or 0)
-        ago = _days_ago(as_of, latest)
-        if event_type == "login":
-            last_login[row] = ago
-        if np.isnan(last_event[row]) or ago < last_event[row]:
-            last_event[row] = ago
-    return last_login, last_event
+    return query if ids is None else query.where(event.user_id.in_(ids))

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from shop.ml.artifacts import StoredModel
 from shop.ml.baselines import ClvModel, RfmModel
-from shop.ml.features import FeatureFrame
+from shop.ml.features import FEATURE_INDEX, FeatureFrame
 from shop.ml.labels import SPEND_DAYS
 
 #: BG/NBD outputs the gradient-boosting models take as extra features, after FEATURE_NAMES.
@@ -37,11 +37,30 @@ def clv_features(clv: ClvModel, frame: FeatureFrame, days: float) -> NDArray[np.
 
 def model_input(metadata: dict[str, Any], frame: FeatureFrame) -> NDArray[np.float32]:
     """The float32 matrix a gradient-boosting model was trained on, columns in its order."""
-    base = frame.columns(metadata["features"])
-    if metadata.get("clv"):
-        extra = clv_features(ClvModel.from_dict(metadata["clv"]), frame, SPEND_DAYS)
-        base = np.hstack([base, extra])
-    return np.ascontiguousarray(base, dtype=np.float32)
+    return InputBuilder.from_metadata(metadata).build(frame)
+
+
+@dataclass(frozen=True)
+class InputBuilder:
+    """Builds a gradient-boosting model's input: column positions and CLV model resolved once."""
+
+    columns: NDArray[np.intp]
+    clv: ClvModel | None
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any]) -> InputBuilder:
+        columns = np.array([FEATURE_INDEX[name] for name in metadata["features"]], dtype=np.intp)
+        clv = ClvModel.from_dict(metadata["clv"]) if metadata.get("clv") else None
+        return cls(columns, clv)
+
+    def build(self, frame: FeatureFrame) -> NDArray[np.float32]:
+        n = len(frame.user_ids)
+        width = len(self.columns) + (len(CLV_FEATURES) if self.clv is not None else 0)
+        out = np.empty((n, width), dtype=np.float32)
+        out[:, : len(self.columns)] = frame.matrix[:, self.columns]
+        if self.clv is not None:
+            out[:, len(self.columns) :] = clv_features(self.clv, frame, SPEND_DAYS)
+        return out
 
 
 def _session(data: bytes) -> Any:
@@ -54,14 +73,49 @@ def _session(data: bytes) -> Any:
     return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
 
 
+@dataclass(frozen=True)
+class _Graph:
+    """An ONNX session with its input name and the one output we read, looked up once."""
+
+    session: Any
+    input_name: str
+    output: str
+
+    @classmethod
+    def of(cls, session: Any, output_index: int) -> _Graph:
+        name = session.get_inputs()[0].name
+        return cls(session, name, session.get_outputs()[output_index].name)
+
+    def run(self, features: NDArray[np.float32]) -> Any:
+        return self.session.run([self.output], {self.input_name: features})[0]
+
+
 @dataclass
 class ServingModel:
-    """A verified model version ready to predict churn probability or 30-day spend."""
+    """A verified model version ready to predict churn probability or 30-day spend.
+
+    Everything that does not depend on the rows (column positions, CLV parameters, ONNX
+    input and output names) is resolved when the model is loaded, not per prediction.
+    """
 
     name: str
     version: str
     metadata: dict[str, Any]
     sessions: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kind = self.kind
+        self._inputs = InputBuilder.from_metadata(self.metadata) if kind == "gbm" else None
+        self._clv = ClvModel.from_dict(self.metadata["clv"]) if kind == "bgnbd" else None
+        self._rfm = RfmModel(**self.metadata["rfm"]) if kind == "rfm" else None
+        self._horizon = float(self.metadata.get("horizon_days", SPEND_DAYS))
+        self._graphs: dict[str, _Graph] = {}
+        if kind == "gbm" and self.name == "churn":
+            self._graphs["churn"] = _Graph.of(self.sessions["model.onnx"], 1)
+        elif kind == "gbm":
+            self._graphs["purchase"] = _Graph.of(self.sessions["purchase.onnx"], 1)
+            self._graphs["amount"] = _Graph.of(self.sessions["amount.onnx"], 0)
+            self._purchase_class = int(self.metadata["purchase_class"])
 
     @property
     def kind(self) -> str:
@@ -80,34 +134,28 @@ class ServingModel:
         """One prediction per row of `frame`: a probability (churn) or an amount (spend)."""
         if len(frame.user_ids) == 0:
             return np.zeros(0)
-        kind = self.kind
-        if kind == "gbm":
-            return self._predict_gbm(frame)
-        horizon = float(self.metadata.get("horizon_days", SPEND_DAYS))
-        if kind == "bgnbd":
-            clv = ClvModel.from_dict(self.metadata["clv"])
+        if self._inputs is not None:
+            return self._predict_gbm(self._inputs.build(frame))
+        if self._clv is not None:
             x, tx, t_age, m = frame.clv_inputs()
             if self.name == "churn":
-                return clv.churn_probability(x, tx, t_age, horizon)
-            return clv.expected_spend(x, tx, t_age, m, SPEND_DAYS)
-        if kind == "rfm":
-            rfm = RfmModel(**self.metadata["rfm"])
+                return self._clv.churn_probability(x, tx, t_age, self._horizon)
+            return self._clv.expected_spend(x, tx, t_age, m, SPEND_DAYS)
+        if self._rfm is not None:
             args = (
                 frame.column("recency_days"),
                 frame.column("frequency"),
                 frame.column("monetary_total"),
             )
             if self.name == "churn":
-                return rfm.churn_probability(*args)
-            return rfm.expected_spend(*args)
-        raise ValueError(f"unknown model kind {kind!r}")
+                return self._rfm.churn_probability(*args)
+            return self._rfm.expected_spend(*args)
+        raise ValueError(f"unknown model kind {self.kind!r}")
 
-    def _predict_gbm(self, frame: FeatureFrame) -> NDArray[np.float64]:
-        features = model_input(self.metadata, frame)
+    def _predict_gbm(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
         if self.name == "churn":
-            _, probabilities = self.sessions["model.onnx"].run(None, {"input": features})
-            return np.asarray(probabilities[:, 1], dtype=np.float64)
-        _, probabilities = self.sessions["purchase.onnx"].run(None, {"input": features})
-        buys = np.asarray(probabilities[:, int(self.metadata["purchase_class"])])
-        (amount,) = self.sessions["amount.onnx"].run(None, {"input": features})
-        return np.asarray(buys * np.maximum(amount.ravel(), 0.0), dtype=np.float64)
+            probabilities = self._graphs["churn"].run(features)
+            return probabilities[:, 1].astype(np.float64)
+        buys = self._graphs["purchase"].run(features)[:, self._purchase_class]
+        amount = self._graphs["amount"].run(features)
+        return (buys * np.maximum(amount.ravel(), 0.0)).astype(np.float64)

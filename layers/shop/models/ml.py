@@ -22,7 +22,7 @@ from shop.coltypes import UTCDateTime, utcnow
 from shop.models.base import Base
 
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "skipped")
-RUN_TRIGGERS: tuple[str, ...] = ("schedule", "manual", "cli")
+RUN_TRIGGERS: tuple[str, ...] = ("schedule", "manual")
 
 
 class TrainingRun(Base):
