@@ -10,17 +10,13 @@ at-risk and drift sections answer "no model yet" quickly.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from measure import Section, median, on_postgresql, timed
-
-ROOT = Path(__file__).resolve().parents[2]
+from servers import ROOT, ServeProcess, running_serve
 
 ORDERS = int(os.environ.get("BENCH_DASHBOARD_ORDERS", "100000"))
 EVENTS = int(os.environ.get("BENCH_DASHBOARD_EVENTS", "1000000"))
@@ -57,24 +53,6 @@ _FILL = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "shopfn serve exited"
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 def _fill_shop() -> None:
     from sqlalchemy import text
 
@@ -100,25 +78,10 @@ def test_admin_overview_and_ml_pages_render_within_budget_on_a_big_shop(
     from streamlit.testing.v1 import AppTest
 
     _fill_shop()
-    commerce, ml = free_port(), free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path), "BCRYPT_ROUNDS": "4"}
-    command = [
-        sys.executable,
-        "-m",
-        "shopfn.cli",
-        "serve",
-        "--no-prepare",
-        "--no-dashboard",
-        "--commerce-port",
-        str(commerce),
-        "--ml-port",
-        str(ml),
-    ]
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base, ml_base = f"http://127.0.0.1:{commerce}", f"http://127.0.0.1:{ml}"
-        wait_for(f"{base}/users/health", process=server)
+    served = ServeProcess(tmp_path, env, options=("--no-prepare", "--no-dashboard"))
+    with running_serve(served, stop_timeout=30):
+        base, ml_base = served.commerce, served.ml
         pool = httpx.Client(timeout=60)
         pair = pool.post(f"{base}/users/login", json={"email": ADMIN[0], "password": ADMIN[1]})
         tokens = pair.json()
@@ -161,7 +124,3 @@ def test_admin_overview_and_ml_pages_render_within_budget_on_a_big_shop(
         worst = max(row.ratio or 0 for row in section.rows)
         section.verdict = f"worst ratio {worst:.2f}x of its budget"
         assert worst <= 1.0, section.render()
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()

@@ -6,62 +6,21 @@ scripts in-process against it, the browser test runs Streamlit itself.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dashboard_platform import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    APP,
-    ROOT,
-    Platform,
-    free_port,
-    wait_for,
-)
+from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, APP, Platform
+from servers import ServeProcess, running_serve, serve_environment
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     data_dir = tmp_path_factory.mktemp("dashboard-data")
-    commerce, ml = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "test",
-        "BCRYPT_ROUNDS": "4",
-        "ADMIN_EMAIL": ADMIN_EMAIL,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    log = data_dir / "serve.log"
-    command = [
-        sys.executable,
-        "-m",
-        "shopfn.cli",
-        "serve",
-        "--commerce-port",
-        str(commerce),
-        "--ml-port",
-        str(ml),
-        "--no-dashboard",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for(f"http://127.0.0.1:{commerce}/users/health", process=process)
-        yield Platform(f"http://127.0.0.1:{commerce}", f"http://127.0.0.1:{ml}", data_dir, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    env = serve_environment(data_dir, ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD)
+    with running_serve(ServeProcess(data_dir, env)) as served:
+        yield Platform(served.commerce, served.ml, data_dir, served.log)
 
 
 @pytest.fixture

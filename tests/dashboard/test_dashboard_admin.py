@@ -225,7 +225,7 @@ def test_ml_page_retrains_and_shows_the_finished_run(
 def test_ml_page_says_when_the_ml_api_is_unreachable(
     make_app: AppFactory, admin_state: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dashboard_platform import free_port
+    from servers import free_port
 
     monkeypatch.setenv("ML_API_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens
     app = make_app(admin_state, page="pages/admin_ml.py")

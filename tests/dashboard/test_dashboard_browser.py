@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, Platform, free_port
+from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, Platform
+from servers import ROOT, free_port
 from test_dashboard_admin import place_order
 from test_dashboard_storefront import product_id
 

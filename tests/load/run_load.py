@@ -15,28 +15,22 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `servers`
+from servers import ServeProcess, running_serve
+
 PG_SERVER = os.environ.get("LOAD_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 ADMIN_EMAIL = "load-admin@example.com"
 ADMIN_PASSWORD = "load admin password"  # a throwaway account in a throwaway database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def create_database(name: str) -> str:
@@ -53,20 +47,6 @@ def drop_database(name: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"shopfn serve exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("shopfn serve did not come up in 120 s")
 
 
 def make_scarce(base: str, count: int = 3, units: int = 5) -> list[int]:
@@ -157,7 +137,6 @@ def main() -> int:
     name = f"shopfn_load_{os.getpid()}"
     url = create_database(name)
     work = Path(tempfile.mkdtemp(prefix="shopfn-load-"))
-    port, ml_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -169,49 +148,44 @@ def main() -> int:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "20",
     }
-    log = work / "serve.log"
-    command = [sys.executable, "-m", "shopfn.cli", "serve", "--no-dashboard"]
-    command += ["--commerce-port", str(port), "--ml-port", str(ml_port)]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    served = ServeProcess(work / "data", env, log_path=work / "serve.log")
     try:
-        wait_until_up(f"{base}/orders/health", server, log)
-        scarce = make_scarce(base)
-        print(f"shopfn serve on {base} (PostgreSQL {name}); products {scarce} set to 5 units")
-        results_path = work / "results.json"
-        locust = [
-            sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
-            "--headless", "--users", str(USERS), "--spawn-rate", "10",
-            "--run-time", f"{SECONDS}s", "--host", base, "--csv", str(work / "load"),
-            "--only-summary", "--stop-timeout", "10",
-        ]  # fmt: skip
-        locust_env = {
-            **os.environ,
-            "LOAD_RESULTS": str(results_path),
-            "LOAD_ADMIN_EMAIL": ADMIN_EMAIL,
-            "LOAD_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        }
-        done = subprocess.run(locust, env=locust_env, check=False, timeout=SECONDS + 120)
-        results = json.loads(results_path.read_text())
-        report(work / "load_stats.csv")
-        problems = audit(url, results)
-        print(
-            f"\norders placed (201): {len(results['orders'])}, idempotent replays verified: "
-            f"{results['replays']}, 5xx: {results['server_errors']}, locust exit {done.returncode}"
-        )
-        if problems:
-            print("LOAD AUDIT FAILED:\n  " + "\n  ".join(problems))
-            return 1
-        print("load audit passed: no 5xx, no oversold unit, no lost order")
-        return 0 if done.returncode == 0 else done.returncode
+        with running_serve(served, health="/orders/health", timeout=120, stop_timeout=20):
+            return run_and_audit(served.commerce, name, url, work)
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
         drop_database(name)
+
+
+def run_and_audit(base: str, name: str, url: str, work: Path) -> int:
+    """Locust against `base`, then the audit of database `url`: the exit status."""
+    scarce = make_scarce(base)
+    print(f"shopfn serve on {base} (PostgreSQL {name}); products {scarce} set to 5 units")
+    results_path = work / "results.json"
+    locust = [
+        sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
+        "--headless", "--users", str(USERS), "--spawn-rate", "10",
+        "--run-time", f"{SECONDS}s", "--host", base, "--csv", str(work / "load"),
+        "--only-summary", "--stop-timeout", "10",
+    ]  # fmt: skip
+    locust_env = {
+        **os.environ,
+        "LOAD_RESULTS": str(results_path),
+        "LOAD_ADMIN_EMAIL": ADMIN_EMAIL,
+        "LOAD_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    done = subprocess.run(locust, env=locust_env, check=False, timeout=SECONDS + 120)
+    results = json.loads(results_path.read_text())
+    report(work / "load_stats.csv")
+    problems = audit(url, results)
+    print(
+        f"\norders placed (201): {len(results['orders'])}, idempotent replays verified: "
+        f"{results['replays']}, 5xx: {results['server_errors']}, locust exit {done.returncode}"
+    )
+    if problems:
+        print("LOAD AUDIT FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    print("load audit passed: no 5xx, no oversold unit, no lost order")
+    return 0 if done.returncode == 0 else done.returncode
 
 
 if __name__ == "__main__":

@@ -6,109 +6,28 @@ stop on SIGTERM and SIGINT, SQLite and PostgreSQL, and the generated admin crede
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import stat
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from servers import ServeProcess, serve_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL, ADMIN_PASSWORD = "serve-admin@example.com", "serve admin password"
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Served:
-    """One running `shopfn serve`."""
-
-    data_dir: Path
-    env: dict[str, str]
-    commerce_port: int = field(default_factory=_free_port)
-    ml_port: int = field(default_factory=_free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def commerce(self) -> str:
-        return f"http://127.0.0.1:{self.commerce_port}"
-
-    @property
-    def ml(self) -> str:
-        return f"http://127.0.0.1:{self.ml_port}"
-
-    @property
-    def log(self) -> Path:
-        return self.data_dir / "serve.log"
-
-    def start(self) -> Served:
-        command = [sys.executable, "-m", "shopfn.cli", "serve", "--no-dashboard"]
-        command += ["--commerce-port", str(self.commerce_port), "--ml-port", str(self.ml_port)]
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 120
-        while True:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.commerce}/users/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "shopfn serve did not come up"
-            time.sleep(0.3)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
-        """Send `sig` and wait: the exit code (the process is killed if it hangs)."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(
-                f"serve ignored {sig.name}: {self.log.read_text()[-2000:]}"
-            ) from None
-
-
-def _environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "test",
-        "BCRYPT_ROUNDS": "4",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    for name in ("DATABASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD"):
-        if name not in extra:
-            env.pop(name, None)
-    return env
 
 
 def _login(base: str, email: str, password: str) -> httpx.Response:
     return httpx.post(f"{base}/users/login", json={"email": email, "password": password})
 
 
-def _assert_a_working_shop(served: Served) -> None:
+def _assert_a_working_shop(served: ServeProcess) -> None:
     """What a new user checks first: catalog, admin, a customer account, unknown paths."""
     base = served.commerce
     catalog = httpx.get(f"{base}/products", params={"page_size": 100})
@@ -142,21 +61,23 @@ def _assert_a_working_shop(served: Served) -> None:
 
 
 @pytest.fixture(scope="module")
-def sqlite_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def sqlite_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     data_dir = tmp_path_factory.mktemp("serve-sqlite")
-    env = _environment(data_dir, ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD)
-    served = Served(data_dir, env).start()
+    env = serve_environment(data_dir, ADMIN_EMAIL=ADMIN_EMAIL, ADMIN_PASSWORD=ADMIN_PASSWORD)
+    served = ServeProcess(data_dir, env).start(timeout=120)
     yield served
     served.stop(signal.SIGKILL)
 
 
-def test_a_fresh_start_on_sqlite_serves_a_seeded_shop_with_an_admin(sqlite_shop: Served) -> None:
+def test_a_fresh_start_on_sqlite_serves_a_seeded_shop_with_an_admin(
+    sqlite_shop: ServeProcess,
+) -> None:
     _assert_a_working_shop(sqlite_shop)
     assert (sqlite_shop.data_dir / "shopfn.db").exists()
     assert not (sqlite_shop.data_dir / "admin-credentials.txt").exists()
 
 
-def test_twenty_concurrent_requests_all_succeed(sqlite_shop: Served) -> None:
+def test_twenty_concurrent_requests_all_succeed(sqlite_shop: ServeProcess) -> None:
     base = sqlite_shop.commerce
     urls = [f"{base}/products?page={n % 3 + 1}&page_size=5" for n in range(10)]
     urls += [f"{base}/products/categories"] * 5 + [f"{base}/users/health"] * 5
@@ -167,7 +88,7 @@ def test_twenty_concurrent_requests_all_succeed(sqlite_shop: Served) -> None:
     assert len({reply.headers["x-request-id"] for reply in replies}) == 20
 
 
-def test_sigterm_stops_the_server_cleanly(sqlite_shop: Served) -> None:
+def test_sigterm_stops_the_server_cleanly(sqlite_shop: ServeProcess) -> None:
     started = time.monotonic()
     assert sqlite_shop.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 10
@@ -179,7 +100,7 @@ def test_sigterm_stops_the_server_cleanly(sqlite_shop: Served) -> None:
 def test_without_admin_settings_the_first_start_writes_private_credentials_that_work(
     tmp_path: Path,
 ) -> None:
-    served = Served(tmp_path, _environment(tmp_path)).start()
+    served = ServeProcess(tmp_path, serve_environment(tmp_path)).start(timeout=120)
     try:
         credentials = tmp_path / "admin-credentials.txt"
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
@@ -213,13 +134,13 @@ def postgres_url() -> Iterator[str]:
 
 
 def test_the_same_shop_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    env = _environment(
+    env = serve_environment(
         tmp_path,
         DATABASE_URL=postgres_url,
         ADMIN_EMAIL=ADMIN_EMAIL,
         ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
-    served = Served(tmp_path, env).start()
+    served = ServeProcess(tmp_path, env).start(timeout=120)
     try:
         _assert_a_working_shop(served)
         assert not (tmp_path / "shopfn.db").exists()

@@ -2,69 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from servers import ServeProcess, running_serve, serve_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"email": "e2e-admin@example.com", "password": "e2e admin password"}
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def commerce(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Commerce API of a fresh `shopfn serve` (SQLite in a temporary folder)."""
     data_dir = tmp_path_factory.mktemp("e2e")
-    port, ml_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(data_dir),
-        "ENVIRONMENT": "test",
-        "BCRYPT_ROUNDS": "4",
-        "ADMIN_EMAIL": ADMIN["email"],
-        "ADMIN_PASSWORD": ADMIN["password"],
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "shopfn.cli", "serve", "--no-dashboard"]
-    command += ["--commerce-port", str(port), "--ml-port", str(ml_port)]
-    log = data_dir / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/orders/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "shopfn serve did not come up"
-            time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    env = serve_environment(data_dir, ADMIN_EMAIL=ADMIN["email"], ADMIN_PASSWORD=ADMIN["password"])
+    with running_serve(ServeProcess(data_dir, env), health="/orders/health") as served:
+        yield served.commerce
 
 
 def _sign_in(api: httpx.Client, email: str, password: str) -> dict[str, str]:
