@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from shopfn.manifest import API_NAMES, Manifest
 from shopfn_infra.config import StageConfig
 from shopfn_infra.functions import ShopFunction
+from shopfn_infra.log_groups import stage_log_group
 
 
 class RestApis(Construct):
@@ -30,12 +30,7 @@ class RestApis(Construct):
         # invalid REST API without methods: only APIs that serve something are created.
         served = [api_name for api_name in API_NAMES if manifest.for_api(api_name)]
         for index, api_name in enumerate(served):
-            access_logs = logs.LogGroup(
-                self,
-                f"{api_name.title()}AccessLogs",
-                retention=config.log_retention,
-                removal_policy=RemovalPolicy.DESTROY,
-            )
+            access_logs = stage_log_group(self, f"{api_name.title()}AccessLogs", config=config)
             api = apigw.RestApi(
                 self,
                 f"{api_name.title()}Api",

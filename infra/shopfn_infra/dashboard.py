@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from shopfn_infra.apis import RestApis
 from shopfn_infra.config import ROOT, StageConfig
 from shopfn_infra.functions import IMAGE_CONTEXT_EXCLUDES
+from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
 
 DASHBOARD_PORT = 5000
@@ -40,12 +40,7 @@ class Dashboard(Construct):
             vpc=network.vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
         )
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        log_group = stage_log_group(self, "Logs", config=config)
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
             if config.certificate_arn

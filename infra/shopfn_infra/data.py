@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
+from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
 
 POSTGRES_PORT = 5432
@@ -46,12 +46,11 @@ class Database(Construct):
         identifier = f"{config.prefix}-postgres"
         # Named up front (instead of cloudwatch_logs_retention, which adds a custom-resource
         # Lambda): RDS writes into this group, so it has a retention from the start.
-        postgres_logs = logs.LogGroup(
+        postgres_logs = stage_log_group(
             self,
             "PostgresLogs",
-            log_group_name=f"/aws/rds/instance/{identifier}/postgresql",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
+            config=config,
+            name=f"/aws/rds/instance/{identifier}/postgresql",
         )
         self.instance = rds.DatabaseInstance(
             self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,6 +15,7 @@ from shopfn.manifest import FunctionSpec
 from shopfn_infra.artifacts import ArtifactStore
 from shopfn_infra.config import ROOT, StageConfig
 from shopfn_infra.data import Database
+from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
 from shopfn_infra.permissions import Grant, grants_for
 
@@ -60,6 +61,28 @@ def _artifact(path: Path) -> Path:
     return path
 
 
+def lambda_logs_and_role(
+    scope: Construct, *, function_name: str, config: StageConfig, role_description: str
+) -> tuple[logs.LogGroup, iam.Role]:
+    """The log group (named as Lambda names it) and the VPC execution role of one function.
+
+    Created as `Logs` and `Role` in `scope`; grants are added by the caller, nothing more.
+    """
+    log_group = stage_log_group(scope, "Logs", config=config, name=f"/aws/lambda/{function_name}")
+    role = iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=role_description,
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AWSLambdaVPCAccessExecutionRole"
+            )
+        ],
+    )
+    return log_group, role
+
+
 def is_image(spec: FunctionSpec) -> bool:
     """Functions whose folder holds a Dockerfile deploy as container images."""
     return (ROOT / "functions" / spec.name / "Dockerfile").exists()
@@ -86,23 +109,11 @@ class ShopFunction(Construct):
         self.spec = spec
         self.function_name = f"{config.prefix}-{spec.name}"
         self.grants = grants_for(spec.name)
-        log_group = logs.LogGroup(
+        log_group, role = lambda_logs_and_role(
             self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{self.function_name}",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{self.function_name}: only what this function uses",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaVPCAccessExecutionRole"
-                )
-            ],
+            function_name=self.function_name,
+            config=config,
+            role_description=f"{self.function_name}: only what this function uses",
         )
         environment = {
             "ENVIRONMENT": config.stage,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy
-from aws_cdk import aws_iam as iam
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
 from shopfn_infra.data import Database
-from shopfn_infra.functions import RUNTIME, SharedLayer
+from shopfn_infra.functions import RUNTIME, SharedLayer, lambda_logs_and_role
 from shopfn_infra.network import Network
 
 HOOK_HANDLER = "shop.deploy_hooks.handler"
@@ -35,23 +33,11 @@ class SchemaMigrations(Construct):
     ) -> None:
         super().__init__(scope, id)
         function_name = f"{config.prefix}-deploy-hooks"
-        log_group = logs.LogGroup(
+        log_group, role = lambda_logs_and_role(
             self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{function_name}",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="shopfn deploy hook: migrate, write signing keys, record the proxy",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaVPCAccessExecutionRole"
-                )
-            ],
+            function_name=function_name,
+            config=config,
+            role_description="shopfn deploy hook: migrate, write signing keys, record the proxy",
         )
         self.function = lambda_.Function(
             self,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
+from shopfn_infra.log_groups import stage_log_group
 
 
 class Network(Construct):
@@ -15,12 +14,7 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id: str, *, config: StageConfig) -> None:
         super().__init__(scope, id)
-        flow_logs = logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        flow_logs = stage_log_group(self, "FlowLogs", config=config)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
