@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+from pg_databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from support import MARIADB_ADMIN_URL, PG_ADMIN_URL  # noqa: E402 - after the path insert
 
 
@@ -69,12 +70,7 @@ def _create_database(backend: str, tmp: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'shopfn.db'}"
     if backend == "postgresql":
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        return create_postgres_database(PG_ADMIN_URL, name)
     admin = sa.create_engine(MARIADB_ADMIN_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -90,10 +86,7 @@ def _drop_database(backend: str) -> None:
 
     name = f"shopfn_test_{_worker_suffix()}"
     if backend == "postgresql":
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_postgres_database(PG_ADMIN_URL, name)
     elif backend == "mariadb":
         admin = sa.create_engine(MARIADB_ADMIN_URL)
         with admin.begin() as conn:

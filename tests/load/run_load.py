@@ -24,6 +24,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for `servers`
+from pg_databases import create_postgres_database, drop_postgres_database
 from servers import ServeProcess, running_serve
 
 PG_SERVER = os.environ.get("LOAD_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
@@ -31,22 +32,6 @@ USERS = int(os.environ.get("LOAD_USERS", "50"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 ADMIN_EMAIL = "load-admin@example.com"
 ADMIN_PASSWORD = "load admin password"  # a throwaway account in a throwaway database
-
-
-def create_database(name: str) -> str:
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(name: str) -> None:
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def make_scarce(base: str, count: int = 3, units: int = 5) -> list[int]:
@@ -135,7 +120,7 @@ def report(stats_csv: Path) -> None:
 
 def main() -> int:
     name = f"shopfn_load_{os.getpid()}"
-    url = create_database(name)
+    url = create_postgres_database(PG_SERVER, name)
     work = Path(tempfile.mkdtemp(prefix="shopfn-load-"))
     env = {
         **os.environ,
@@ -153,7 +138,7 @@ def main() -> int:
         with running_serve(served, health="/orders/health", timeout=120, stop_timeout=20):
             return run_and_audit(served.commerce, name, url, work)
     finally:
-        drop_database(name)
+        drop_postgres_database(PG_SERVER, name)
 
 
 def run_and_audit(base: str, name: str, url: str, work: Path) -> int:

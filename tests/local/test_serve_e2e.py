@@ -16,7 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pg_databases import create_postgres_database, drop_postgres_database
 from servers import ServeProcess, serve_environment
+from support import PG_ADMIN_URL
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "serve-admin@example.com", "serve admin password"
 
@@ -118,19 +120,12 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A database of its own on the test PostgreSQL, dropped afterwards."""
-    import sqlalchemy as sa
-    from support import PG_ADMIN_URL
-
     name = f"shopfn_serve_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = create_postgres_database(PG_ADMIN_URL, name)
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_postgres_database(PG_ADMIN_URL, name)
 
 
 def test_the_same_shop_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
