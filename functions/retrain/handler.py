@@ -43,8 +43,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         run_id = run_scheduled()
         get_logger().info("scheduled training run finished", extra={"run_id": run_id})
         return {"run_id": run_id}
-    run_id = event.get(RUN_EVENT_KEY)
-    if isinstance(run_id, int) and not isinstance(run_id, bool):
-        execute_run(run_id)
-        return {"run_id": run_id}
+    queued = event.get(RUN_EVENT_KEY)
+    if isinstance(queued, int) and not isinstance(queued, bool):
+        execute_run(queued)
+        return {"run_id": queued}
     return http_handler(event, context)

@@ -167,7 +167,8 @@ def _days_ago(as_of: datetime, when: datetime) -> float:
 
 # Short aliases and positional labels keep the SQL text small: pg8000 scans it char by char
 # on every execute, and a single-user prediction is mostly that and the round trip.
-_ONE, _ZERO = literal_column("1"), literal_column("0")
+_ONE: Any = literal_column("1")
+_ZERO: Any = literal_column("0")
 
 
 def _sum_if(condition: Any, value: Any = _ONE) -> Any:
@@ -189,7 +190,7 @@ def _feature_query(for_ids: bool) -> Select[Any]:
     """
     as_of = bindparam("as_of", type_=UTCDateTime())
     starts = {w: bindparam(f"start_{w}d", type_=UTCDateTime()) for w in WINDOWS}
-    ids = bindparam("user_ids", expanding=True) if for_ids else None
+    ids: Any = bindparam("user_ids", expanding=True) if for_ids else None
     orders = _order_aggregates(as_of, starts, ids).subquery("oa")
     events = _event_aggregates(as_of, starts, ids).subquery("ea")
     user = aliased(User, name="u")
