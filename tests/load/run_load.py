@@ -132,6 +132,9 @@ def main() -> int:
         "BCRYPT_ROUNDS": os.environ.get("LOAD_BCRYPT_ROUNDS", "4"),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "20",
+        # The audit reconciles every order with the stock it took: no simulated history
+        # (whose past orders never drew on today's stock) in the shop under load.
+        "SEED_DEMO_HISTORY": "false",
     }
     served = ServeProcess(work / "data", env, log_path=work / "serve.log")
     try:
