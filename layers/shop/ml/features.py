@@ -181,6 +181,15 @@ def _constant(value: str) -> Any:
     return literal_column(f"'{value}'")
 
 
+#: Window level of a row: 3 inside 7 days, 2 inside 30, 1 inside 90, else 0. The windows
+#: nest, so "inside w days" is "level >= _LEVEL[w]": one timestamp test per row, not per sum.
+_LEVEL: dict[int, Any] = {w: literal_column(str(len(WINDOWS) - i)) for i, w in enumerate(WINDOWS)}
+
+
+def _window_level(column: Any, starts: dict[int, Any]) -> Any:
+    return case(*((column >= starts[w], _LEVEL[w]) for w in WINDOWS), else_=_ZERO).label("w")
+
+
 @cache
 def _feature_query(for_ids: bool) -> Select[Any]:
     """Users with their order and event aggregates; `for_ids` restricts all three to :user_ids.
@@ -223,7 +232,10 @@ def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[An
     order = aliased(Order, name="o")
     is_cancel = and_(change.status == "cancelled", change.at < as_of)
     per_order = select(
-        order.user_id.label("user_id"), order.total.label("total"), order.created_at.label("at")
+        order.user_id.label("user_id"),
+        order.total.label("total"),
+        order.created_at.label("at"),
+        _window_level(order.created_at, starts),
     ).where(order.created_at < as_of)
     cancelled = select(change.order_id.label("order_id")).where(is_cancel)
     if ids is not None:  # a few users: from their orders into the order_id index, no scan
@@ -237,7 +249,7 @@ def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[An
     orders = per_order.subquery("po")
     valid = orders.c.ok == _ONE
     created = orders.c.at
-    windowed = {w: and_(valid, created >= starts[w]) for w in WINDOWS}
+    windowed = {w: and_(valid, orders.c.w >= _LEVEL[w]) for w in WINDOWS}
     columns = [
         _sum_if(valid),
         _sum_if(valid, orders.c.total),
@@ -255,23 +267,30 @@ def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[An
 def _event_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[Any]:
     """Per user: events of each type in each window, last login, last event of a known type."""
     event = aliased(BehaviorEvent, name="e")
-    occurred, kind = event.occurred_at, event.event_type
-    since = {w: occurred >= starts[w] for w in WINDOWS}
-    counts = [_sum_if(and_(kind == _constant(t), since[w])) for t in EVENT_TYPES for w in WINDOWS]
-    query = (
-        select(
-            event.user_id.label("user_id"),
-            *(column.label(f"e{i}") for i, column in enumerate(counts)),
-            type_coerce(
-                func.max(case((kind == _constant("login"), occurred), else_=None)), UTCDateTime()
-            ).label("login"),
-            type_coerce(func.max(occurred), UTCDateTime()).label("last"),
-        )
-        .where(
-            occurred < as_of,
-            event.user_id.is_not(None),
-            kind.in_([_constant(t) for t in EVENT_TYPES]),
-        )
-        .group_by(event.user_id)
+    per_event = select(
+        event.user_id.label("user_id"),
+        event.event_type.label("t"),
+        event.occurred_at.label("at"),
+        _window_level(event.occurred_at, starts),
+    ).where(
+        event.occurred_at < as_of,
+        event.user_id.is_not(None),
+        event.event_type.in_([_constant(t) for t in EVENT_TYPES]),
     )
-    return query if ids is None else query.where(event.user_id.in_(ids))
+    if ids is not None:
+        per_event = per_event.where(event.user_id.in_(ids))
+    events = per_event.subquery("pe")
+    occurred, kind = events.c.at, events.c.t
+    counts = [
+        _sum_if(and_(kind == _constant(t), events.c.w >= _LEVEL[w]))
+        for t in EVENT_TYPES
+        for w in WINDOWS
+    ]
+    return select(
+        events.c.user_id,
+        *(column.label(f"e{i}") for i, column in enumerate(counts)),
+        type_coerce(
+            func.max(case((kind == _constant("login"), occurred), else_=None)), UTCDateTime()
+        ).label("login"),
+        type_coerce(func.max(occurred), UTCDateTime()).label("last"),
+    ).group_by(events.c.user_id)
