@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from shop.http.app import create_app
-from shop.http.handler import make_handler
+from shop.coldstart import building_function
 
-from .routes import router
+with building_function():
+    from shop.http.app import create_app
+    from shop.http.handler import make_handler
 
-app = create_app(
-    "support",
-    "/support",
-    [router],
-    description="The customer-support assistant, its conversations and hand-over tickets.",
-)
-handler = make_handler(app, "support")
+    from .routes import router
+
+    app = create_app(
+        "support",
+        "/support",
+        [router],
+        description="The customer-support assistant, its conversations and hand-over tickets.",
+    )
+    handler = make_handler(app, "support")
