@@ -56,6 +56,11 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
+def percentile(samples: list[float], share: float) -> float:
+    """The `share` quantile (0.99 for p99) of the samples, inclusive method."""
+    return statistics.quantiles(samples, n=100, method="inclusive")[round(share * 100) - 1]
+
+
 def timed(call: Callable[[], object]) -> float:
     """Seconds one call takes (wall clock)."""
     start = time.perf_counter()

@@ -10,14 +10,13 @@ load hits both alike; the result is the ratio of their p50s. Refilling the cart 
 from __future__ import annotations
 
 import os
-import statistics
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
-from measure import Section, median, on_postgresql, timed
+from measure import Section, median, on_postgresql, percentile, timed
 
 CHECKOUTS = int(os.environ.get("BENCH_CHECKOUTS", "500"))
 WORKERS = 8
@@ -31,10 +30,6 @@ ADDRESS = {
     "postal_code": "00001",
     "country": "NL",
 }
-
-
-def _percentile(samples: list[float], share: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[round(share * 100) - 1]
 
 
 def _new_user(email_prefix: str) -> int:
@@ -159,8 +154,8 @@ def test_checkout_of_a_five_line_cart_stays_within_25x_a_bare_insert(
         ratio=ratio,
         target=f"<= {TARGET:.0f}x",
     )
-    section.add("place_order (p99)", _percentile(checkout_times, 0.99))
-    section.add("bare INSERT (p99)", _percentile(insert_times, 0.99))
+    section.add("place_order (p99)", percentile(checkout_times, 0.99))
+    section.add("bare INSERT (p99)", percentile(insert_times, 0.99))
     section.verdict = "within target" if ratio <= TARGET else "OVER TARGET"
     print("\n" + section.render())
     assert ratio <= TARGET, f"checkout p50 is {ratio:.1f}x a bare insert (target {TARGET}x)"

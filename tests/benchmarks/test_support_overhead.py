@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,17 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from measure import Section, median, on_postgresql, timed
+from measure import Section, median, on_postgresql, percentile, timed
 
 TURNS = int(os.environ.get("BENCH_SUPPORT_TURNS", "300"))
 WARMUP = 10
 TURNS_PER_CONVERSATION = 10
 TARGET_MS = 20.0
 FAKE_SERVER = Path(__file__).parents[1] / "assistant" / "fake_openai.py"
-
-
-def _percentile(samples: list[float], share: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[round(share * 100) - 1]
 
 
 @pytest.fixture
@@ -158,8 +153,8 @@ def test_chat_turn_with_one_tool_round_costs_at_most_20_ms_of_own_work(
         target=f"<= {TARGET_MS:.0f} ms",
     )
     section.add("calibration: bare session, one SELECT 1 (p50)", median(select_times))
-    section.add("support handler (p90)", _percentile(turn_times, 0.9))
-    section.add("support handler (p99)", _percentile(turn_times, 0.99))
+    section.add("support handler (p90)", percentile(turn_times, 0.9))
+    section.add("support handler (p99)", percentile(turn_times, 0.99))
     section.notes.append(
         f"beyond the bare model round trips: {(turn_p50 - bare_p50) * 1000:.2f} ms (p50); "
         f"SQL statements per turn: {statements_per_turn:.1f}, "

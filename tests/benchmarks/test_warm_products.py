@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 from collections.abc import Callable
 from typing import Any
 
-from measure import Section, median, on_postgresql, timed
+from measure import Section, median, on_postgresql, percentile, timed
 
 CALLS = int(os.environ.get("BENCH_WARM_CALLS", "1000"))
 TARGET = 3.0
-
-
-def _percentile(samples: list[float], share: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[round(share * 100) - 1]
 
 
 @on_postgresql
@@ -94,8 +89,8 @@ def test_warm_product_reads_open_one_connection_and_stay_within_3x_a_bare_select
         ratio=ratio,
         target=f"<= {TARGET:.1f}x",
     )
-    section.add("products handler (p90)", _percentile(handler_times, 0.9))
-    section.add("products handler (p99)", _percentile(handler_times, 0.99))
+    section.add("products handler (p90)", percentile(handler_times, 0.9))
+    section.add("products handler (p99)", percentile(handler_times, 0.99))
     section.notes.append(
         f"DBAPI connections opened: {connects['handler']} by the {CALLS} handler calls, "
         f"{connects['bare']} by the bare selects (target: exactly 1 in all)"
