@@ -43,7 +43,7 @@ def behavior_summary(session: Session, days: int) -> dict[str, Any]:
         .distinct()
         .subquery("reached_by")
     )
-    users = dict(
+    users: dict[str, int] = dict(
         session.execute(
             select(reached_by.c.event_type, func.count(reached_by.c.user_id)).group_by(
                 reached_by.c.event_type

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import (
+    Insert,
+    Select,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from shop.coltypes import utcnow
+from shop.coltypes import UTCDateTime, utcnow
 from shop.errors import TooManyRequests
 from shop.models import SupportRateHit
 from shop.settings import get_settings
@@ -56,30 +69,22 @@ def count_chat_request(session: Session, principal: Principal | None, address: s
         buckets.append((f"user:{principal.user_id}", settings.support_rate_limit_per_user))
     limits = dict(buckets)
     names = list(limits)
+    params = {"names": names, "now": now, "window_start": window_start}
+    params.update({f"bucket_{i}": name for i, name in enumerate(names)})
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         # A lost hit after a database crash only means one extra message allowed, so this
         # commit need not wait for its WAL flush (the chat's own commit still does).
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
-        session.execute(
-            delete(SupportRateHit).where(
-                SupportRateHit.bucket.in_(names), SupportRateHit.hit_at <= window_start
-            )
-        )
-    hits = insert(SupportRateHit).values([{"bucket": name, "hit_at": now} for name in names])
-    counting = (
-        select(SupportRateHit.bucket, func.count(), func.min(SupportRateHit.hit_at))
-        .where(SupportRateHit.bucket.in_(names), SupportRateHit.hit_at > window_start)
-        .group_by(SupportRateHit.bucket)
-    )
+        session.execute(_PRUNE, params)
     if postgres:
         # One statement: the hits go in through a data-modifying WITH, whose rows the count
         # does not see (same snapshot), so the count is of earlier requests only, as below.
-        counts = session.execute(counting.add_cte(hits.returning(SupportRateHit.id).cte())).all()
+        counts = session.execute(_count_and_hit(len(names)), params).all()
     else:
-        counts = session.execute(counting).all()
-        session.execute(hits)
+        counts = session.execute(_COUNT, params).all()
+        session.execute(_hits(len(names)), params)
     for bucket, count, oldest in counts:
         if count >= limits[bucket]:
             session.rollback()  # a refused request is not counted
@@ -89,3 +94,34 @@ def count_chat_request(session: Session, principal: Principal | None, address: s
                 retry_after=retry_after,
             )
     session.commit()
+
+
+# The statements are built once, with bound parameters (names, now, window_start, bucket_<i>),
+# so each request only binds values to an already compiled statement. A multi-row VALUES
+# would be compiled anew on every request: SQLAlchemy never caches those.
+_NAMES: Any = bindparam("names", expanding=True)
+_NOW: Any = bindparam("now", type_=UTCDateTime())
+_WINDOW_START: Any = bindparam("window_start", type_=UTCDateTime())
+#: The table, not the mapped class: an ORM INSERT given parameters would be a bulk insert.
+_HITS: Any = SupportRateHit.__table__
+_PRUNE = delete(_HITS).where(
+    SupportRateHit.bucket.in_(_NAMES), SupportRateHit.hit_at <= _WINDOW_START
+)
+_COUNT = (
+    select(SupportRateHit.bucket, func.count(), func.min(SupportRateHit.hit_at))
+    .where(SupportRateHit.bucket.in_(_NAMES), SupportRateHit.hit_at > _WINDOW_START)
+    .group_by(SupportRateHit.bucket)
+)
+
+
+@cache
+def _hits(buckets: int) -> Insert:
+    """One hit per bucket, `bucket_0`... at `now`."""
+    rows = [select(bindparam(f"bucket_{i}", type_=String()), _NOW) for i in range(buckets)]
+    source: Any = rows[0] if buckets == 1 else union_all(*rows)
+    return insert(_HITS).from_select(["bucket", "hit_at"], source)
+
+
+@cache
+def _count_and_hit(buckets: int) -> Select[str, int, datetime]:
+    return _COUNT.add_cte(_hits(buckets).returning(_HITS.c.id).cte())

@@ -1,0 +1,210 @@
+"""pg8000 connections that send each statement in one network round trip instead of three.
+
+pg8000 (1.31) runs a statement with parameters as Parse+Sync, then Describe+Sync, then
+Bind+Execute+Sync, waiting for the server after each; it opens every transaction with its
+own BEGIN and ends it with a three-trip COMMIT. That is four round trips for a one-statement
+transaction plus three for its commit, and round trips, not SQL, are most of a warm Lambda
+request on PostgreSQL. This connection writes the same extended-protocol messages back to
+back (Parse, Bind, Describe portal, Execute, Sync: what libpq's PQexecParams sends) and
+reads the answers once; a BEGIN travels with the transaction's first statement.
+
+Statements stay unnamed, so nothing is prepared on the server between statements: behind
+RDS Proxy a connection is never pinned. Results, row counts and errors are pg8000's own
+(its message handlers parse the answers), so SQLAlchemy sees the same DBAPI connection.
+
+Two more costs of pg8000 are per statement, not per byte sent, and are cut here too: it scans
+every SQL text character by character to turn `%s` into `$1` (now once per distinct text),
+and it parses timestamps with `strptime` (now the C `fromisoformat`, with pg8000's own parser
+for what that does not read, like BC dates).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from struct import Struct
+from typing import Any
+
+import pg8000.legacy
+from pg8000 import converters
+from pg8000.converters import DATE, TIMESTAMP, TIMESTAMPTZ, make_params
+from pg8000.core import (
+    EXECUTE_MSG,
+    IDLE,
+    IN_TRANSACTION,
+    NULL_BYTE,
+    READY_FOR_QUERY,
+    SYNC_MSG,
+    Context,
+    _flush,
+    _read,
+    _write,
+)
+from pg8000.dbapi import convert_paramstyle as _scan_paramstyle
+from pg8000.exceptions import InterfaceError
+
+_int32, _uint16 = Struct("!i").pack, Struct("!H").pack
+_header = Struct("!ci").unpack_from
+_BEGIN = "begin transaction"
+_PARSE, _BIND, _DESCRIBE, _QUERY = b"P", b"B", b"D", b"Q"
+_DESCRIBE_UNNAMED_PORTAL = b"P" + NULL_BYTE
+
+
+def _message(code: bytes, data: bytes | bytearray) -> bytes:
+    return code + _int32(len(data) + 4) + data
+
+
+class _KeyRecorder(dict[str, None]):
+    """Stands in for a statement's parameters to learn which names it reads, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def __getitem__(self, key: str) -> None:
+        self.read.append(key)
+
+
+@lru_cache(maxsize=2048)
+def _converted(style: str, query: str) -> tuple[str, tuple[str, ...] | None]:
+    """`query` with `$n` placeholders, and the parameter names in order (None: positional)."""
+    recorder = _KeyRecorder()
+    converted, values = _scan_paramstyle(style, query, recorder)
+    return converted, None if values is recorder else tuple(recorder.read)
+
+
+def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
+    """pg8000's own conversion, scanned once per distinct (style, query) instead of per call."""
+    converted, names = _converted(style, query)
+    return converted, args if names is None else tuple(args[name] for name in names)
+
+
+# pg8000's cursors look the converter up in their module at every execute.
+pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
+def _timestamptz_in(data: str) -> Any:
+    try:
+        return datetime.fromisoformat(data)
+    except ValueError:  # infinity, BC, a non-ISO DateStyle: pg8000 knows those
+        return converters.timestamptz_in(data)
+
+
+def _timestamp_in(data: str) -> Any:
+    try:
+        return datetime.fromisoformat(data)
+    except ValueError:
+        return converters.timestamp_in(data)
+
+
+def _date_in(data: str) -> Any:
+    try:
+        return date.fromisoformat(data)
+    except ValueError:
+        return converters.date_in(data)
+
+
+class PipelinedConnection(pg8000.legacy.Connection):
+    """A pg8000 DBAPI connection whose statements each cost one round trip.
+
+    `BEGIN` is deferred until the transaction's first statement and sent in the same write;
+    a transaction that never runs a statement costs nothing to begin, commit or roll back.
+    """
+
+    _begin_pending = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_in_adapter(TIMESTAMPTZ, _timestamptz_in)
+        self.register_in_adapter(TIMESTAMP, _timestamp_in)
+        self.register_in_adapter(DATE, _date_in)
+
+    def execute_simple(self, statement: str) -> Context:
+        if statement == _BEGIN and not self._begin_pending:
+            self._begin_pending = True
+            # pg8000 asks `_in_transaction` before each statement; the BEGIN is on its way.
+            self._transaction_status = IN_TRANSACTION
+            return Context(statement)
+        return self._run(statement, _message(_QUERY, self._text(statement)))
+
+    def execute_unnamed(
+        self, statement: str, vals: Any = (), oids: Any = (), stream: Any = None
+    ) -> Context:
+        if self._begin_pending and statement in ("commit", "rollback"):
+            # Nothing ran since BEGIN was asked for: there is no transaction to end.
+            self._begin_pending = False
+            self._transaction_status = IDLE
+            return Context(statement)
+        if stream is not None:  # COPY: pg8000's own exchange, after any pending BEGIN
+            self._send_pending_begin()
+            return super().execute_unnamed(statement, vals=vals, oids=oids, stream=stream)
+        return self._run(statement, self._extended(statement, vals, oids))
+
+    def rollback(self) -> None:
+        if self._begin_pending:
+            self.execute_unnamed("rollback")
+            return
+        super().rollback()
+
+    def _text(self, statement: str) -> bytes:
+        return statement.encode(self._client_encoding) + NULL_BYTE
+
+    def _extended(self, statement: str, vals: Any, oids: Any) -> bytes:
+        """Parse, Bind, Describe, Execute and Sync of the unnamed statement, as one write."""
+        parse = bytearray(NULL_BYTE + self._text(statement) + _uint16(len(oids)))
+        for oid in oids:
+            parse += _int32(0 if oid == -1 else oid)
+        params = make_params(self.py_types, vals)
+        # Portal and statement unnamed, every parameter in text format.
+        bind = bytearray(NULL_BYTE + NULL_BYTE + _uint16(0) + _uint16(len(params)))
+        for value in params:
+            if value is None:
+                bind += _int32(-1)
+            else:
+                encoded = value.encode(self._client_encoding)
+                bind += _int32(len(encoded)) + encoded
+        bind += _uint16(0)  # every result column in text format
+        return b"".join(
+            (
+                _message(_PARSE, parse),
+                _message(_BIND, bind),
+                _message(_DESCRIBE, _DESCRIBE_UNNAMED_PORTAL),
+                EXECUTE_MSG,  # the unnamed portal, every row
+                SYNC_MSG,
+            )
+        )
+
+    def _send_pending_begin(self) -> None:
+        if self._begin_pending:
+            self._begin_pending = False
+            self._exchange([(Context(_BEGIN), _message(_QUERY, self._text(_BEGIN)))])
+
+    def _run(self, statement: str, messages: bytes) -> Context:
+        """The statement's answer, its `messages` sent in one write with any pending BEGIN."""
+        exchange = []
+        if self._begin_pending:
+            self._begin_pending = False
+            exchange.append((Context(_BEGIN), _message(_QUERY, self._text(_BEGIN))))
+        context = Context(statement)
+        exchange.append((context, messages))
+        self._exchange(exchange)
+        return context
+
+    def _exchange(self, exchange: list[tuple[Context, bytes]]) -> None:
+        """Write every message at once, then read each answer (up to ReadyForQuery) in turn."""
+        if self._sock is None:
+            raise InterfaceError("connection is closed")
+        _write(self._sock, b"".join(messages for _, messages in exchange))
+        _flush(self._sock)
+        # Read every answer before raising, or the next statement would read this one's.
+        for context, _ in exchange:
+            self._read_until_ready(context)
+        for context, _ in exchange:
+            if context.error is not None:
+                raise context.error
+
+    def _read_until_ready(self, context: Context) -> None:
+        code = None
+        while code != READY_FOR_QUERY:
+            code, length = _header(_read(self._sock, 5))
+            self.message_types[code](_read(self._sock, length - 4), context)
