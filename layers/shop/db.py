@@ -108,15 +108,10 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     else:
         _ping_when_idle(engine)
     if engine.dialect.driver == "pg8000":
-        event.listen(engine, "do_connect", _pipelined_pg8000)
+        from shop import pg_pipeline  # one network round trip per statement
+
+        pg_pipeline.install(engine, prepare_threshold=settings.db_prepare_threshold or None)
     return engine
-
-
-def _pipelined_pg8000(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-    """pg8000, one network round trip per statement (`shop.pg_pipeline`)."""
-    from shop.pg_pipeline import PipelinedConnection
-
-    return PipelinedConnection(*cargs, **cparams)
 
 
 def get_engine() -> Engine:

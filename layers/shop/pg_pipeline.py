@@ -8,14 +8,20 @@ request on PostgreSQL. This connection writes the same extended-protocol message
 back (Parse, Bind, Describe portal, Execute, Sync: what libpq's PQexecParams sends) and
 reads the answers once; a BEGIN travels with the transaction's first statement.
 
-Statements stay unnamed, so nothing is prepared on the server between statements: behind
-RDS Proxy a connection is never pinned. Results, row counts and errors are pg8000's own
-(its message handlers parse the answers), so SQLAlchemy sees the same DBAPI connection.
+Results, row counts and errors are pg8000's own (its message handlers parse the answers),
+so SQLAlchemy sees the same DBAPI connection.
 
 Two more costs of pg8000 are per statement, not per byte sent, and are cut here too: it scans
 every SQL text character by character to turn `%s` into `$1` (now once per distinct text),
 and it parses timestamps with `strptime` (now the C `fromisoformat`, with pg8000's own parser
 for what that does not read, like BC dates).
+
+A statement that a connection runs for the `prepare_threshold`-th time (psycopg's rule) is
+then kept prepared on the server under a name: later runs skip parsing and planning, which
+for a large query (the ML features) is most of its time, and a few tenths of a millisecond
+for every small one. A connection keeps at most MAX_PREPARED of them, closing the least
+recently used. `prepare_threshold=None` turns this off (RDS Proxy may pin a session that
+holds named statements; see docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -42,12 +48,16 @@ from pg8000.core import (
 )
 from pg8000.dbapi import convert_paramstyle as _scan_paramstyle
 from pg8000.exceptions import InterfaceError
+from sqlalchemy import event
 
 _int32, _uint16 = Struct("!i").pack, Struct("!H").pack
 _header = Struct("!ci").unpack_from
 _BEGIN = "begin transaction"
 _PARSE, _BIND, _DESCRIBE, _QUERY = b"P", b"B", b"D", b"Q"
+_CLOSE = b"C"
 _DESCRIBE_UNNAMED_PORTAL = b"P" + NULL_BYTE
+#: Named statements kept per connection; the least recently used is closed past this.
+MAX_PREPARED = 64
 
 
 def _message(code: bytes, data: bytes | bytearray) -> bytes:
@@ -113,8 +123,14 @@ class PipelinedConnection(pg8000.legacy.Connection):
 
     _begin_pending = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, prepare_threshold: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._threshold = prepare_threshold
+        #: Runs so far of statements not prepared yet (bounded like the prepared ones).
+        self._runs: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._prepared: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        self._names = 0
+        self._to_close: list[bytes] = []
         self.register_in_adapter(TIMESTAMPTZ, _timestamptz_in)
         self.register_in_adapter(TIMESTAMP, _timestamp_in)
         self.register_in_adapter(DATE, _date_in)
@@ -138,7 +154,42 @@ class PipelinedConnection(pg8000.legacy.Connection):
         if stream is not None:  # COPY: pg8000's own exchange, after any pending BEGIN
             self._send_pending_begin()
             return super().execute_unnamed(statement, vals=vals, oids=oids, stream=stream)
+        if vals and self._threshold is not None and self._due(key := (statement, tuple(oids))):
+            return self._run_prepared(key, vals)
         return self._run(statement, self._extended(statement, vals, oids))
+
+    def _due(self, key: tuple[str, tuple[int, ...]]) -> bool:
+        """Whether `key` runs prepared: it is, or this is its `prepare_threshold`-th run."""
+        if key in self._prepared:
+            return True
+        runs = self._runs.pop(key, 0) + 1
+        if self._threshold is not None and runs >= self._threshold:
+            return True
+        self._runs[key] = runs  # most recently run last
+        if len(self._runs) > 4 * MAX_PREPARED:
+            del self._runs[next(iter(self._runs))]
+        return False
+
+    def _run_prepared(self, key: tuple[str, tuple[int, ...]], vals: Any) -> Context:
+        statement, oids = key
+        kept = self._prepared.pop(key, None)
+        new = kept is None
+        if kept is None:
+            self._names += 1
+            kept = b"shopfn_%d" % self._names + NULL_BYTE
+        name = kept
+        try:
+            context = self._run(statement, self._extended(statement, vals, oids, name, new))
+        except BaseException:
+            # A new statement's Parse may or may not have gone through, and an old one may be
+            # gone or stale (a schema change): close it with the next write, prepare anew.
+            self._to_close.append(name)
+            raise
+        self._prepared[key] = name  # most recently used last
+        if len(self._prepared) > MAX_PREPARED:
+            oldest = next(iter(self._prepared))
+            self._to_close.append(self._prepared.pop(oldest))
+        return context
 
     def rollback(self) -> None:
         if self._begin_pending:
@@ -149,14 +200,19 @@ class PipelinedConnection(pg8000.legacy.Connection):
     def _text(self, statement: str) -> bytes:
         return statement.encode(self._client_encoding) + NULL_BYTE
 
-    def _extended(self, statement: str, vals: Any, oids: Any) -> bytes:
-        """Parse, Bind, Describe, Execute and Sync of the unnamed statement, as one write."""
-        parse = bytearray(NULL_BYTE + self._text(statement) + _uint16(len(oids)))
-        for oid in oids:
-            parse += _int32(0 if oid == -1 else oid)
+    def _extended(
+        self, statement: str, vals: Any, oids: Any, name: bytes = NULL_BYTE, parse: bool = True
+    ) -> bytes:
+        """Parse (unless `name` is prepared already), Bind, Describe, Execute, Sync: one write."""
+        messages = []
+        if parse:
+            parsed = bytearray(name + self._text(statement) + _uint16(len(oids)))
+            for oid in oids:
+                parsed += _int32(0 if oid == -1 else oid)
+            messages.append(_message(_PARSE, parsed))
         params = make_params(self.py_types, vals)
-        # Portal and statement unnamed, every parameter in text format.
-        bind = bytearray(NULL_BYTE + NULL_BYTE + _uint16(0) + _uint16(len(params)))
+        # The portal unnamed, every parameter in text format.
+        bind = bytearray(NULL_BYTE + name + _uint16(0) + _uint16(len(params)))
         for value in params:
             if value is None:
                 bind += _int32(-1)
@@ -166,7 +222,7 @@ class PipelinedConnection(pg8000.legacy.Connection):
         bind += _uint16(0)  # every result column in text format
         return b"".join(
             (
-                _message(_PARSE, parse),
+                *messages,
                 _message(_BIND, bind),
                 _message(_DESCRIBE, _DESCRIBE_UNNAMED_PORTAL),
                 EXECUTE_MSG,  # the unnamed portal, every row
@@ -180,7 +236,14 @@ class PipelinedConnection(pg8000.legacy.Connection):
             self._exchange([(Context(_BEGIN), _message(_QUERY, self._text(_BEGIN)))])
 
     def _run(self, statement: str, messages: bytes) -> Context:
-        """The statement's answer, its `messages` sent in one write with any pending BEGIN."""
+        """The statement's answer, its `messages` sent in one write with any pending BEGIN.
+
+        Named statements waiting to be closed go first, without a round trip of their own.
+        """
+        if self._to_close:
+            closes = b"".join(_message(_CLOSE, b"S" + name) for name in self._to_close)
+            self._to_close.clear()
+            messages = closes + messages
         exchange = []
         if self._begin_pending:
             self._begin_pending = False
@@ -208,3 +271,12 @@ class PipelinedConnection(pg8000.legacy.Connection):
         while code != READY_FOR_QUERY:
             code, length = _header(_read(self._sock, 5))
             self.message_types[code](_read(self._sock, length - 4), context)
+
+
+def install(engine: Any, *, prepare_threshold: int | None) -> None:
+    """Make `engine` (postgresql+pg8000) connect with PipelinedConnection."""
+
+    def connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        return PipelinedConnection(*cargs, prepare_threshold=prepare_threshold, **cparams)
+
+    event.listen(engine, "do_connect", connect)

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         default=None, description="Secrets Manager secret with RDS credentials (AWS)"
     )
     db_pool_size: int = 5
+    db_prepare_threshold: int = Field(
+        default=2,
+        ge=0,
+        description="PostgreSQL: a statement's run on a connection from which it is kept "
+        "prepared (0: never)",
+    )
 
     jwt_issuer: str = "shopfn"
     jwt_audience: str = "shopfn-api"

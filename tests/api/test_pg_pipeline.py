@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from support import PG_ADMIN_URL
 
-from shop.pg_pipeline import PipelinedConnection
+from shop.pg_pipeline import MAX_PREPARED, PipelinedConnection
 
 
 class _CountingSocket:
@@ -168,6 +168,71 @@ def test_named_parameters_are_bound_by_name_each_time(
     for a, b in ((1, 2), (30, 4)):
         cursor.execute("select :a::int, :b::int, :a::int + :b::int", {"b": b, "a": a})
         assert list(cursor.fetchall()) == [[a, b, a + b]]
+
+
+def _prepared_on_server(connection: PipelinedConnection) -> list[str]:
+    cursor = connection.cursor()
+    cursor.execute("select statement from pg_prepared_statements order by prepare_time")
+    return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_statement_run_again_is_kept_prepared_and_answers_the_same() -> None:
+    connection = PipelinedConnection(**_params(), prepare_threshold=2)
+    try:
+        cursor = connection.cursor()
+        answers = []
+        for _ in range(4):
+            cursor.execute(ROWS_SQL, ROWS_ARGS)
+            answers.append(list(cursor.fetchall()))
+            connection.commit()
+        assert answers[1:] == answers[:1] * 3
+        (kept,) = [text for text in _prepared_on_server(connection) if "jsonb" in text]
+        assert kept.startswith("select $1::int, $2::text") and "$8::timestamp" in kept
+    finally:
+        connection.close()
+
+
+def test_a_failing_prepared_statement_is_prepared_anew_and_the_connection_stays_in_step() -> None:
+    connection = PipelinedConnection(**_params(), prepare_threshold=1)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("select 10 / %s::int", (2,))
+        assert list(cursor.fetchall()) == [[5]]
+        with pytest.raises(pg8000.dbapi.ProgrammingError) as failed:
+            cursor.execute("select 10 / %s::int", (0,))
+        assert failed.value.args[0]["C"] == "22012"
+        connection.rollback()
+        cursor.execute("select 10 / %s::int", (5,))
+        assert list(cursor.fetchall()) == [[2]]
+        # The failed name was closed with that write; only the new one is left.
+        assert _prepared_on_server(connection) == ["select 10 / $1::int"]
+    finally:
+        connection.close()
+
+
+def test_a_connection_keeps_at_most_max_prepared_statements() -> None:
+    connection = PipelinedConnection(**_params(), prepare_threshold=1)
+    try:
+        cursor = connection.cursor()
+        for i in range(MAX_PREPARED + 10):
+            cursor.execute(f"select %s::int + {i}", (1,))
+            assert list(cursor.fetchall()) == [[1 + i]]
+        kept = _prepared_on_server(connection)
+        assert len(kept) <= MAX_PREPARED
+        assert f"select $1::int + {MAX_PREPARED + 9}" in kept
+        assert "select $1::int + 0" not in kept  # the least recently used went first
+    finally:
+        connection.close()
+
+
+def test_without_a_threshold_nothing_is_prepared(
+    connections: tuple[Any, PipelinedConnection],
+) -> None:
+    _, connection = connections
+    cursor = connection.cursor()
+    for _ in range(5):
+        cursor.execute("select %s::int", (1,))
+    assert _prepared_on_server(connection) == []
 
 
 def test_the_engine_uses_the_pipelined_connection_for_pg8000(database: str) -> None:
