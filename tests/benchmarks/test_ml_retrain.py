@@ -1,8 +1,10 @@
-"""Retrain on PostgreSQL with ~1,000,000 behavior events and ~100,000 orders.
+"""Retrain on PostgreSQL with at least 1,000,000 behavior events and 100,000 orders.
 
 Target (issue #5): <= 60 s on this 2-core machine, peak memory <= 3 GB; the time of each
 stage (load + features + labels, fit, evaluate, upload) is reported as a share of the total.
-BENCH_RETRAIN_USERS scales the simulated shop (default 9,000 customers).
+Customers are simulated 1,000 at a time until both sizes are reached (the simulated shop has
+more events per order than the issue's ratio, so it ends with more events than asked for);
+BENCH_RETRAIN_EVENTS and BENCH_RETRAIN_ORDERS change the sizes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections.abc import Callable
 
 from measure import Section, on_postgresql
 
-USERS = int(os.environ.get("BENCH_RETRAIN_USERS", "9000"))
+EVENTS = int(os.environ.get("BENCH_RETRAIN_EVENTS", "1000000"))
+ORDERS = int(os.environ.get("BENCH_RETRAIN_ORDERS", "100000"))
+BUDGET_SECONDS = 60.0
+BUDGET_GB = 3.0
 
 
 @on_postgresql
@@ -34,12 +39,14 @@ def test_retrain_on_a_million_events(
 
     with session_scope() as session:
         seed_catalog(session)
-    for part in range(USERS // 1000):
+    events = orders = part = 0
+    while events < EVENTS or orders < ORDERS:
         with session_scope() as session:
             simulate(session, users=1000, days=540, seed=part)
+            events = session.scalar(select(func.count()).select_from(BehaviorEvent)) or 0
+            orders = session.scalar(select(func.count()).select_from(Order)) or 0
+        part += 1
     with session_scope() as session:
-        events = session.scalar(select(func.count()).select_from(BehaviorEvent))
-        orders = session.scalar(select(func.count()).select_from(Order))
         run_id = queue_run(session, "manual").id
         mark_running(session, run_id)
     with session_scope() as session:
@@ -50,13 +57,17 @@ def test_retrain_on_a_million_events(
     assert outcome.status == "succeeded", outcome.reason
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     section = bench_report(f"ML retrain ({events:,} events, {orders:,} orders, PostgreSQL)")
-    section.add("target budget", 60.0, ratio=1.0)
-    section.add("retrain total", total, ratio=total / 60.0, target="<= 1.00x")
+    section.add("target budget", BUDGET_SECONDS, ratio=1.0)
+    section.add("retrain total", total, ratio=total / BUDGET_SECONDS, target="<= 1.00x")
     for stage, seconds in outcome.metrics["timings_seconds"].items():
         if stage != "total":
             section.add(f"  {stage}", seconds, ratio=seconds / total)
-    section.notes.append(f"peak RSS of the process {peak_gb:.2f} GB (target <= 3 GB)")
+    section.notes.append(f"peak RSS of the process {peak_gb:.2f} GB (target <= {BUDGET_GB} GB)")
     data = outcome.metrics["data"]
     section.notes.append(
         f"examples: {data['training_examples']:,} train, {data['validation_examples']:,} validation"
     )
+    section.notes.append(f"{part * 1000:,} simulated customers")
+    ok = total <= BUDGET_SECONDS and peak_gb <= BUDGET_GB
+    section.verdict = "within target" if ok else "OVER TARGET"
+    assert ok, f"retrain took {total:.1f} s with a peak of {peak_gb:.2f} GB"
