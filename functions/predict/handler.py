@@ -19,12 +19,15 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import make_handler
 
+    from .monitoring_routes import router as monitoring_router
     from .routes import router
 
+    # Predictions first: FastAPI sets up an included router's routes when a request first
+    # reaches it, so a cold start answering a prediction never sets up the monitoring ones.
     app = create_app(
         "predict",
         "/ml",
-        [router],
+        [router, monitoring_router],
         description="Churn and 30-day spend predictions, behavior analytics and model monitoring.",
         health_checks={"model_store": _model_store_reachable},
     )

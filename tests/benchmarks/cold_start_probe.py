@@ -1,14 +1,17 @@
-"""Run by test_cold_start in a fresh interpreter: what one Lambda cold start does.
+"""Run by the cold start benchmarks in a fresh interpreter: what one Lambda cold start does.
 
-`cold_start_probe.py <function>` imports that function's handler module through the local
-loader (as `shopfn serve` does) and answers one API Gateway health event; exit status 0
+`cold_start_probe.py <function> [<path>]` imports that function's handler module through the
+local loader (as `shopfn serve` does) and answers one API Gateway GET event: the function's
+health by default, or `<path>` sent with the `Authorization` header in PROBE_AUTHORIZATION
+(issued by the benchmark, so signing a token is not part of the cold start). Exit status 0
 only for a 200 answer with the OpenAPI document still unbuilt (FastAPI makes it on the first
-request for it). The benchmark times the whole process, against a fresh interpreter running
-`import fastapi`.
+request for it); then it prints READY. The benchmarks time the process, against a
+fresh interpreter running their baseline import.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from shopfn.apigw import build_event
@@ -16,20 +19,26 @@ from shopfn.lambda_context import LocalLambdaContext
 from shopfn.loader import load_app, load_handler
 from shopfn.manifest import load_manifest
 
+#: Printed once the answer is checked: where a benchmark stops the cold start's clock.
+READY = "cold-start-ready"
 
-def main(name: str) -> int:
+
+def main(name: str, path: str | None = None) -> int:
     spec = load_manifest().get(name)
     handler = load_handler(spec)
-    event = build_event(spec, "GET", f"{spec.prefix}/health")
+    authorization = os.environ.get("PROBE_AUTHORIZATION")
+    headers = [("authorization", authorization)] if authorization else []
+    event = build_event(spec, "GET", path or f"{spec.prefix}/health", headers=headers)
     reply = handler(event, LocalLambdaContext(function_name=f"shopfn-{name}"))
     if reply.get("statusCode") != 200:
-        print(f"{name} health answered {reply!r}", file=sys.stderr)
+        print(f"{name} {event['path']} answered {reply!r}", file=sys.stderr)
         return 1
     if load_app(spec).openapi_schema is not None:
         print(f"{name} built its OpenAPI document at cold start", file=sys.stderr)
         return 1
+    print(READY, flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:3]))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +69,41 @@ def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
     return time.perf_counter() - start
+
+
+def fresh_interpreter_env(root: Path, *, drop: Sequence[str] = ()) -> dict[str, str]:
+    """This environment for fresh-interpreter children, sharing one bytecode cache under `root`.
+
+    PYTHONDONTWRITEBYTECODE is dropped and every child uses one PYTHONPYCACHEPREFIX, so after
+    a warm-up round no side compiles modules from source, as in a Lambda package built with
+    compiled bytecode. `drop` names more variables to leave out.
+    """
+    dropped = {"PYTHONDONTWRITEBYTECODE", "AWS_LAMBDA_FUNCTION_NAME", *drop}
+    env = {name: value for name, value in os.environ.items() if name not in dropped}
+    env.update(PYTHONPYCACHEPREFIX=str(root / "pycache"), POWERTOOLS_LOG_LEVEL="WARNING")
+    return env
+
+
+def fresh_interpreter(
+    command: Sequence[str], env: dict[str, str], *, ready_line: str = ""
+) -> dict[str, float]:
+    """One fresh interpreter, spawn to exit: "wall" and "cpu" (user + system) seconds, and
+    "ready", the wall clock until it printed `ready_line` (its cold start without its
+    teardown; the exit if it never does). Fails with the child's output unless it exits 0.
+    """
+    start = time.perf_counter()
+    ready, output = None, []
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:  # the handler's EMF metric lines, errors, `ready_line`
+            if ready is None and ready_line and line.strip() == ready_line.encode():
+                ready = time.perf_counter() - start
+            output.append(line)
+        _, status, usage = os.wait4(child.pid, 0)  # wait4: the child's own CPU time too
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+    text = b"".join(output).decode(errors="replace")
+    assert child.returncode == 0, f"{' '.join(command)} failed:\n{text[-3000:]}"
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "ready": ready or wall}

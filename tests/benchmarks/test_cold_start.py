@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from measure import Section, median
+from measure import Section, fresh_interpreter, fresh_interpreter_env, median
 
 from shopfn.manifest import load_manifest
 
@@ -33,13 +32,8 @@ BASELINE = "import fastapi"
 def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A local, untraced environment on SQLite in a temporary DATA_DIR, with a bytecode cache."""
     root = tmp_path_factory.mktemp("cold")
-    dropped = ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE", "AWS_LAMBDA_FUNCTION_NAME")
-    env = {name: value for name, value in os.environ.items() if name not in dropped}
-    env.update(
-        DATA_DIR=str(root / "data"),
-        PYTHONPYCACHEPREFIX=str(root / "pycache"),
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
+    env = fresh_interpreter_env(root, drop=("DATABASE_URL",))
+    env["DATA_DIR"] = str(root / "data")
     return env
 
 
@@ -51,20 +45,7 @@ def _command(subject: str) -> list[str]:
 
 def _sample(subject: str, env: dict[str, str]) -> dict[str, float]:
     """One fresh interpreter, start to exit: {"wall": seconds, "cpu": user + system seconds}."""
-    start = time.perf_counter()
-    child = subprocess.Popen(
-        _command(subject),
-        env=env,
-        stdout=subprocess.DEVNULL,  # the handler's EMF metric lines
-        stderr=subprocess.PIPE,
-    )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, f"cold start of {subject} failed:\n{errors.decode()[-3000:]}"
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime}
+    return fresh_interpreter(_command(subject), env)
 
 
 def _import_times(command: list[str], env: dict[str, str]) -> dict[str, int]:

@@ -1,9 +1,16 @@
 """Predict function on PostgreSQL: cold start vs importing scikit-learn, warm latency, batch.
 
 Targets (issue #5): cold start to first prediction <= 0.5x `from sklearn.ensemble import
-HistGradientBoostingClassifier` alone (both in fresh interpreters, alternated); warm
-single-user prediction p99 <= 5 ms including feature queries; 1,000 users <= 300 ms;
-model-only inference of one row p99 <= 100 us.
+HistGradientBoostingClassifier` alone; warm single-user prediction p99 <= 5 ms including
+feature queries; 1,000 users <= 300 ms; model-only inference of one row p99 <= 100 us.
+Each is asserted after the table is printed, so a regression fails the run.
+
+Cold start: each sample is a fresh interpreter, `cold_start_probe.py predict <path>` (import
+the handler through the local loader, load the champions, answer one prediction) or the
+scikit-learn import, timed from spawn until it prints READY (its teardown is not a cold
+start). Both share one bytecode cache filled by a warm-up round, as a Lambda package built
+with compiled bytecode would; rounds alternate, and the medians are compared. The access
+token is issued here: signing is the users function's work, not the predict function's.
 """
 
 from __future__ import annotations
@@ -11,57 +18,55 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from measure import Section, on_postgresql
+from cold_start_probe import READY
+from measure import Section, fresh_interpreter, fresh_interpreter_env, on_postgresql, percentile
 
 USERS = int(os.environ.get("BENCH_ML_USERS", "2000"))
-
-COLD = textwrap.dedent(
-    """
-    import time
-    start = time.perf_counter()
-    from shopfn.gateway import invoke
-    from shopfn.apigw import build_event
-    from shopfn.manifest import load_manifest
-    from shop.tokens import issue_access_token
-    spec = load_manifest().get("predict")
-    token, _ = issue_access_token(1, "admin")
-    event = build_event(spec, "GET", "/ml/predictions/users/{user_id}",
-                        headers=[("authorization", f"Bearer {{token}}")])
-    token_done = time.perf_counter()
-    result = invoke(spec, event)
-    assert result["statusCode"] == 200, result
-    print(time.perf_counter() - start)
-    """
-)
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "11"))
+PROBE = Path(__file__).with_name("cold_start_probe.py")
 SKLEARN = (
-    "import time; s=time.perf_counter(); "
-    "from sklearn.ensemble import HistGradientBoostingClassifier; "
-    "print(time.perf_counter()-s)"
+    f"from sklearn.ensemble import HistGradientBoostingClassifier; print({READY!r}, flush=True)"
 )
+#: Issue #5's targets: the cold start as a ratio to the scikit-learn import, the rest in seconds.
+COLD_START_RATIO = 0.50
+WARM_P99 = 0.005
+BATCH = 0.300
+MODEL_ONLY_P99 = 0.0001
 
 
-def _p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+def _at_most(seconds: float) -> str:
+    return f"<= {seconds * 1000:g} ms"
 
 
-def _fresh(code: str) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    return float(done.stdout.strip().splitlines()[-1])
+def _cold_starts(user_id: int, root: Path) -> dict[str, float]:
+    """Median seconds to READY of the predict probe and of the scikit-learn import."""
+    from shop.tokens import issue_access_token
+
+    token, _ = issue_access_token(1, "admin")
+    env = fresh_interpreter_env(root)  # DATABASE_URL and DATA_DIR as in this process
+    env["PROBE_AUTHORIZATION"] = f"Bearer {token}"
+    commands = {
+        "sklearn": [sys.executable, "-c", SKLEARN],
+        "predict": [sys.executable, str(PROBE), "predict", f"/ml/predictions/users/{user_id}"],
+    }
+    for command in commands.values():  # warm-up: fills the bytecode cache and the OS file cache
+        fresh_interpreter(command, env, ready_line=READY)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(COLD_RUNS):
+        for name, command in commands.items():
+            samples[name].append(fresh_interpreter(command, env, ready_line=READY)["ready"])
+    return {name: statistics.median(times) for name, times in samples.items()}
 
 
 @on_postgresql
 def test_predict_cold_warm_batch_and_model_only(
-    postgres_db: str, bench_report: Callable[[str], Section]
+    postgres_db: str, bench_report: Callable[[str], Section], tmp_path: Path
 ) -> None:
-    import numpy as np
     from sqlalchemy import select, text
 
     from shop.coltypes import utcnow
@@ -93,19 +98,14 @@ def test_predict_cold_warm_batch_and_model_only(
     champions.clear()
     section = bench_report("ML predict (PostgreSQL)")
 
-    # Cold start: fresh interpreters, alternated with the scikit-learn import.
-    env_code = COLD.format(user_id=user_ids[0])
-    cold, sk = [], []
-    for _ in range(3):
-        cold.append(_fresh(env_code))
-        sk.append(_fresh(SKLEARN))
-    cold_s, sk_s = statistics.median(cold), statistics.median(sk)
-    section.add("import sklearn HistGradientBoostingClassifier", sk_s, ratio=1.0)
+    cold = _cold_starts(user_ids[0], tmp_path)
+    cold_ratio = cold["predict"] / cold["sklearn"]
+    section.add("import sklearn HistGradientBoostingClassifier", cold["sklearn"], ratio=1.0)
     section.add(
         "cold start: import handler, load model, 1 prediction",
-        cold_s,
-        ratio=cold_s / sk_s,
-        target="<= 0.50x",
+        cold["predict"],
+        ratio=cold_ratio,
+        target=f"<= {COLD_START_RATIO:.2f}x",
     )
 
     session = new_session()
@@ -116,8 +116,9 @@ def test_predict_cold_warm_batch_and_model_only(
         start = time.perf_counter()
         predict_user(session, user_ids[i % len(user_ids)])
         single.append(time.perf_counter() - start)
+    warm_p99 = percentile(single, 0.99)
     section.add("warm single-user prediction p50", statistics.median(single))
-    section.add("warm single-user prediction p99", _p99(single), target="<= 5 ms")
+    section.add("warm single-user prediction p99", warm_p99, target=_at_most(WARM_P99))
 
     batch_ids = user_ids[:1000]
     batches = []
@@ -126,9 +127,8 @@ def test_predict_cold_warm_batch_and_model_only(
         found, _ = predict_users(session, batch_ids)
         batches.append(time.perf_counter() - start)
     assert len(found) == len(batch_ids)
-    section.add(
-        f"batch of {len(batch_ids)} users (median)", statistics.median(batches), target="<= 300 ms"
-    )
+    batch = statistics.median(batches)
+    section.add(f"batch of {len(batch_ids)} users (median)", batch, target=_at_most(BATCH))
 
     model = champions.get()["churn"]
     frame = compute_features(session, utcnow(), [user_ids[0]])
@@ -144,12 +144,25 @@ def test_predict_cold_warm_batch_and_model_only(
         start = time.perf_counter()
         model.predict(frame)
         with_prep.append(time.perf_counter() - start)
+    model_p99 = percentile(with_prep, 0.99)
     section.add(f"model-only inference, 1 row p50 ({model.kind})", statistics.median(with_prep))
     section.add(
-        f"model-only inference, 1 row p99 ({model.kind})", _p99(with_prep), target="<= 0.1 ms"
+        f"model-only inference, 1 row p99 ({model.kind})",
+        model_p99,
+        target=_at_most(MODEL_ONLY_P99),
     )
     if "model.onnx" in model.sessions:
-        section.add("  of which ONNX Runtime run p50", statistics.median(onnx_only))
-        section.add("  of which ONNX Runtime run p99", _p99(onnx_only))
+        section.add("  ONNX Runtime session.run alone, p50", statistics.median(onnx_only))
+        section.add("  ONNX Runtime session.run alone, p99", percentile(onnx_only, 0.99))
     section.notes.append(f"{len(user_ids)} users with orders; churn champion {model.kind}")
-    assert np.isfinite(cold_s)
+
+    met = {
+        "cold start": cold_ratio <= COLD_START_RATIO,
+        "warm single-user p99": warm_p99 <= WARM_P99,
+        "batch": batch <= BATCH,
+        "model-only inference p99": model_p99 <= MODEL_ONLY_P99,
+    }
+    misses = [name for name, ok in met.items() if not ok]
+    section.verdict = "all within target" if not misses else f"OVER TARGET: {', '.join(misses)}"
+    print("\n" + section.render())
+    assert not misses, f"ML predict over target: {', '.join(misses)}"

@@ -1,4 +1,4 @@
-"""ML fixtures: a simulated shop with trained champions, and a moto bucket per test."""
+"""ML fixtures: a simulated shop with trained champions and fitted candidates, a moto bucket."""
 
 from __future__ import annotations
 
@@ -11,6 +11,26 @@ from ml_shop import TrainedShop, build_trained_shop
 @pytest.fixture(scope="session")
 def trained_shop(tmp_path_factory: pytest.TempPathFactory) -> TrainedShop:
     return build_trained_shop(tmp_path_factory.mktemp("trained-shop"))
+
+
+@pytest.fixture(scope="session")
+def fitted_candidates(trained_shop: TrainedShop) -> tuple[dict, object]:
+    """Freshly fitted candidates of every kind by name, and the shop's current features."""
+    from sqlalchemy.orm import Session
+
+    from shop.coltypes import utcnow
+    from shop.db import build_engine
+    from shop.ml.dataset import build_examples, plan_cutoffs
+    from shop.ml.features import compute_features
+    from shop.ml.training import fit_candidates
+
+    engine = build_engine(trained_shop.url)
+    with Session(engine) as session:
+        plan = plan_cutoffs(utcnow(), 30)
+        train = build_examples(session, plan.train, 30)
+        frame = compute_features(session, utcnow(), active_only=True)
+    engine.dispose()
+    return fit_candidates(train, plan), frame
 
 
 @pytest.fixture

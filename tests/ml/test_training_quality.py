@@ -67,21 +67,9 @@ def test_artifact_metadata_describes_the_model(trained_shop: TrainedShop) -> Non
 
 
 @pytest.fixture(scope="module")
-def gbm_candidates(trained_shop: TrainedShop) -> tuple[dict, object]:
-    """Freshly fitted candidates of the generated shop, and that shop's current features."""
-    from shop.coltypes import utcnow
-    from shop.db import build_engine
-    from shop.ml.dataset import build_examples, plan_cutoffs
-    from shop.ml.features import compute_features
-    from shop.ml.training import fit_candidates
-
-    engine = build_engine(trained_shop.url)
-    with Session(engine) as session:
-        plan = plan_cutoffs(utcnow(), 30)
-        train = build_examples(session, plan.train, 30)
-        frame = compute_features(session, utcnow(), active_only=True)
-    engine.dispose()
-    candidates = fit_candidates(train, plan)
+def gbm_candidates(fitted_candidates: tuple[dict, object]) -> tuple[dict, object]:
+    """The freshly fitted gradient-boosting candidates, and the shop's current features."""
+    candidates, frame = fitted_candidates
     return {
         name: next(c for c in group if c.kind == "gbm") for name, group in candidates.items()
     }, frame

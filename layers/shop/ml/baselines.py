@@ -3,6 +3,8 @@
 Fitting uses scipy (training side only). Prediction is plain numpy, including the Gaussian
 hypergeometric function, so a baseline can win the champion slot and still be served by the
 lean predict function; the BG/NBD outputs are also features of the gradient-boosting models.
+Each prediction formula is written once and takes either arrays (many customers) or Python
+floats (one customer: a single-user prediction, where numpy's per-call cost would dominate).
 
 Time unit is days; a customer's "birth" is their sign-up, so every order counts as a
 transaction: x = orders before the cutoff, tx = last order's age since sign-up, T = age at the
@@ -11,13 +13,52 @@ cutoff, m = their mean order value.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+#: What the prediction formulas take and give: arrays, or Python floats for one customer.
+Number = TypeVar("Number", float, FloatArray)
+
+
+def _where(condition: Any, then: Any, otherwise: Any) -> Any:
+    """`np.where`, or a plain conditional when `condition` is one Python bool."""
+    if isinstance(condition, bool):
+        return then if condition else otherwise
+    return np.where(condition, then, otherwise)
+
+
+def _maximum(value: Any, floor: float) -> Any:
+    """`np.maximum(value, floor)`, or `max` for one Python float (the same for NaN)."""
+    return max(value, floor) if isinstance(value, float) else np.maximum(value, floor)
+
+
+def _clip_unit(value: Any) -> Any:
+    """`np.clip(value, 0, 1)`, or `min`/`max` for one Python float (the same for NaN)."""
+    return min(max(value, 0.0), 1.0) if isinstance(value, float) else np.clip(value, 0.0, 1.0)
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """`base ** exponent`; for Python floats, infinity on overflow as numpy gives (not an error)."""
+    if isinstance(base, float):
+        try:
+            return base**exponent
+        except (OverflowError, ZeroDivisionError):
+            return math.inf
+    return base**exponent
+
+
+def clv_inputs(
+    frequency: Number, tenure: Number, recency: Number, order_value: Number
+) -> tuple[Number, Number, Number, Number]:
+    """(x, tx, T, m) from the features, with sign-up as each customer's birth."""
+    tx = _where(frequency > 0, _maximum(tenure - recency, 0.0), 0.0)
+    return frequency, tx, tenure, order_value
 
 
 @dataclass(frozen=True)
@@ -109,12 +150,15 @@ def fit_gamma_gamma(x: FloatArray, m: FloatArray) -> GammaGammaParams:
     return GammaGammaParams(p=p, q=q, v=v)
 
 
-def hyp2f1(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+def hyp2f1(a: Any, b: Any, c: Any, z: Any) -> Any:
     """Gauss's 2F1(a, b; c; z) for 0 <= z < 1 by its power series (no scipy).
 
     Few values (a single prediction) are summed with Python floats, which is far faster than
-    numpy on one-element arrays; many values are summed vectorized.
+    numpy on one-element arrays; many values are summed vectorized. A Python float `z` (one
+    customer) gives a Python float.
     """
+    if isinstance(z, float):
+        return _hyp2f1_scalar(float(a), float(b), float(c), z)
     a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c, z)))
     if z.size <= 16:
         flat = [
@@ -137,59 +181,59 @@ _MAX_TERMS = 5000
 
 def _hyp2f1_scalar(a: float, b: float, c: float, z: float) -> float:
     term = total = 1.0
-    for n in range(_MAX_TERMS):
-        term *= (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+    n = 0.0  # a float counter: no int-to-float conversion in each of the four sums below
+    for _ in range(_MAX_TERMS):
+        term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z
         total += term
         if abs(term) <= 1e-12 * abs(total):
             break
+        n += 1.0
     return total
 
 
-def p_alive(params: BgNbdParams, x: FloatArray, tx: FloatArray, t_age: FloatArray) -> FloatArray:
+def p_alive(params: BgNbdParams, x: Number, tx: Number, t_age: Number) -> Number:
     """Probability each customer is still active at the cutoff."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    ratio = np.where(
+    ratio = _where(
         x > 0,
-        a / np.maximum(b + x - 1, 1e-12) * ((alpha + t_age) / (alpha + tx)) ** (r + x),
+        a / _maximum(b + x - 1, 1e-12) * _power((alpha + t_age) / (alpha + tx), r + x),
         0.0,
     )
     return 1.0 / (1.0 + ratio)
 
 
 def expected_purchases(
-    params: BgNbdParams, x: FloatArray, tx: FloatArray, t_age: FloatArray, days: float
-) -> FloatArray:
+    params: BgNbdParams, x: Number, tx: Number, t_age: Number, days: float
+) -> Number:
     """Expected number of orders in the next `days` days (conditional on history)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     a_safe = a if abs(a - 1) > 1e-6 else 1 + 1e-6
     z = days / (alpha + t_age + days)
     hyp = hyp2f1(r + x, b + x, a_safe + b + x - 1, z)
     head = (a_safe + b + x - 1) / (a_safe - 1)
-    body = 1 - ((alpha + t_age) / (alpha + t_age + days)) ** (r + x) * hyp
-    denominator = np.where(
+    body = 1 - _power((alpha + t_age) / (alpha + t_age + days), r + x) * hyp
+    denominator = _where(
         x > 0,
-        1 + a_safe / np.maximum(b + x - 1, 1e-12) * ((alpha + t_age) / (alpha + tx)) ** (r + x),
+        1 + a_safe / _maximum(b + x - 1, 1e-12) * _power((alpha + t_age) / (alpha + tx), r + x),
         1.0,
     )
-    return np.maximum(head * body / denominator, 0.0)
+    return _maximum(head * body / denominator, 0.0)
 
 
-def p_no_purchase(
-    params: BgNbdParams, x: FloatArray, tx: FloatArray, t_age: FloatArray, days: float
-) -> FloatArray:
+def p_no_purchase(params: BgNbdParams, x: Number, tx: Number, t_age: Number, days: float) -> Number:
     """Probability of no order in the next `days` days: dropped out, or alive and quiet."""
     alive = p_alive(params, x, tx, t_age)
-    quiet = ((params.alpha + t_age) / (params.alpha + t_age + days)) ** (params.r + x)
-    return np.clip((1 - alive) + alive * quiet, 0.0, 1.0)
+    quiet = _power((params.alpha + t_age) / (params.alpha + t_age + days), params.r + x)
+    return _clip_unit((1 - alive) + alive * quiet)
 
 
-def expected_order_value(params: GammaGammaParams, x: FloatArray, m: FloatArray) -> FloatArray:
+def expected_order_value(params: GammaGammaParams, x: Number, m: Number) -> Number:
     """Gamma-Gamma's expected value of a customer's future orders (population mean if none)."""
     p, q, v = params.p, params.q, params.v
     q_safe = max(q, 1.0 + 1e-6)
     population = p * v / (q_safe - 1)
-    conditional = p * (v + x * m) / np.maximum(p * x + q_safe - 1, 1e-12)
-    return np.where(x > 0, conditional, population)
+    conditional = p * (v + x * m) / _maximum(p * x + q_safe - 1, 1e-12)
+    return _where(x > 0, conditional, population)
 
 
 @dataclass(frozen=True)
@@ -203,14 +247,12 @@ class ClvModel:
     def fit(cls, x: FloatArray, tx: FloatArray, t_age: FloatArray, m: FloatArray) -> ClvModel:
         return cls(bgnbd=fit_bgnbd(x, tx, t_age), gamma_gamma=fit_gamma_gamma(x, m))
 
-    def churn_probability(
-        self, x: FloatArray, tx: FloatArray, t_age: FloatArray, days: float
-    ) -> FloatArray:
+    def churn_probability(self, x: Number, tx: Number, t_age: Number, days: float) -> Number:
         return p_no_purchase(self.bgnbd, x, tx, t_age, days)
 
     def expected_spend(
-        self, x: FloatArray, tx: FloatArray, t_age: FloatArray, m: FloatArray, days: float
-    ) -> FloatArray:
+        self, x: Number, tx: Number, t_age: Number, m: Number, days: float
+    ) -> Number:
         purchases = expected_purchases(self.bgnbd, x, tx, t_age, days)
         return purchases * expected_order_value(self.gamma_gamma, x, m)
 
@@ -277,19 +319,23 @@ class RfmModel:
             spend_by_cell=list((spend_sum + prior * spend_mean) / (count + prior)),
         )
 
-    def _cell(self, recency: FloatArray, frequency: FloatArray, monetary: FloatArray) -> Any:
+    def _lookup(self, by_cell: list[float], recency: Any, frequency: Any, monetary: Any) -> Any:
+        """Each customer's cell value; `bisect_right` is `searchsorted(side="right")` for one."""
+        if isinstance(recency, float):
+            cell = (
+                bisect_right(self.recency_edges, recency) * 9
+                + bisect_right(self.frequency_edges, frequency) * 3
+                + bisect_right(self.monetary_edges, monetary)
+            )
+            return by_cell[cell]
         edges = (self.recency_edges, self.frequency_edges, self.monetary_edges)
-        return self.cells(edges, recency, frequency, monetary)
+        return np.asarray(by_cell)[self.cells(edges, recency, frequency, monetary)]
 
-    def churn_probability(
-        self, recency: FloatArray, frequency: FloatArray, monetary: FloatArray
-    ) -> FloatArray:
-        return np.asarray(self.churn_by_cell)[self._cell(recency, frequency, monetary)]
+    def churn_probability(self, recency: Number, frequency: Number, monetary: Number) -> Number:
+        return self._lookup(self.churn_by_cell, recency, frequency, monetary)
 
-    def expected_spend(
-        self, recency: FloatArray, frequency: FloatArray, monetary: FloatArray
-    ) -> FloatArray:
-        return np.asarray(self.spend_by_cell)[self._cell(recency, frequency, monetary)]
+    def expected_spend(self, recency: Number, frequency: Number, monetary: Number) -> Number:
+        return self._lookup(self.spend_by_cell, recency, frequency, monetary)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

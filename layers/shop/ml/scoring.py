@@ -2,37 +2,60 @@
 
 Used by the predict function and, so that what is evaluated is exactly what is served, by
 training to score every candidate on the validation window.
+
+A single row (a single-user prediction, the common call) takes its own path: Python floats
+for the baselines and the CLV features, and for gradient boosting a preallocated float32
+row bound to ONNX Runtime once (IOBinding), so that numpy's per-call overhead does not
+dwarf the model. Both paths run the same formulas (`shop.ml.baselines`) and the same graphs;
+tests/ml/test_scoring.py proves they agree.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from shop.ml.artifacts import StoredModel
-from shop.ml.baselines import ClvModel, RfmModel
-from shop.ml.features import FEATURE_INDEX, FeatureFrame
+from shop.ml.baselines import (
+    ClvModel,
+    Number,
+    RfmModel,
+    clv_inputs,
+    expected_order_value,
+    expected_purchases,
+    p_alive,
+)
+from shop.ml.features import CLV_INPUT_FEATURES, FEATURE_INDEX, FeatureFrame
 from shop.ml.labels import SPEND_DAYS
 
 #: BG/NBD outputs the gradient-boosting models take as extra features, after FEATURE_NAMES.
 CLV_FEATURES: tuple[str, ...] = ("clv_p_alive", "clv_expected_orders", "clv_expected_value")
+_CLV_AT = tuple(FEATURE_INDEX[name] for name in CLV_INPUT_FEATURES)
+_RFM_AT = tuple(FEATURE_INDEX[name] for name in ("recency_days", "frequency", "monetary_total"))
 
 
-def clv_features(clv: ClvModel, frame: FeatureFrame, days: float) -> NDArray[np.float64]:
-    """BG/NBD's P(alive), expected orders in `days` and Gamma-Gamma's order value, per row."""
-    from shop.ml.baselines import expected_order_value, expected_purchases, p_alive
+def _clv_values(clv: ClvModel, x: Number, tx: Number, t_age: Number, m: Number) -> list[Number]:
+    """BG/NBD's P(alive), expected orders in SPEND_DAYS and Gamma-Gamma's order value."""
+    return [
+        p_alive(clv.bgnbd, x, tx, t_age),
+        expected_purchases(clv.bgnbd, x, tx, t_age, SPEND_DAYS),
+        expected_order_value(clv.gamma_gamma, x, m),
+    ]
 
-    x, tx, t_age, m = frame.clv_inputs()
-    return np.column_stack(
-        [
-            p_alive(clv.bgnbd, x, tx, t_age),
-            expected_purchases(clv.bgnbd, x, tx, t_age, days),
-            expected_order_value(clv.gamma_gamma, x, m),
-        ]
-    )
+
+def _row_clv_inputs(row: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """(x, tx, T, m) of one feature row, in Python floats."""
+    values = row.tolist()
+    return clv_inputs(*(values[at] for at in _CLV_AT))
+
+
+def clv_features(clv: ClvModel, frame: FeatureFrame) -> NDArray[np.float64]:
+    """The CLV_FEATURES of each row of `frame`."""
+    return np.column_stack(_clv_values(clv, *frame.clv_inputs()))
 
 
 def model_input(metadata: dict[str, Any], frame: FeatureFrame) -> NDArray[np.float32]:
@@ -53,14 +76,22 @@ class InputBuilder:
         clv = ClvModel.from_dict(metadata["clv"]) if metadata.get("clv") else None
         return cls(columns, clv)
 
+    @property
+    def width(self) -> int:
+        return len(self.columns) + (len(CLV_FEATURES) if self.clv is not None else 0)
+
     def build(self, frame: FeatureFrame) -> NDArray[np.float32]:
-        n = len(frame.user_ids)
-        width = len(self.columns) + (len(CLV_FEATURES) if self.clv is not None else 0)
-        out = np.empty((n, width), dtype=np.float32)
+        out = np.empty((len(frame.user_ids), self.width), dtype=np.float32)
         out[:, : len(self.columns)] = frame.matrix[:, self.columns]
         if self.clv is not None:
-            out[:, len(self.columns) :] = clv_features(self.clv, frame, SPEND_DAYS)
+            out[:, len(self.columns) :] = clv_features(self.clv, frame)
         return out
+
+    def fill_row(self, row: NDArray[np.float64], out: NDArray[np.float32]) -> None:
+        """Write one feature row's model input into `out` (shape (1, width)): as `build`."""
+        out[0, : len(self.columns)] = row[self.columns]
+        if self.clv is not None:
+            out[0, len(self.columns) :] = _clv_values(self.clv, *_row_clv_inputs(row))
 
 
 def _session(data: bytes) -> Any:
@@ -80,14 +111,139 @@ class _Graph:
     session: Any
     input_name: str
     output: str
+    #: Columns of that output (float32), when the graph states them.
+    width: int | None
 
     @classmethod
     def of(cls, session: Any, output_index: int) -> _Graph:
+        output = session.get_outputs()[output_index]
+        shape = list(output.shape)
+        static = output.type == "tensor(float)" and len(shape) == 2 and isinstance(shape[1], int)
         name = session.get_inputs()[0].name
-        return cls(session, name, session.get_outputs()[output_index].name)
+        return cls(session, name, output.name, shape[1] if static else None)
 
     def run(self, features: NDArray[np.float32]) -> Any:
         return self.session.run([self.output], {self.input_name: features})[0]
+
+
+class _BoundRow:
+    """A graph bound once to a one-row input buffer and its own output buffer (IOBinding).
+
+    A run then neither checks names nor allocates: about half of `session.run`'s time on one
+    row. Not thread-safe: the caller holds a lock around filling the input and reading.
+    """
+
+    def __init__(self, graph: _Graph, row: NDArray[np.float32]) -> None:
+        self._graph, self._row = graph, row
+        self._binding = None
+        self.output: NDArray[np.float32] = np.zeros((1, graph.width or 0), dtype=np.float32)
+        if graph.width is not None:
+            self._binding = graph.session.io_binding()
+            self._binding.bind_cpu_input(graph.input_name, row)
+            self._binding.bind_output(
+                graph.output, "cpu", 0, np.float32, [1, graph.width], self.output.ctypes.data
+            )
+
+    def run(self) -> NDArray[np.float32]:
+        if self._binding is None:  # a graph without a static output width: plain run
+            result: NDArray[np.float32] = self._graph.run(self._row)
+            return result
+        self._graph.session.run_with_iobinding(self._binding)
+        return self.output
+
+
+class _Scorer(Protocol):
+    def many(self, frame: FeatureFrame) -> NDArray[np.float64]: ...
+
+    def one(self, row: NDArray[np.float64]) -> float: ...
+
+
+def _hurdle(buys: Any, amounts: Any) -> Any:
+    """P(order) x E[spend | order], in float32 as the graphs give them."""
+    return buys * np.maximum(amounts, 0.0)
+
+
+class _GbmScorer:
+    """Gradient boosting: churn probability, or the hurdle spend of two graphs."""
+
+    def __init__(self, name: str, metadata: dict[str, Any], sessions: dict[str, Any]) -> None:
+        self._inputs = InputBuilder.from_metadata(metadata)
+        self._churn = name == "churn"
+        if self._churn:
+            graphs = [_Graph.of(sessions["model.onnx"], 1)]
+            self._column = 1
+        else:
+            graphs = [
+                _Graph.of(sessions["purchase.onnx"], 1),
+                _Graph.of(sessions["amount.onnx"], 0),
+            ]
+            self._column = int(metadata["purchase_class"])
+        self._graphs = graphs
+        self._row = np.zeros((1, self._inputs.width), dtype=np.float32)
+        self._bound = [_BoundRow(graph, self._row) for graph in graphs]
+        self._lock = threading.Lock()
+
+    def many(self, frame: FeatureFrame) -> NDArray[np.float64]:
+        features = self._inputs.build(frame)
+        if self._churn:
+            return self._graphs[0].run(features)[:, self._column].astype(np.float64)
+        buys = self._graphs[0].run(features)[:, self._column]
+        amounts = self._graphs[1].run(features).ravel()
+        return _hurdle(buys, amounts).astype(np.float64)
+
+    def one(self, row: NDArray[np.float64]) -> float:
+        with self._lock:
+            self._inputs.fill_row(row, self._row)
+            if self._churn:
+                return float(self._bound[0].run()[0, self._column])
+            buys = self._bound[0].run()[0, self._column]
+            return float(_hurdle(buys, self._bound[1].run()[0, 0]))
+
+
+class _ClvScorer:
+    """BG/NBD + Gamma-Gamma: churn over the model's horizon, or spend over SPEND_DAYS."""
+
+    def __init__(self, name: str, metadata: dict[str, Any]) -> None:
+        self._clv = ClvModel.from_dict(metadata["clv"])
+        self._churn = name == "churn"
+        self._horizon = float(metadata.get("horizon_days", SPEND_DAYS))
+
+    def _score(self, x: Number, tx: Number, t_age: Number, m: Number) -> Number:
+        if self._churn:
+            return self._clv.churn_probability(x, tx, t_age, self._horizon)
+        return self._clv.expected_spend(x, tx, t_age, m, SPEND_DAYS)
+
+    def many(self, frame: FeatureFrame) -> NDArray[np.float64]:
+        return self._score(*frame.clv_inputs())
+
+    def one(self, row: NDArray[np.float64]) -> float:
+        return self._score(*_row_clv_inputs(row))
+
+
+class _RfmScorer:
+    """The RFM heuristic: each cell's churn rate or mean spend."""
+
+    def __init__(self, name: str, metadata: dict[str, Any]) -> None:
+        rfm = RfmModel(**metadata["rfm"])
+        self._score = rfm.churn_probability if name == "churn" else rfm.expected_spend
+
+    def many(self, frame: FeatureFrame) -> NDArray[np.float64]:
+        return self._score(*(frame.matrix[:, at] for at in _RFM_AT))
+
+    def one(self, row: NDArray[np.float64]) -> float:
+        values = row.tolist()
+        return self._score(*(values[at] for at in _RFM_AT))
+
+
+def _scorer(name: str, metadata: dict[str, Any], sessions: dict[str, Any]) -> _Scorer:
+    kind = metadata["kind"]
+    if kind == "gbm":
+        return _GbmScorer(name, metadata, sessions)
+    if kind == "bgnbd":
+        return _ClvScorer(name, metadata)
+    if kind == "rfm":
+        return _RfmScorer(name, metadata)
+    raise ValueError(f"unknown model kind {kind!r}")
 
 
 @dataclass
@@ -95,7 +251,8 @@ class ServingModel:
     """A verified model version ready to predict churn probability or 30-day spend.
 
     Everything that does not depend on the rows (column positions, CLV parameters, ONNX
-    input and output names) is resolved when the model is loaded, not per prediction.
+    input and output names and bindings) is resolved when the model is loaded, not per
+    prediction.
     """
 
     name: str
@@ -104,18 +261,7 @@ class ServingModel:
     sessions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        kind = self.kind
-        self._inputs = InputBuilder.from_metadata(self.metadata) if kind == "gbm" else None
-        self._clv = ClvModel.from_dict(self.metadata["clv"]) if kind == "bgnbd" else None
-        self._rfm = RfmModel(**self.metadata["rfm"]) if kind == "rfm" else None
-        self._horizon = float(self.metadata.get("horizon_days", SPEND_DAYS))
-        self._graphs: dict[str, _Graph] = {}
-        if kind == "gbm" and self.name == "churn":
-            self._graphs["churn"] = _Graph.of(self.sessions["model.onnx"], 1)
-        elif kind == "gbm":
-            self._graphs["purchase"] = _Graph.of(self.sessions["purchase.onnx"], 1)
-            self._graphs["amount"] = _Graph.of(self.sessions["amount.onnx"], 0)
-            self._purchase_class = int(self.metadata["purchase_class"])
+        self._scorer = _scorer(self.name, self.metadata, self.sessions)
 
     @property
     def kind(self) -> str:
@@ -134,28 +280,6 @@ class ServingModel:
         """One prediction per row of `frame`: a probability (churn) or an amount (spend)."""
         if len(frame.user_ids) == 0:
             return np.zeros(0)
-        if self._inputs is not None:
-            return self._predict_gbm(self._inputs.build(frame))
-        if self._clv is not None:
-            x, tx, t_age, m = frame.clv_inputs()
-            if self.name == "churn":
-                return self._clv.churn_probability(x, tx, t_age, self._horizon)
-            return self._clv.expected_spend(x, tx, t_age, m, SPEND_DAYS)
-        if self._rfm is not None:
-            args = (
-                frame.column("recency_days"),
-                frame.column("frequency"),
-                frame.column("monetary_total"),
-            )
-            if self.name == "churn":
-                return self._rfm.churn_probability(*args)
-            return self._rfm.expected_spend(*args)
-        raise ValueError(f"unknown model kind {self.kind!r}")
-
-    def _predict_gbm(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
-        if self.name == "churn":
-            probabilities = self._graphs["churn"].run(features)
-            return probabilities[:, 1].astype(np.float64)
-        buys = self._graphs["purchase"].run(features)[:, self._purchase_class]
-        amount = self._graphs["amount"].run(features)
-        return (buys * np.maximum(amount.ravel(), 0.0)).astype(np.float64)
+        if len(frame.user_ids) == 1:
+            return np.array([self._scorer.one(frame.matrix[0])])
+        return self._scorer.many(frame)
