@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -18,9 +20,39 @@ def building_function() -> Iterator[None]:
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    _no_pydantic_v1_import()
     try:
         yield
     finally:
         gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+def _only_once_imported(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    if getattr(check, "skips_unimported_v1", False):
+        return check
+
+    def guarded(value: Any) -> bool:
+        return "pydantic.v1" in sys.modules and check(value)
+
+    guarded.skips_unimported_v1 = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _no_pydantic_v1_import() -> None:
+    """Spare every function the ~20 ms import of `pydantic.v1` that FastAPI makes to reject it.
+
+    FastAPI (0.165) imports `pydantic.v1` at the first route with a response model, only to
+    check that no model is a v1 model. Nothing can be one before something has imported
+    `pydantic.v1`, so until then the answer is no; afterwards FastAPI's own check runs.
+    """
+    from fastapi import encoders
+    from fastapi._compat import shared
+
+    shared.is_pydantic_v1_model_class = _only_once_imported(  # type: ignore[assignment]
+        shared.is_pydantic_v1_model_class
+    )
+    encoders.is_pydantic_v1_model_instance = _only_once_imported(  # type: ignore[assignment]
+        encoders.is_pydantic_v1_model_instance
+    )
