@@ -75,7 +75,7 @@ class _KeyRecorder(dict[str, None]):
         self.read.append(key)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=512)
 def _converted(style: str, query: str) -> tuple[str, tuple[str, ...] | None]:
     """`query` with `$n` placeholders, and the parameter names in order (None: positional)."""
     recorder = _KeyRecorder()
@@ -274,7 +274,12 @@ class PipelinedConnection(pg8000.legacy.Connection):
 
 
 def install(engine: Any, *, prepare_threshold: int | None) -> None:
-    """Make `engine` (postgresql+pg8000) connect with PipelinedConnection."""
+    """Make `engine` (postgresql+pg8000) connect with PipelinedConnection.
+
+    Also lets SQLAlchemy batch an INSERT of many rows into multi-row statements even without
+    RETURNING (as it does for psycopg2): pg8000's executemany is one statement per row.
+    """
+    engine.dialect.use_insertmanyvalues_wo_returning = True
 
     def connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
         return PipelinedConnection(*cargs, prepare_threshold=prepare_threshold, **cparams)
