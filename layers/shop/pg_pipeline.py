@@ -58,6 +58,9 @@ _CLOSE = b"C"
 _DESCRIBE_UNNAMED_PORTAL = b"P" + NULL_BYTE
 #: Named statements kept per connection; the least recently used is closed past this.
 MAX_PREPARED = 64
+#: Statements with more parameters than this (bulk INSERTs, long IN lists) are never kept:
+#: their run, not their planning, is what costs, and the server would hold large plans.
+MAX_PREPARED_PARAMETERS = 256
 
 
 def _message(code: bytes, data: bytes | bytearray) -> bytes:
@@ -154,7 +157,11 @@ class PipelinedConnection(pg8000.legacy.Connection):
         if stream is not None:  # COPY: pg8000's own exchange, after any pending BEGIN
             self._send_pending_begin()
             return super().execute_unnamed(statement, vals=vals, oids=oids, stream=stream)
-        if vals and self._threshold is not None and self._due(key := (statement, tuple(oids))):
+        if (
+            self._threshold is not None
+            and 0 < len(vals) <= MAX_PREPARED_PARAMETERS
+            and self._due(key := (statement, tuple(oids)))
+        ):
             return self._run_prepared(key, vals)
         return self._run(statement, self._extended(statement, vals, oids))
 

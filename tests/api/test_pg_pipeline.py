@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from support import PG_ADMIN_URL
 
-from shop.pg_pipeline import MAX_PREPARED, PipelinedConnection
+from shop.pg_pipeline import MAX_PREPARED, MAX_PREPARED_PARAMETERS, PipelinedConnection
 
 
 class _CountingSocket:
@@ -221,6 +221,21 @@ def test_a_connection_keeps_at_most_max_prepared_statements() -> None:
         assert len(kept) <= MAX_PREPARED
         assert f"select $1::int + {MAX_PREPARED + 9}" in kept
         assert "select $1::int + 0" not in kept  # the least recently used went first
+    finally:
+        connection.close()
+
+
+def test_a_statement_with_very_many_parameters_is_never_kept() -> None:
+    connection = PipelinedConnection(**_params(), prepare_threshold=1)
+    try:
+        cursor = connection.cursor()
+        many = MAX_PREPARED_PARAMETERS + 1
+        sql = "select " + " + ".join(["%s::int"] * many)
+        for _ in range(3):
+            cursor.execute(sql, (1,) * many)
+            assert list(cursor.fetchall()) == [[many]]
+        cursor.execute("select %s::int", (1,))
+        assert _prepared_on_server(connection) == ["select $1::int"]
     finally:
         connection.close()
 
