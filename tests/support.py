@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,3 +157,17 @@ def make_admin(
         access_token=tokens.json()["access_token"],
         refresh_token=tokens.json()["refresh_token"],
     )
+
+
+def run_python_script(script: str, *args: str, env: dict[str, str], timeout: int = 180) -> Any:
+    """Run `script` in a fresh interpreter and return the JSON of its last printed line."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

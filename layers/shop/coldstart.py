@@ -29,7 +29,7 @@ def building_function() -> Iterator[None]:
             gc.enable()
 
 
-def _only_once_imported(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+def _false_until_v1_imported(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
     if getattr(check, "skips_unimported_v1", False):
         return check
 
@@ -50,9 +50,9 @@ def _no_pydantic_v1_import() -> None:
     from fastapi import encoders
     from fastapi._compat import shared
 
-    shared.is_pydantic_v1_model_class = _only_once_imported(  # type: ignore[assignment]
+    shared.is_pydantic_v1_model_class = _false_until_v1_imported(  # type: ignore[assignment]
         shared.is_pydantic_v1_model_class
     )
-    encoders.is_pydantic_v1_model_instance = _only_once_imported(  # type: ignore[assignment]
+    encoders.is_pydantic_v1_model_instance = _false_until_v1_imported(  # type: ignore[assignment]
         encoders.is_pydantic_v1_model_instance
     )

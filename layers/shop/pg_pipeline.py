@@ -96,25 +96,26 @@ def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
 pg8000.legacy.convert_paramstyle = convert_paramstyle
 
 
-def _timestamptz_in(data: str) -> Any:
-    try:
-        return datetime.fromisoformat(data)
-    except ValueError:  # infinity, BC, a non-ISO DateStyle: pg8000 knows those
-        return converters.timestamptz_in(data)
+def _iso_first(parse: Any, fallback: Any) -> Any:
+    """An adapter trying the C `fromisoformat` first, then pg8000's own parser.
+
+    pg8000's parser reads what `fromisoformat` does not: infinity, BC, a non-ISO DateStyle.
+    """
+
+    def adapt(data: str) -> Any:
+        try:
+            return parse(data)
+        except ValueError:
+            return fallback(data)
+
+    return adapt
 
 
-def _timestamp_in(data: str) -> Any:
-    try:
-        return datetime.fromisoformat(data)
-    except ValueError:
-        return converters.timestamp_in(data)
-
-
-def _date_in(data: str) -> Any:
-    try:
-        return date.fromisoformat(data)
-    except ValueError:
-        return converters.date_in(data)
+_ADAPTERS = {
+    TIMESTAMPTZ: _iso_first(datetime.fromisoformat, converters.timestamptz_in),
+    TIMESTAMP: _iso_first(datetime.fromisoformat, converters.timestamp_in),
+    DATE: _iso_first(date.fromisoformat, converters.date_in),
+}
 
 
 class PipelinedConnection(pg8000.legacy.Connection):
@@ -134,9 +135,8 @@ class PipelinedConnection(pg8000.legacy.Connection):
         self._prepared: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._names = 0
         self._to_close: list[bytes] = []
-        self.register_in_adapter(TIMESTAMPTZ, _timestamptz_in)
-        self.register_in_adapter(TIMESTAMP, _timestamp_in)
-        self.register_in_adapter(DATE, _date_in)
+        for oid, adapter in _ADAPTERS.items():
+            self.register_in_adapter(oid, adapter)
 
     def execute_simple(self, statement: str) -> Context:
         if statement == _BEGIN and not self._begin_pending:
@@ -179,14 +179,13 @@ class PipelinedConnection(pg8000.legacy.Connection):
 
     def _run_prepared(self, key: tuple[str, tuple[int, ...]], vals: Any) -> Context:
         statement, oids = key
-        kept = self._prepared.pop(key, None)
-        new = kept is None
-        if kept is None:
+        name = self._prepared.pop(key, None)
+        parse = name is None
+        if name is None:
             self._names += 1
-            kept = b"shopfn_%d" % self._names + NULL_BYTE
-        name = kept
+            name = b"shopfn_%d" % self._names + NULL_BYTE
         try:
-            context = self._run(statement, self._extended(statement, vals, oids, name, new))
+            context = self._run(statement, self._extended(statement, vals, oids, name, parse))
         except BaseException:
             # A new statement's Parse may or may not have gone through, and an old one may be
             # gone or stale (a schema change): close it with the next write, prepare anew.
@@ -237,10 +236,16 @@ class PipelinedConnection(pg8000.legacy.Connection):
             )
         )
 
+    def _take_pending_begin(self) -> list[tuple[Context, bytes]]:
+        """The pending BEGIN as an exchange entry (none if there is none); no longer pending."""
+        if not self._begin_pending:
+            return []
+        self._begin_pending = False
+        return [(Context(_BEGIN), _message(_QUERY, self._text(_BEGIN)))]
+
     def _send_pending_begin(self) -> None:
-        if self._begin_pending:
-            self._begin_pending = False
-            self._exchange([(Context(_BEGIN), _message(_QUERY, self._text(_BEGIN)))])
+        if begin := self._take_pending_begin():
+            self._exchange(begin)
 
     def _run(self, statement: str, messages: bytes) -> Context:
         """The statement's answer, its `messages` sent in one write with any pending BEGIN.
@@ -251,13 +256,8 @@ class PipelinedConnection(pg8000.legacy.Connection):
             closes = b"".join(_message(_CLOSE, b"S" + name) for name in self._to_close)
             self._to_close.clear()
             messages = closes + messages
-        exchange = []
-        if self._begin_pending:
-            self._begin_pending = False
-            exchange.append((Context(_BEGIN), _message(_QUERY, self._text(_BEGIN))))
         context = Context(statement)
-        exchange.append((context, messages))
-        self._exchange(exchange)
+        self._exchange([*self._take_pending_begin(), (context, messages)])
         return context
 
     def _exchange(self, exchange: list[tuple[Context, bytes]]) -> None:

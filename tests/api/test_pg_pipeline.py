@@ -6,6 +6,7 @@ Runs against the PostgreSQL server of the suite (it must be up: these tests neve
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,11 @@ class _CountingSocket:
 def _params() -> dict[str, Any]:
     url = make_url(PG_ADMIN_URL)
     return {"user": url.username, "host": url.host, "port": url.port, "database": url.database}
+
+
+def _pipelined(prepare_threshold: int | None = None) -> closing[PipelinedConnection]:
+    """A pipelined connection to the test server, closed when the `with` block ends."""
+    return closing(PipelinedConnection(**_params(), prepare_threshold=prepare_threshold))
 
 
 @pytest.fixture
@@ -144,8 +150,7 @@ def test_a_transaction_that_ran_nothing_costs_nothing_and_commits_cleanly(
 
 
 def test_values_fromisoformat_cannot_read_still_parse() -> None:
-    connection = PipelinedConnection(**_params())
-    try:
+    with _pipelined() as connection:
         cursor = connection.cursor()
         cursor.execute(
             "select 'infinity'::timestamptz, '-infinity'::timestamp, 'infinity'::date,"
@@ -155,8 +160,6 @@ def test_values_fromisoformat_cannot_read_still_parse() -> None:
         row = cursor.fetchall()[0]
         assert row[:3] == ["infinity", "-infinity", "infinity"]
         assert row[3] == datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
-    finally:
-        connection.close()
 
 
 def test_named_parameters_are_bound_by_name_each_time(
@@ -177,8 +180,7 @@ def _prepared_on_server(connection: PipelinedConnection) -> list[str]:
 
 
 def test_a_statement_run_again_is_kept_prepared_and_answers_the_same() -> None:
-    connection = PipelinedConnection(**_params(), prepare_threshold=2)
-    try:
+    with _pipelined(2) as connection:
         cursor = connection.cursor()
         answers = []
         for _ in range(4):
@@ -188,13 +190,10 @@ def test_a_statement_run_again_is_kept_prepared_and_answers_the_same() -> None:
         assert answers[1:] == answers[:1] * 3
         (kept,) = [text for text in _prepared_on_server(connection) if "jsonb" in text]
         assert kept.startswith("select $1::int, $2::text") and "$8::timestamp" in kept
-    finally:
-        connection.close()
 
 
 def test_a_failing_prepared_statement_is_prepared_anew_and_the_connection_stays_in_step() -> None:
-    connection = PipelinedConnection(**_params(), prepare_threshold=1)
-    try:
+    with _pipelined(1) as connection:
         cursor = connection.cursor()
         cursor.execute("select 10 / %s::int", (2,))
         assert list(cursor.fetchall()) == [[5]]
@@ -206,13 +205,10 @@ def test_a_failing_prepared_statement_is_prepared_anew_and_the_connection_stays_
         assert list(cursor.fetchall()) == [[2]]
         # The failed name was closed with that write; only the new one is left.
         assert _prepared_on_server(connection) == ["select 10 / $1::int"]
-    finally:
-        connection.close()
 
 
 def test_a_connection_keeps_at_most_max_prepared_statements() -> None:
-    connection = PipelinedConnection(**_params(), prepare_threshold=1)
-    try:
+    with _pipelined(1) as connection:
         cursor = connection.cursor()
         for i in range(MAX_PREPARED + 10):
             cursor.execute(f"select %s::int + {i}", (1,))
@@ -221,13 +217,10 @@ def test_a_connection_keeps_at_most_max_prepared_statements() -> None:
         assert len(kept) <= MAX_PREPARED
         assert f"select $1::int + {MAX_PREPARED + 9}" in kept
         assert "select $1::int + 0" not in kept  # the least recently used went first
-    finally:
-        connection.close()
 
 
 def test_a_statement_with_very_many_parameters_is_never_kept() -> None:
-    connection = PipelinedConnection(**_params(), prepare_threshold=1)
-    try:
+    with _pipelined(1) as connection:
         cursor = connection.cursor()
         many = MAX_PREPARED_PARAMETERS + 1
         sql = "select " + " + ".join(["%s::int"] * many)
@@ -236,8 +229,6 @@ def test_a_statement_with_very_many_parameters_is_never_kept() -> None:
             assert list(cursor.fetchall()) == [[many]]
         cursor.execute("select %s::int", (1,))
         assert _prepared_on_server(connection) == ["select $1::int"]
-    finally:
-        connection.close()
 
 
 def test_without_a_threshold_nothing_is_prepared(

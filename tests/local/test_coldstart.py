@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 import warnings
 from pathlib import Path
 
 import pytest
+from support import run_python_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -34,16 +32,7 @@ SCRIPT = textwrap.dedent(
 def test_no_function_imports_pydantic_v1_to_build_or_answer(tmp_path: Path) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path), "POWERTOOLS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer = run_python_script(SCRIPT, env=env)
     assert set(answer["statuses"].values()) == {200}, answer
     assert answer["v1"] is False
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 from ml_shop import TrainedShop
+from support import run_python_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -50,16 +48,7 @@ def test_prediction_in_a_fresh_interpreter_imports_no_pandas_or_sklearn(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     env.pop("ARTIFACT_BUCKET", None)
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, trained_shop.url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    outcome = run_python_script(SCRIPT, trained_shop.url, env=env, timeout=120)
     assert outcome["status"] == 200, outcome["body"]
     assert outcome["body"]["churn_risk"] in ("low", "medium", "high")
     assert outcome["heavy"] == []
