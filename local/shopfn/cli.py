@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     from shopfn.ml_commands import add_ml_commands
 
     parser = argparse.ArgumentParser(prog="shopfn", description=__doc__)
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (they only show on a terminal)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the Commerce and ML APIs locally")
@@ -145,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `shopfn` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        from shopfn.progress import set_quiet
+
+        set_quiet(True)
     return int(args.run(args))
 
 
