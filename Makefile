@@ -27,7 +27,13 @@ $(CHROMIUM): ## Debian's Chromium, for the dashboard's browser test (installed o
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y chromium
 
-test: install $(CHROMIUM) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+PGBOUNCER := /usr/sbin/pgbouncer
+
+$(PGBOUNCER): ## Debian's PgBouncer: the tests run the PostgreSQL suites through it too
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y pgbouncer
+
+test: install $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest

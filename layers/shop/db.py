@@ -110,7 +110,12 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     if engine.dialect.driver == "pg8000":
         from shop import pg_pipeline  # one network round trip per statement
 
-        pg_pipeline.install(engine, prepare_threshold=settings.db_prepare_threshold or None)
+        pg_pipeline.install(
+            engine,
+            prepare_threshold=settings.db_prepare_threshold or None,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+        )
     return engine
 
 

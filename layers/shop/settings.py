@@ -24,10 +24,19 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 5
     db_prepare_threshold: int = Field(
-        default=2,
+        default=0,
         ge=0,
         description="PostgreSQL: a statement's run on a connection from which it is kept "
-        "prepared (0: never)",
+        "prepared (0: never; only on a direct connection, never behind a transaction pooler)",
+    )
+    db_connect_timeout: float = Field(
+        default=5.0, gt=0, description="PostgreSQL: seconds to open a connection"
+    )
+    db_statement_timeout: float = Field(
+        default=20.0,
+        ge=0,
+        description="PostgreSQL: seconds a statement may run (SET LOCAL per transaction; 0: no "
+        "limit); an answer later than this plus DB_CONNECT_TIMEOUT drops the connection",
     )
 
     jwt_issuer: str = "shopfn"
