@@ -117,11 +117,14 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
     assert code == 0
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A database of its own on the test PostgreSQL, dropped afterwards."""
+@pytest.fixture(params=["direct", "pgbouncer"])
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own on the test PostgreSQL (directly or through PgBouncer), dropped
+    afterwards."""
     name = f"shopfn_serve_{uuid.uuid4().hex[:10]}"
     url = create_postgres_database(PG_ADMIN_URL, name)
+    if request.param == "pgbouncer":
+        url = request.getfixturevalue("pooler").url_for(url)
     try:
         yield url
     finally:
