@@ -43,6 +43,7 @@ waits longer than `read_timeout` is such an exception. `statement_timeout` is se
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from datetime import date, datetime
 from functools import lru_cache
 from struct import Struct
@@ -156,7 +157,10 @@ class PipelinedConnection(pg8000.legacy.Connection):
         read_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except OSError as exc:  # a timeout during the handshake, which pg8000 lets through
+            raise InterfaceError(f"network error while connecting: {exc!r}") from exc
         if read_timeout is not None and self._usock is not None:
             self._usock.settimeout(read_timeout)  # pg8000's `timeout` stays for connecting
         begin = _BEGIN
@@ -333,10 +337,15 @@ class PipelinedConnection(pg8000.legacy.Connection):
             # Read every answer before raising, or the next statement would read this one's.
             for context, _ in exchange:
                 self._read_until_ready(context)
-        except BaseException as exc:
+        except Exception as exc:
             self._abandon()
-            if isinstance(exc, OSError):  # a read timeout, outside pg8000's own wrapping
-                raise InterfaceError("network error") from exc
+            if isinstance(exc, InterfaceError):
+                raise
+            # A timeout (outside pg8000's own wrapping) or a failure to read an answer: the
+            # "network error" SQLAlchemy takes for a disconnect, to discard the connection.
+            raise InterfaceError(f"network error: {exc!r}") from exc
+        except BaseException:
+            self._abandon()
             raise
         for context, _ in exchange:
             if context.error is not None:
@@ -344,9 +353,11 @@ class PipelinedConnection(pg8000.legacy.Connection):
 
     def _abandon(self) -> None:
         """Close the socket without a goodbye: what is left unread on it is lost with it."""
-        usock, self._usock, self._sock = self._usock, None, None
-        if usock is not None:
-            usock.close()
+        sock, usock, self._sock, self._usock = self._sock, self._usock, None, None
+        for stream in (sock, usock):
+            if stream is not None:
+                with suppress(OSError):  # a buffered write may fail to flush: closed anyway
+                    stream.close()
 
     def _read_until_ready(self, context: Context) -> None:
         code = None
