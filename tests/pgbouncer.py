@@ -29,6 +29,7 @@ class Pooler:
 
     host: str
     port: int
+    pool_size: int
     process: subprocess.Popen[bytes]
 
     def url_for(self, direct_url: str) -> str:
@@ -74,11 +75,14 @@ def _listening(port: int) -> bool:
 
 
 @contextmanager
-def pgbouncer(server_url: str, folder: Path, *, pool_size: int = 4) -> Iterator[Pooler]:
-    """PgBouncer (transaction mode, `pool_size` server connections per database) until exit."""
+def pgbouncer(
+    server_url: str, folder: Path, *, pool_size: int = 4, port: int | None = None
+) -> Iterator[Pooler]:
+    """PgBouncer (transaction mode, `pool_size` server connections per database) until exit,
+    on `port` (a free one if None)."""
     if shutil.which(PGBOUNCER) is None:
         raise RuntimeError(f"{PGBOUNCER} is missing: `make test` installs Debian's pgbouncer")
-    port = free_port()
+    port = port or free_port()
     ini = _config(server_url, port, folder, pool_size)
     command = [PGBOUNCER, "-q", str(ini)]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
@@ -95,7 +99,7 @@ def pgbouncer(server_url: str, folder: Path, *, pool_size: int = 4) -> Iterator[
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"pgbouncer did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.05)
-        yield Pooler("127.0.0.1", port, process)
+        yield Pooler("127.0.0.1", port, pool_size, process)
     finally:
         process.terminate()
         try:
