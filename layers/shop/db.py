@@ -115,6 +115,7 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
             prepare_threshold=settings.db_prepare_threshold or None,
             connect_timeout=settings.db_connect_timeout,
             statement_timeout=settings.db_statement_timeout,
+            set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
         )
     return engine
 

@@ -377,12 +377,14 @@ def install(
     prepare_threshold: int | None,
     connect_timeout: float | None = None,
     statement_timeout: float | None = None,
+    set_statement_timeout: bool = True,
 ) -> None:
     """Make `engine` (postgresql+pg8000) connect with PipelinedConnection.
 
     `connect_timeout` bounds opening a connection; `statement_timeout` (seconds, None or 0:
-    no limit) bounds each statement on the server, and each wait for an answer on the
-    client at that plus `connect_timeout`, for a connection that silently went away.
+    no limit) bounds each wait for an answer on the client at that plus `connect_timeout`
+    (a connection that silently went away), and each statement on the server with SET LOCAL
+    unless `set_statement_timeout` is False (the database role holds it instead).
 
     Also lets SQLAlchemy batch an INSERT of many rows into multi-row statements even without
     RETURNING (as it does for psycopg2): pg8000's executemany is one statement per row.
@@ -398,7 +400,7 @@ def install(
         return PipelinedConnection(
             *cargs,
             prepare_threshold=prepare_threshold,
-            statement_timeout=statement_timeout,
+            statement_timeout=statement_timeout if set_statement_timeout else None,
             read_timeout=read_timeout,
             **cparams,
         )

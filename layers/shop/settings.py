@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,10 +34,16 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="PostgreSQL: seconds to open a connection"
     )
     db_statement_timeout: float = Field(
-        default=20.0,
+        default=15.0,
         ge=0,
-        description="PostgreSQL: seconds a statement may run (SET LOCAL per transaction; 0: no "
-        "limit); an answer later than this plus DB_CONNECT_TIMEOUT drops the connection",
+        description="PostgreSQL: seconds a statement may run (0: no limit); an answer later "
+        "than this plus DB_CONNECT_TIMEOUT drops the connection",
+    )
+    db_statement_timeout_scope: Literal["transaction", "role"] = Field(
+        default="transaction",
+        description="PostgreSQL: how the server learns DB_STATEMENT_TIMEOUT: SET LOCAL with "
+        "each transaction, or `role` (the deploy hook sets it on the database role; nothing "
+        "per transaction, so RDS Proxy never pins a session for it)",
     )
 
     jwt_issuer: str = "shopfn"

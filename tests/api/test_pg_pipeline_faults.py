@@ -211,3 +211,16 @@ def test_kept_statements_behind_pgbouncer_never_run_another_clients_statement(
                 cursor.execute(sql, (1,))
                 assert list(cursor.fetchall()) == [[expected]]
                 connection.commit()
+
+
+def test_with_the_timeout_on_the_role_no_transaction_sends_a_set() -> None:
+    engine = _engine(statement_timeout=0.2, connect_timeout=0.1, set_statement_timeout=False)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("show statement_timeout")).scalar() == "0"
+            started = time.monotonic()
+            with pytest.raises(sa.exc.InterfaceError):  # still bounded: by the read timeout
+                connection.execute(sa.text("select pg_sleep(3)"))
+            assert time.monotonic() - started < 2
+    finally:
+        engine.dispose()
