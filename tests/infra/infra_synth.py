@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,7 @@ class Synth:
     template: dict
     assertions: object  # aws_cdk.assertions.Template
     report: dict  # the validation report (cdk-nag's findings)
+    paths: dict[str, str] = field(default_factory=dict)  # logical id -> construct path
 
 
 def fake_build(target: Path, manifest: Path) -> Path:
@@ -66,4 +67,9 @@ def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
     assembly = app.synth()  # raises when cdk-nag reports an unacknowledged error
     template = Template.from_stack(stack)
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
-    return Synth(template.to_json(), template, report)
+    paths = {
+        stack.resolve(element.logical_id): element.node.path
+        for element in stack.node.find_all()
+        if isinstance(element, cdk.CfnElement)
+    }
+    return Synth(template.to_json(), template, report, paths)

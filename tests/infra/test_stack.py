@@ -66,6 +66,42 @@ def test_postgres_is_private_encrypted_and_reached_through_a_tls_proxy(dev) -> N
     dev.assertions.resource_count_is("AWS::SecretsManager::RotationSchedule", 1)
 
 
+def test_postgres_runs_the_pinned_minor_version_only(dev, prod) -> None:
+    for synth in (dev, prod):
+        synth.assertions.has_resource_properties(
+            "AWS::RDS::DBInstance",
+            {
+                "EngineVersion": Match.string_like_regexp(r"^16\.\d+$"),
+                "AutoMinorVersionUpgrade": False,
+            },
+        )
+
+
+def test_subnets_take_their_zones_from_the_account_at_deploy_time(dev) -> None:
+    zones = [
+        subnet["Properties"]["AvailabilityZone"]
+        for subnet in resources(dev, "AWS::EC2::Subnet").values()
+    ]
+    assert len(zones) == 6  # public, app and data in each of two zones
+    assert {json.dumps(zone) for zone in zones} == {
+        json.dumps({"Fn::Select": [index, {"Fn::GetAZs": ""}]}) for index in (0, 1)
+    }
+
+
+def test_a_stage_may_name_its_zones_instead() -> None:
+    from aws_cdk import App
+    from shopfn_infra.config import StageConfig
+
+    named = StageConfig.from_context(
+        App(context={"availabilityZones": "eu-west-1b, eu-west-1c"}).node
+    )
+    listed = StageConfig.from_context(App(context={"availabilityZones": ["eu-west-1a"]}).node)
+
+    assert named.availability_zones == ("eu-west-1b", "eu-west-1c")
+    assert listed.availability_zones == ("eu-west-1a",)
+    assert StageConfig.from_context(App().node).availability_zones == ()
+
+
 def test_prod_database_is_multi_az_and_protected_from_deletion(prod) -> None:
     prod.assertions.has_resource_properties(
         "AWS::RDS::DBInstance", {"MultiAZ": True, "DeletionProtection": True}
