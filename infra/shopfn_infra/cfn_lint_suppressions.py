@@ -12,6 +12,8 @@ from typing import Any
 from aws_cdk import CfnResource, Stack
 from constructs import IConstruct
 
+from shopfn_infra.config import StageConfig
+
 KEY = "cfn-lint"
 
 
@@ -45,7 +47,7 @@ def accept_in_template(stack: Stack, reason: str, *rules: str) -> None:
     stack.template_options.metadata = metadata
 
 
-def template(stack: Stack) -> None:
+def template(stack: Stack, config: StageConfig) -> None:
     accept_in_template(
         stack,
         "CDK writes DependsOn for construct dependencies (a function on its role and policy, "
@@ -53,6 +55,13 @@ def template(stack: Stack) -> None:
         "orders the same resource: redundant, harmless, and not ours to write",
         "W3005",
     )
+    if config.availability_zones:
+        accept_in_template(
+            stack,
+            "the stage names its availability zones on purpose (context availabilityZones, "
+            "docs/deploy.md); by default they come from the account at deploy time",
+            "W3010",
+        )
 
 
 def vpc_default_security_group(handler: CfnResource) -> None:

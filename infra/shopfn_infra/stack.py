@@ -109,7 +109,7 @@ class ShopfnStack(Stack):
         nag.dashboard(dashboard)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
-        lint.template(self)
+        lint.template(self, config)
         lint.vpc_default_security_group(network.default_security_group_handler)
         if retrain and schedule:
             lint.retrain(retrain.function, schedule.rule, schedule.dead_letters)

@@ -96,3 +96,27 @@ def test_every_suppression_has_a_reason_and_none_hides_a_cloudformation_error(
     # cfn-lint's own errors (E0000-E9999) mean CloudFormation rejects the template
     assert not [(w, c) for w, checks in suppressed.items() for c in checks if re.match(r"E\d", c)]
     assert suppressed["template"] == ["W3005"]
+
+
+@pytest.mark.parametrize(("named", "flagged"), [("eu-west-1a", set()), ("", {"W3010"})])
+def test_zones_a_stage_names_are_accepted_and_only_then(named, flagged) -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk.assertions import Template
+    from shopfn_infra import cfn_lint_suppressions as lint
+    from shopfn_infra.config import StageConfig
+
+    app = App(context={"availabilityZones": named})
+    stack = Stack(app, "Zones", env={"region": REGION})
+    ec2.CfnSubnet(
+        stack,
+        "Subnet",
+        vpc_id="vpc-0123456789abcdef0",
+        cidr_block="10.0.0.0/24",
+        availability_zone="eu-west-1a",
+    )
+    lint.template(stack, StageConfig.from_context(app.node))
+
+    template = Template.from_stack(stack).to_json()
+
+    assert {m.rule.id for m in findings(template, REGION)} == flagged
