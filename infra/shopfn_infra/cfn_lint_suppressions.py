@@ -67,9 +67,9 @@ def template(stack: Stack, config: StageConfig) -> None:
 def vpc_default_security_group(handler: CfnResource) -> None:
     accept(
         handler,
-        "CDK's own function that empties the VPC's default security group: it runs only "
-        "when the VPC is created, makes two EC2 calls whose errors reach CloudFormation and "
-        "its log group; a trace would show nothing more",
+        "CDK's own function that empties the VPC's default security group: it runs only on "
+        "deploys that create or replace the VPC, makes a few EC2 calls whose errors reach "
+        "CloudFormation and its log group; a trace would show nothing more",
         "WS1000",
     )
 
