@@ -1,4 +1,5 @@
-"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining."""
+"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining
+and housekeeping runs."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Monitoring(Construct):
         functions: dict[str, ShopFunction],
         retrain: ShopFunction | None,
         retrain_dead_letters: sqs.IQueue | None,
+        housekeeping_dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -75,6 +77,15 @@ class Monitoring(Construct):
                 ),
                 threshold=1,
                 description="A scheduled or queued retraining run could not be delivered or failed",
+            )
+        if housekeeping_dead_letters is not None:
+            self._alarm(
+                "HousekeepingDeadLetters",
+                housekeeping_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES, statistic="Maximum"
+                ),
+                threshold=1,
+                description="A scheduled housekeeping purge could not be delivered or failed",
             )
 
     def _alarm(
