@@ -9,14 +9,11 @@ fails, lands in a dead-letter queue that an alarm watches.
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
-from aws_cdk.aws_lambda_destinations import SqsDestination
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
+from shopfn_infra.schedules import Schedule, add_schedule
 
 #: The function whose scheduled event runs the purge.
 HOUSEKEEPING_FUNCTION = "users"
@@ -29,36 +26,19 @@ class HousekeepingSchedule(Construct):
         self, scope: Construct, id: str, *, config: StageConfig, users: lambda_.IFunction
     ) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "Failures",
-            queue_name=f"{config.prefix}-housekeeping-failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
         # The schedule is the users function's only asynchronous caller. A failed purge is
-        # not retried in a loop: the next scheduled run starts over anyway.
-        lambda_.EventInvokeConfig(
+        # not retried at once: the next scheduled run starts over anyway.
+        self.dead_letters, self.rule = add_schedule(
             self,
-            "AsyncRuns",
-            function=users,
-            retry_attempts=0,
-            max_event_age=Duration.hours(1),
-            on_failure=SqsDestination(self.dead_letters),
-        )
-        self.rule = events.Rule(
-            self,
-            "Schedule",
-            rule_name=f"{config.prefix}-housekeeping",
-            description="Purge expired tokens, keys, throttle counts, chats and old events",
-            schedule=events.Schedule.expression(config.housekeeping_schedule),
-            targets=[
-                targets.LambdaFunction(
-                    users,
-                    retry_attempts=2,
-                    max_event_age=Duration.hours(1),
-                    dead_letter_queue=self.dead_letters,
-                )
-            ],
+            users,
+            Schedule(
+                queue_name=f"{config.prefix}-housekeeping-failures",
+                rule_id="Schedule",
+                rule_name=f"{config.prefix}-housekeeping",
+                description="Purge expired tokens, keys, throttle counts, chats and old events",
+                expression=config.housekeeping_schedule,
+                delivery_retries=2,
+                run_retries=0,
+                max_event_age=Duration.hours(1),
+            ),
         )

@@ -69,24 +69,20 @@ class Monitoring(Construct):
                 threshold=1,
                 description="A retraining run failed",
             )
-        if retrain_dead_letters is not None:
-            self._alarm(
-                "RetrainDeadLetters",
-                retrain_dead_letters.metric_approximate_number_of_messages_visible(
-                    period=FIVE_MINUTES, statistic="Maximum"
-                ),
-                threshold=1,
-                description="A scheduled or queued retraining run could not be delivered or failed",
-            )
-        if housekeeping_dead_letters is not None:
-            self._alarm(
-                "HousekeepingDeadLetters",
-                housekeeping_dead_letters.metric_approximate_number_of_messages_visible(
-                    period=FIVE_MINUTES, statistic="Maximum"
-                ),
-                threshold=1,
-                description="A scheduled housekeeping purge could not be delivered or failed",
-            )
+        dead_letters = (
+            ("Retrain", retrain_dead_letters, "A scheduled or queued retraining run"),
+            ("Housekeeping", housekeeping_dead_letters, "A scheduled housekeeping purge"),
+        )
+        for name, queue, what in dead_letters:
+            if queue is not None:
+                self._alarm(
+                    f"{name}DeadLetters",
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=FIVE_MINUTES, statistic="Maximum"
+                    ),
+                    threshold=1,
+                    description=f"{what} could not be delivered or failed",
+                )
 
     def _alarm(
         self,
