@@ -6,6 +6,7 @@ The clock is a fixed instant moved by time-machine, never the wall clock.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import purge_rows as rows
@@ -68,7 +69,7 @@ def a_day_of_traffic(
 
 
 @pytest.fixture
-def clock() -> time_machine.Coordinates:
+def clock() -> Iterator[time_machine.Coordinates]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
