@@ -74,13 +74,19 @@ def vpc_default_security_group(handler: CfnResource) -> None:
     )
 
 
-def retrain(function: IConstruct, rule: IConstruct, failures: IConstruct) -> None:
-    accept(
-        function,
-        "one retraining job with two triggers on purpose: POST /ml/retrain (API Gateway) "
-        "and the nightly rule (EventBridge); splitting it would duplicate the image",
-        "WS1002",
-    )
+RETRAIN_TRIGGERS = (
+    "one retraining job with two triggers on purpose: POST /ml/retrain (API Gateway) and the "
+    "nightly rule (EventBridge); splitting it would duplicate the image"
+)
+HOUSEKEEPING_TRIGGERS = (
+    "the users function owns sign-in state, so it also runs the hourly purge of it "
+    "(EventBridge) beside its API (API Gateway); a second function would duplicate its code"
+)
+
+
+def scheduled(function: IConstruct, rule: IConstruct, failures: IConstruct, why: str) -> None:
+    """What a function run by `schedules.add_schedule` as well as by its API accepts."""
+    accept(function, why, "WS1002")
     permissions = [
         child
         for child in rule.node.find_all()
@@ -89,14 +95,14 @@ def retrain(function: IConstruct, rule: IConstruct, failures: IConstruct) -> Non
     for permission in permissions:
         accept(
             permission,
-            "retrain's asynchronous runs have an EventInvokeConfig (Retrain/AsyncRuns) whose "
-            "on-failure destination is the failures queue; the rule only matches it when both "
-            "name the function alike, and CDK writes GetAtt Arn here and Ref there",
+            "the function's asynchronous runs have an EventInvokeConfig (AsyncRuns, beside this "
+            "rule) whose on-failure destination is the failures queue; the rule only sees it "
+            "when both name the function alike, and CDK writes GetAtt Arn here and Ref there",
             "ES1007",
         )
     accept(
         failures,
-        "this queue is itself the dead-letter queue of retraining runs (rule target and "
+        "this queue is itself the dead-letter queue of the scheduled runs (rule target and "
         "on-failure destination), read by a person after an alarm; it has no queue to redrive to",
         "ES6000",
     )
