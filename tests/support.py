@@ -51,6 +51,7 @@ class LambdaClient:
     """Sends requests as API Gateway events straight into the functions' handlers."""
 
     default_headers: dict[str, str] = field(default_factory=dict)
+    source_ip: str = "127.0.0.1"  # the caller's address, as API Gateway reports it
 
     def request(
         self,
@@ -79,6 +80,7 @@ class LambdaClient:
             headers=list(all_headers.items()),
             query_string=urlencode(params or {}, doseq=True),
             body=body,
+            source_ip=self.source_ip,
         )
         result = ProxyResponse.from_lambda(invoke(spec, event))
         return Reply(
