@@ -466,3 +466,54 @@ def test_admin_cannot_demote_or_deactivate_themself(
     assert reply.status == 409 and reply.is_problem
     stored = stored_user(admin.email)
     assert stored.role == "admin" and stored.is_active is True
+
+
+def test_a_stranger_locks_only_their_own_address_out(client: LambdaClient) -> None:
+    owner = sign_up(client)
+    stranger = LambdaClient(source_ip="203.0.113.66")
+    for _ in range(5):
+        assert login(stranger, owner.email, "guess").status == 401
+    assert login(stranger, owner.email, "guess").status == 429
+    assert login(stranger, owner.email, owner.password).status == 429
+    assert login(LambdaClient(source_ip="198.51.100.7"), owner.email, owner.password).status == 200
+
+
+def test_past_the_account_ceiling_the_account_backs_off_for_seconds_not_the_window(
+    client: LambdaClient,
+) -> None:
+    import time_machine
+
+    owner = sign_up(client)
+    with time_machine.travel("2026-06-01 12:00:00+00:00", tick=False) as clock:
+        for n in range(20):  # 20 failures from five addresses, four each: under the pair limit
+            guesser = LambdaClient(source_ip=f"203.0.113.{n % 5 + 1}")
+            assert login(guesser, owner.email, "guess").status == 401
+        owner_client = LambdaClient(source_ip="198.51.100.9")
+        waiting = login(owner_client, owner.email, owner.password)
+        assert waiting.status == 429 and waiting.headers["retry-after"] == "1"
+        clock.shift(1.5)
+        assert login(LambdaClient(source_ip="203.0.113.9"), owner.email, "guess").status == 401
+        clock.shift(1.5)  # the 21st failure doubled the wait to 2 s
+        assert login(owner_client, owner.email, owner.password).status == 429
+        clock.shift(0.6)
+        assert login(owner_client, owner.email, owner.password).status == 200
+
+
+def test_the_account_backoff_never_exceeds_a_minute(client: LambdaClient) -> None:
+    from datetime import timedelta
+
+    from shop.coltypes import utcnow
+
+    owner = sign_up(client)
+    with session_scope() as session:
+        for n in range(40):
+            session.add(
+                LoginFailure(
+                    email=owner.email,
+                    address=f"addr:203.0.113.{n}",
+                    failed_at=utcnow() - timedelta(seconds=30),
+                )
+            )
+    waiting = login(LambdaClient(source_ip="198.51.100.9"), owner.email, owner.password)
+    assert waiting.status == 429
+    assert 25 <= int(waiting.headers["retry-after"]) <= 31
