@@ -9,6 +9,7 @@ spread-out guesser to a crawl while the owner waits seconds, never the whole win
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -55,7 +56,7 @@ def _issue_pair(session: Session, user: User, family_id: str | None = None) -> T
 def _throttled(retry_after: float) -> TooManyRequests:
     return TooManyRequests(
         "Too many failed sign-ins for this account; try again later.",
-        retry_after=int(retry_after) + 1,
+        retry_after=math.ceil(retry_after),
     )
 
 
