@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -57,10 +56,8 @@ def count_chat_request(session: Session, principal: Principal | None, address: s
     params = {"names": names, "now": now, "window_start": window_start}
     params.update({f"bucket_{i}": name for i, name in enumerate(names)})
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # A lost hit after a database crash only means one extra message allowed, so this
-        # commit need not wait for its WAL flush (the chat's own commit still does).
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    # Requests of these buckets take turns from here to the commit below (no WAL flush wait
+    # on PostgreSQL: the chat's own commit still waits for it).
     lock_keys(session, *(f"chat:{name}" for name in names))
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         session.execute(_PRUNE, params)
