@@ -100,13 +100,20 @@ def test_a_no_op_change_keeps_the_users_tokens(client: LambdaClient) -> None:
 # --- point 2: deactivation and password changes, everywhere ----------------------------------
 
 
-def test_a_deactivated_customers_live_token_stops_working_in_every_function(
-    client: LambdaClient,
-) -> None:
+@pytest.fixture
+def shop_with_cart(client: LambdaClient) -> tuple[Account, int, Account]:
+    """An admin, a product and a shopper with that product in their cart."""
     admin = make_admin(client)
     product = new_product(client, admin)
     shopper = sign_up(client)
     assert add_to_cart(client, shopper, product).status == 201
+    return admin, product, shopper
+
+
+def test_a_deactivated_customers_live_token_stops_working_in_every_function(
+    client: LambdaClient, shop_with_cart: tuple[Account, int, Account]
+) -> None:
+    admin, product, shopper = shop_with_cart
     assert patch_user(client, admin, shopper, is_active=False).status == 200
 
     refused = [
@@ -125,13 +132,10 @@ def test_a_deactivated_customers_live_token_stops_working_in_every_function(
 
 
 def test_after_a_password_change_older_tokens_stop_working_everywhere(
-    client: LambdaClient,
+    client: LambdaClient, shop_with_cart: tuple[Account, int, Account]
 ) -> None:
-    admin = make_admin(client)
-    product = new_product(client, admin)
-    shopper = sign_up(client)
+    _admin, product, shopper = shop_with_cart
     other_device = login(client, shopper).json()
-    assert add_to_cart(client, shopper, product).status == 201
     changed = client.patch(
         "/users/me",
         json={"password": "brand new secret", "current_password": shopper.password},

@@ -218,17 +218,21 @@ def test_five_failures_lock_that_account_only(client: LambdaClient) -> None:
     assert login(client, bystander.email, bystander.password).status == 200
 
 
+def add_failures(email: str, count: int, *, ago: Any, spread: bool = False) -> None:
+    """`count` failed sign-ins `ago` (a timedelta), from one address each if `spread`."""
+    from shop.coltypes import utcnow
+
+    with session_scope() as session:
+        for n in range(count):
+            address = f"addr:203.0.113.{n}" if spread else None
+            session.add(LoginFailure(email=email, address=address, failed_at=utcnow() - ago))
+
+
 def test_failures_older_than_the_window_do_not_lock(client: LambdaClient) -> None:
     from datetime import timedelta
 
-    from shop.coltypes import utcnow
-
     account = sign_up(client)
-    with session_scope() as session:
-        for _ in range(5):
-            session.add(
-                LoginFailure(email=account.email, failed_at=utcnow() - timedelta(minutes=16))
-            )
+    add_failures(account.email, 5, ago=timedelta(minutes=16))
     assert login(client, account.email, account.password).status == 200
 
 
@@ -502,18 +506,8 @@ def test_past_the_account_ceiling_the_account_backs_off_for_seconds_not_the_wind
 def test_the_account_backoff_never_exceeds_a_minute(client: LambdaClient) -> None:
     from datetime import timedelta
 
-    from shop.coltypes import utcnow
-
     owner = sign_up(client)
-    with session_scope() as session:
-        for n in range(40):
-            session.add(
-                LoginFailure(
-                    email=owner.email,
-                    address=f"addr:203.0.113.{n}",
-                    failed_at=utcnow() - timedelta(seconds=30),
-                )
-            )
+    add_failures(owner.email, 40, ago=timedelta(seconds=30), spread=True)
     waiting = login(LambdaClient(source_ip="198.51.100.9"), owner.email, owner.password)
     assert waiting.status == 429
     assert 25 <= int(waiting.headers["retry-after"]) <= 31
