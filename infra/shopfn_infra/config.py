@@ -32,6 +32,15 @@ class StageConfig:
     availability_zones: tuple[str, ...] = ()
     api_p99_latency_ms: int = 3000
 
+    def __post_init__(self) -> None:
+        if self.is_prod and not self.certificate_arn:
+            raise ValueError(
+                "The prod stage serves the dashboard over HTTPS only, so that passwords and "
+                "tokens never travel in clear: set the ARN of an ACM certificate for its "
+                "domain, e.g. `cdk deploy -c stage=prod -c certificateArn=arn:aws:acm:...` "
+                "(or `certificateArn` in cdk.json)."
+            )
+
     @property
     def is_prod(self) -> bool:
         return self.stage == "prod"

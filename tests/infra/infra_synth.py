@@ -48,7 +48,15 @@ def fake_build(target: Path, manifest: Path) -> Path:
     return target
 
 
-def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
+#: A made-up ACM certificate: the prod stage refuses to synthesize without one.
+CERTIFICATE_ARN = (
+    "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+)
+
+
+def synth(
+    tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST, **extra_context: str
+) -> Synth:
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
 
@@ -61,6 +69,7 @@ def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
         buildDir=str(fake_build(tmp / "build", manifest)),
         region="eu-west-1",
         account="123456789012",
+        **extra_context,
     )
     app = cdk.App(outdir=str(tmp / "cdk.out"), context=context)
     app, stack = build_app(app)

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_synth import FIXTURE_MANIFEST
+from infra_synth import CERTIFICATE_ARN, FIXTURE_MANIFEST, synth
 
 MANIFEST = tomllib.loads(FIXTURE_MANIFEST.read_text())["functions"]
 API_FUNCTIONS = [name for name in MANIFEST if name != "retrain"]
@@ -67,8 +67,8 @@ def test_postgres_is_private_encrypted_and_reached_through_a_tls_proxy(dev) -> N
 
 
 def test_postgres_runs_the_pinned_minor_version_only(dev, prod) -> None:
-    for synth in (dev, prod):
-        synth.assertions.has_resource_properties(
+    for stage in (dev, prod):
+        stage.assertions.has_resource_properties(
             "AWS::RDS::DBInstance",
             {
                 "EngineVersion": Match.string_like_regexp(r"^16\.\d+$"),
@@ -405,3 +405,24 @@ def test_cdk_nag_reports_no_unacknowledged_error_and_every_acknowledgment_has_a_
         assert errors == [], plugin["pluginName"]
         for suppressed in plugin.get("suppressedViolations", []):
             assert len(suppressed["reason"]) > 30, suppressed["acknowledgedId"]
+
+
+# --- HTTPS --------------------------------------------------------------------------------
+def test_prod_without_a_certificate_does_not_synthesize_and_says_what_to_set(tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"HTTPS.*certificateArn=arn:aws:acm"):
+        synth(tmp_path, stage="prod")
+
+
+def test_the_prod_dashboard_serves_https_and_redirects_http(prod) -> None:
+    prod.assertions.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Protocol": "HTTPS", "Port": 443, "Certificates": [{"CertificateArn": CERTIFICATE_ARN}]},
+    )
+    prod.assertions.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Protocol": "HTTP",
+            "Port": 80,
+            "DefaultActions": [Match.object_like({"Type": "redirect"})],
+        },
+    )
