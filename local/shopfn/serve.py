@@ -182,7 +182,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
             "COMMERCE_API_URL": api_url(options.host, options.commerce_port),
             "ML_API_URL": api_url(options.host, options.ml_port),
         }
-        dashboard = Dashboard(options.dashboard_port, options.host, env=urls)
+        dashboard = Dashboard(options.dashboard_port, options.host, env=urls, quiet=options.console)
         dashboard.start()
     on_ready = None
     if options.console:
