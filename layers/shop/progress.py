@@ -22,8 +22,8 @@ class Bar(Protocol):
     def update(self, n: float | None = 1) -> bool | None: ...
 
 
-#: Makes a bar from (total, description); the `shopfn` CLI passes its tqdm factory.
-BarFactory = Callable[[int, str], AbstractContextManager[Bar]]
+#: Makes a bar from (total, description, unit); the `shopfn` CLI passes its tqdm factory.
+BarFactory = Callable[[int, str, str], AbstractContextManager[Bar]]
 
 _factory: ContextVar[BarFactory | None] = ContextVar("progress_factory", default=None)
 _bar: ContextVar[Bar | None] = ContextVar("progress_bar", default=None)
@@ -48,7 +48,7 @@ def in_steps(desc: str, total: int) -> Callable[[Callable[P, R]], Callable[P, R]
             factory = _factory.get()
             if factory is None:
                 return function(*args, **kwargs)
-            with factory(total, desc) as bar:
+            with factory(total, desc, "step") as bar:
                 token = _bar.set(bar)
                 try:
                     return function(*args, **kwargs)

@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `shopfn` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration is noise here
     args = build_parser().parse_args(argv)
     if args.quiet:
         from shopfn.progress import set_quiet

@@ -38,9 +38,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     data_dir = tmp_path_factory.mktemp("progress")
     env = {**os.environ, "DATA_DIR": str(data_dir), "BCRYPT_ROUNDS": "4"}
     env.pop("DATABASE_URL", None)
-    piped = subprocess.run(
-        _shopfn(*SIMULATE), env=env, capture_output=True, text=True, check=False
-    )
+    piped = subprocess.run(_shopfn(*SIMULATE), env=env, capture_output=True, text=True, check=False)
     return Shop(env, piped)
 
 
@@ -81,15 +79,15 @@ class _Recorder:
     """A bar factory that remembers each bar's total, description and updates."""
 
     def __init__(self) -> None:
-        self.bars: list[tuple[int, str, list[float]]] = []
+        self.bars: list[tuple[int, str, str, list[float]]] = []
 
     @contextmanager
-    def __call__(self, total: int, desc: str, unit: str = "it") -> Iterator[_Recorder]:
-        self.bars.append((total, desc, []))
+    def __call__(self, total: int, desc: str, unit: str) -> Iterator[_Recorder]:
+        self.bars.append((total, desc, unit, []))
         yield self
 
     def update(self, n: float | None = 1) -> None:
-        self.bars[-1][2].append(n or 0)
+        self.bars[-1][3].append(n or 0)
 
 
 def test_layer_steps_are_counted_only_while_someone_watches() -> None:
@@ -103,7 +101,7 @@ def test_layer_steps_are_counted_only_while_someone_watches() -> None:
     recorder = _Recorder()
     with watched_by(recorder):
         assert work() == "done"
-    assert recorder.bars == [(3, "three steps", [1, 1, 1])]
+    assert recorder.bars == [(3, "three steps", "step", [1, 1, 1])]
     assert work() == "done" and len(recorder.bars) == 1  # the watch ended with the block
 
 
@@ -120,7 +118,7 @@ def test_build_counts_the_layer_and_each_function(
     options = building.BuildOptions(out=tmp_path, functions=("users", "cart"))
     bundles = building.build(options)
     assert [bundle.name for bundle in bundles] == ["layer", "users", "cart"]
-    assert recorder.bars == [(3, "building bundles", [1, 1, 1])]
+    assert recorder.bars == [(3, "building bundles", "bundle", [1, 1, 1])]
 
 
 def _bundle(name: str) -> object:
