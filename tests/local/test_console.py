@@ -110,3 +110,12 @@ def test_an_error_shows_its_traceback_and_no_colors_off_a_terminal() -> None:
     text = ConsoleFormatter(color=False).format(record)
     assert text.split(" ", 1)[1].startswith("ERROR gateway: boom\nTraceback")
     assert "ValueError: the disk is full" in text and "\033[" not in text
+
+
+def test_in_aws_the_console_setting_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop.http.handler import console_logging
+
+    monkeypatch.setenv(LOG_FORMAT_ENV, "console")
+    assert console_logging()
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "shopfn-products")
+    assert not console_logging()
