@@ -67,6 +67,7 @@ class LambdaClient:
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
+        source_ip: str = "127.0.0.1",
     ) -> Reply:
         all_headers = {**self.default_headers, **(headers or {})}
         if json_body is not None:
@@ -84,6 +85,7 @@ class LambdaClient:
             headers=list(all_headers.items()),
             query_string=urlencode(params or {}, doseq=True),
             body=body,
+            source_ip=source_ip,
         )
         result = ProxyResponse.from_lambda(invoke(spec, event))
         return Reply(
