@@ -16,8 +16,8 @@ every SQL text character by character to turn `%s` into `$1` (now once per disti
 and it parses timestamps with `strptime` (now the C `fromisoformat`, with pg8000's own parser
 for what that does not read, like BC dates).
 
-By default every statement is unnamed: Parse, Bind and Execute travel in one message and
-end with its Sync, so nothing outlives the statement on the server, and a transaction pooler
+By default every statement is unnamed: Parse, Bind and Execute travel in one write and end
+with its Sync, so nothing outlives the statement on the server, and a transaction pooler
 (PgBouncer in transaction mode, RDS Proxy) may hand each transaction to any backend.
 
 Opt-in, on a direct connection only: with `prepare_threshold=n` a statement is kept prepared
@@ -36,8 +36,9 @@ Failures never leave a half-read answer behind: any exception while a response i
 closes the socket, so the connection cannot hand the next caller this statement's rows, and
 SQLAlchemy (which sees "network error" or "connection is closed") discards it. A read that
 waits longer than `read_timeout` is such an exception. `statement_timeout` is set with
-`SET LOCAL` in the same message as each transaction's BEGIN: it works behind PgBouncer
-(which drops startup options) and RDS Proxy without pinning (a session `SET` would pin).
+`SET LOCAL` in the same write as each transaction's BEGIN: it works behind PgBouncer (which
+drops startup options) and ends with the transaction. RDS Proxy may pin a session for any
+SET, so there shop.db leaves it out and the database role holds the timeout instead.
 """
 
 from __future__ import annotations
