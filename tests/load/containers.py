@@ -60,7 +60,7 @@ def _environment(url: str, data_dir: Path) -> None:
             "DATA_DIR": str(data_dir),
             "DB_POOL_SIZE": "1",
             "BCRYPT_ROUNDS": "4",
-            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("LOAD_LOG_LEVEL", "CRITICAL"),
             "ENVIRONMENT": "test",
         }
     )
