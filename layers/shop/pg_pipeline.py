@@ -149,6 +149,8 @@ class PipelinedConnection(pg8000.legacy.Connection):
     """
 
     _begin_pending = False
+    _sock: Any  # pg8000's buffered socket file and the socket under it (None once closed)
+    _usock: Any
 
     def __init__(
         self,
@@ -354,8 +356,9 @@ class PipelinedConnection(pg8000.legacy.Connection):
 
     def _abandon(self) -> None:
         """Close the socket without a goodbye: what is left unread on it is lost with it."""
-        sock, usock, self._sock, self._usock = self._sock, self._usock, None, None
-        for stream in (sock, usock):
+        streams = (self._sock, self._usock)
+        self._sock = self._usock = None
+        for stream in streams:
             if stream is not None:
                 with suppress(OSError):  # a buffered write may fail to flush: closed anyway
                     stream.close()
