@@ -97,6 +97,31 @@ def test_a_no_op_change_keeps_the_users_tokens(client: LambdaClient) -> None:
     assert client.get("/cart", token=b.access_token).status == 200
 
 
+def test_a_change_committed_after_another_still_ends_the_tokens_issued_between(
+    client: LambdaClient,
+) -> None:
+    from shop.db import new_session
+    from shop.services import accounts
+
+    admin = make_admin(client)
+    shopper = sign_up(client)
+    late = new_session()
+    try:
+        loaded = late.get(User, shopper.id)  # read before the first change commits
+        assert loaded is not None and loaded.token_epoch == 0
+        assert patch_user(client, admin, shopper, role="admin").status == 200
+        between = login(client, shopper).json()["access_token"]
+        assert client.get("/orders/stats", token=between).status == 200
+        change = accounts.ProfileChange(
+            password="brand new secret", current_password=shopper.password
+        )
+        assert accounts.update_profile(late, shopper.id, change) is loaded
+    finally:
+        late.close()
+
+    assert_refused(client.get("/orders/stats", token=between))
+
+
 # --- point 2: deactivation and password changes, everywhere ----------------------------------
 
 
