@@ -243,6 +243,20 @@ def test_a_token_of_a_deleted_account_is_refused(client: LambdaClient) -> None:
     assert_refused(client.get("/cart", token=shopper.access_token), "invalid or expired")
 
 
-def test_anonymous_product_reads_still_work(client: LambdaClient) -> None:
+def test_anonymous_product_reads_still_work_and_read_no_account(client: LambdaClient) -> None:
+    from sqlalchemy import event
+
+    from shop.db import get_engine
+
     product = new_product(client, make_admin(client))
-    assert client.get(f"/products/{product}").status == 200
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        assert client.get(f"/products/{product}").status == 200
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    assert statements and not [s for s in statements if "FROM users" in s], statements
