@@ -19,9 +19,13 @@ class RetrainSchedule(Construct):
     """Runs retrain nightly; a run EventBridge cannot deliver, or that fails, lands in the DLQ."""
 
     def __init__(
-        self, scope: Construct, id: str, *, config: StageConfig, retrain: lambda_.IFunction
+        self, scope: Construct, id: str, *, config: StageConfig, retrain: lambda_.Function
     ) -> None:
         super().__init__(scope, id)
+        rule_name = f"{config.prefix}-retrain-nightly"
+        # GET /ml/retrain/schedule says what this rule does, read from the function's settings.
+        retrain.add_environment("RETRAIN_RULE_EXPRESSION", config.retrain_schedule)
+        retrain.add_environment("RETRAIN_RULE_NAME", rule_name)
         self.dead_letters = sqs.Queue(
             self,
             "Failures",
@@ -42,7 +46,7 @@ class RetrainSchedule(Construct):
         self.rule = events.Rule(
             self,
             "Nightly",
-            rule_name=f"{config.prefix}-retrain-nightly",
+            rule_name=rule_name,
             description="Retrain the churn and spend models every night",
             schedule=events.Schedule.expression(config.retrain_schedule),
             targets=[
