@@ -53,6 +53,10 @@ class NotAvailable(ApiError):
     """The endpoint is not deployed (yet) or its API does not answer."""
 
 
+class Unreachable(NotAvailable):
+    """Nobody answers at the API's address (a transport failure, not an HTTP answer)."""
+
+
 class ShopClient:
     """Calls of the storefront and admin console, one method per endpoint they use."""
 
@@ -111,7 +115,7 @@ class ShopClient:
             raise ApiError(504, "Timeout", "The shop took too long to answer; try again.") from exc
         except httpx.TransportError as exc:
             name = "Commerce" if api == "commerce" else "ML"
-            raise NotAvailable(
+            raise Unreachable(
                 503, "Unreachable", f"The {name} API at {self._bases[api]} is not reachable."
             ) from exc
 
