@@ -59,8 +59,7 @@ if models is not None:
         with col, st.container(border=True):
             st.markdown(f"**{words.MODEL_TITLES.get(name, name.capitalize())}**")
             st.caption(
-                f"{words.MODEL_PURPOSES.get(name, '')} In use since "
-                f"{fmt.when(model.get('trained_at'))}."
+                f"{words.MODEL_PURPOSES.get(name, '')} Trained {fmt.when(model.get('trained_at'))}."
             )
             for line in words.headlines(name, metrics):
                 st.markdown(no_math(line.sentence), help=no_math(line.help))
@@ -86,7 +85,8 @@ except ApiError as exc:
     with schedule_col:
         show_error(exc, feature="The retrain schedule")
 if isinstance(schedule, dict):
-    text = f"Models retrain {literal(schedule.get('description'))} ({literal(schedule.get('runs_on'))})."
+    where = literal(schedule.get("runs_on"))
+    text = f"Models retrain {literal(schedule.get('description'))} ({where})."
     if schedule.get("next_run_at"):
         text += f" Next automatic run: {fmt.when(schedule['next_run_at'], zone=True)}."
     others = [words.trigger_clause(t) for t in schedule.get("triggers", []) if t != "schedule"]
