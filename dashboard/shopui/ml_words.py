@@ -330,7 +330,7 @@ _SIGNALS = {
     "monetary_total": "total spent",
     "avg_order_value": "average order value",
     "tenure_days": "days since sign-up",
-    "cancelled_orders": "cancelled orders",
+    "cancelled_orders": "orders cancelled",
     "orders": "orders",
     "spend": "spend",
     "login": "sign-ins",
