@@ -82,7 +82,13 @@ with stock_tab:
                 if delta == 0 or not reason.strip():
                     st.error("Enter a change other than 0 and a reason, then apply.")
                 else:
-                    updated = call(api().adjust_stock, target["id"], int(delta), reason.strip())
+                    updated = call(
+                        api().adjust_stock,
+                        target["id"],
+                        int(delta),
+                        reason.strip(),
+                        hint="Enter a smaller change.",
+                    )
                     if updated is not None:
                         st.success(
                             f"{literal(updated['name'])}: stock is now {count(updated['stock'])}."

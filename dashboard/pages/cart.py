@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from shopui.formatting import money, plural
+from shopui.messages import SMALLER
 from shopui.plaintext import literal
 from shopui.session import api, call, require_sign_in
 
@@ -34,7 +35,9 @@ for line in cart["items"]:
         )
         total_col.markdown(f"**{money(line['line_total'])}**")
         changed = quantity != line["quantity"]  # applied at once: totals stay live
-        if changed and call(api().set_cart_quantity, pid, int(quantity), feature="The cart"):
+        if changed and call(
+            api().set_cart_quantity, pid, int(quantity), feature="The cart", hint=SMALLER
+        ):
             st.rerun()
         if action_col.button("Remove", key=f"rm_{pid}"):
             call(api().remove_from_cart, pid, feature="The cart")

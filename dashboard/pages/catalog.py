@@ -8,6 +8,7 @@ import streamlit as st
 
 from shopui.art import product_svg
 from shopui.formatting import count, money
+from shopui.messages import SMALLER
 from shopui.plaintext import literal
 from shopui.session import api, call, current_user
 
@@ -88,7 +89,10 @@ for index, product in enumerate(result["items"]):
         if add.button("Add", key=f"add_{product['id']}", disabled=product["stock"] <= 0):
             if current_user() is None:
                 st.warning("Sign in to add to your cart: open Sign in in the menu.")
-            elif call(api().add_to_cart, product["id"], 1, feature="The cart") is not None:
+            elif (
+                call(api().add_to_cart, product["id"], 1, feature="The cart", hint=SMALLER)
+                is not None
+            ):
                 st.toast(f"Added {literal(product['name'])} to your cart")
 
 prev_col, _, next_col = st.columns([1, 4, 1])

@@ -74,7 +74,7 @@ if submitted:
     except ApiError as exc:
         if exc.status < 500 and exc.status != 401:
             st.session_state.pop(KEY, None)  # a definite answer: the next attempt is a new one
-        show_error(exc, feature="Checkout")
+        show_error(exc, feature="Checkout", hint="Change your cart, then place the order again.")
     else:
         st.session_state.pop(KEY, None)
         st.session_state["placed_order"] = order

@@ -6,6 +6,7 @@ import streamlit as st
 
 from shopui.art import product_svg
 from shopui.formatting import count, money
+from shopui.messages import SMALLER
 from shopui.plaintext import literal
 from shopui.session import api, call, current_user
 
@@ -39,7 +40,9 @@ with info:
             "Quantity", min_value=1, max_value=min(100, product["stock"]), value=1, key="pd_qty"
         )
         if st.button("Add to cart", type="primary", key="pd_add"):
-            cart = call(api().add_to_cart, product["id"], int(quantity), feature="The cart")
+            cart = call(
+                api().add_to_cart, product["id"], int(quantity), feature="The cart", hint=SMALLER
+            )
             if cart is not None:
                 st.success(f"Added {quantity} x {literal(product['name'])} to your cart.")
                 st.page_link("pages/cart.py", label="Go to cart", icon=":material/shopping_cart:")

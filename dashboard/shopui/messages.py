@@ -14,6 +14,8 @@ from shopui.client import ApiError, NotAvailable, Unreachable
 from shopui.plaintext import literal
 
 TRY_AGAIN = "Try again in a minute."
+#: The next step when the shop cannot hold the quantity asked for.
+SMALLER = "Choose a smaller quantity."
 _FIELDS = {
     "email": "the e-mail address",
     "password": "the password",
@@ -77,8 +79,12 @@ _FIXED = {
 }
 
 
-def explain(exc: ApiError, feature: str = "This feature") -> str:
-    """The whole message for `exc`, ready for a Markdown notice."""
+def explain(exc: ApiError, feature: str = "This feature", hint: str = "") -> str:
+    """The whole message for `exc`, ready for a Markdown notice.
+
+    `hint` is the page's own next step when the shop refuses (a conflict), e.g. "Change your
+    cart, then place the order again."
+    """
     if isinstance(exc, Unreachable):
         return f"{feature} can't be reached right now. {TRY_AGAIN}"
     if isinstance(exc, NotAvailable):
@@ -86,9 +92,10 @@ def explain(exc: ApiError, feature: str = "This feature") -> str:
     if exc.errors:
         fixes = " ".join(literal(field_problem(e)) for e in exc.errors)
         return f"{fixes} Correct it and try again."
-    return _FIXED.get(exc.status) or _from_detail(
-        exc.status, _sentence(literal(exc.detail)), feature
-    )
+    detail = _sentence(literal(exc.detail))
+    if exc.status == 409 and hint:
+        return f"{detail} {hint}".strip()
+    return _FIXED.get(exc.status) or _from_detail(exc.status, detail, feature)
 
 
 def _from_detail(status: int, detail: str, feature: str) -> str:

@@ -62,14 +62,14 @@ def sign_out() -> None:
         del st.session_state[key]
 
 
-def show_error(exc: ApiError, *, feature: str = "This feature") -> None:
+def show_error(exc: ApiError, *, feature: str = "This feature", hint: str = "") -> None:
     """Say what went wrong and what to do next, in words a shopper understands."""
     if isinstance(exc, SessionExpired):
         # Start over as a guest, so navigation and sidebar agree; the app shows the notice.
         st.session_state.pop(USER, None)
         st.session_state[EXPIRED_NOTICE] = True
         st.rerun()
-    text = explain(exc, feature)
+    text = explain(exc, feature, hint)
     if isinstance(exc, NotAvailable):
         st.info(text, icon=":material/construction:")
     elif exc.status == 503 and exc.detail:
@@ -83,13 +83,17 @@ def show_error(exc: ApiError, *, feature: str = "This feature") -> None:
 
 
 def call(
-    fn: Callable[..., T], *args: Any, feature: str = "This feature", **kwargs: Any
+    fn: Callable[..., T],
+    *args: Any,
+    feature: str = "This feature",
+    hint: str = "",
+    **kwargs: Any,
 ) -> T | None:
     """`fn(*args, **kwargs)`, or None after showing the API error to the user."""
     try:
         return fn(*args, **kwargs)
     except ApiError as exc:
-        show_error(exc, feature=feature)
+        show_error(exc, feature=feature, hint=hint)
         return None
 
 
