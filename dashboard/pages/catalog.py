@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from shopui.art import product_svg
-from shopui.formatting import count, money
+from shopui.formatting import money, plural
 from shopui.messages import SMALLER
 from shopui.plaintext import literal
 from shopui.session import api, call, current_user
@@ -74,7 +74,7 @@ if not result["items"]:
     st.stop()
 
 pages = max(1, -(-result["total"] // PAGE_SIZE))
-st.caption(f"{count(result['total'])} products · page {page_no} of {pages}")
+st.caption(f"{plural(result['total'], 'product')} · page {page_no} of {pages}")
 columns = st.columns(4)
 for index, product in enumerate(result["items"]):
     with columns[index % 4], st.container(border=True):
