@@ -271,7 +271,7 @@ if drift is not None:
             x=[chart_label(words.signal_words(str(r.get("feature")))) for r in features],
             y=[number(r.get("psi")) for r in features],
             color=[words.DRIFT_LEVELS.get(str(r.get("level")), "?") for r in features],
-            labels={"x": "", "y": "how much it changed (PSI)", "color": "change"},
+            labels={"x": "", "y": "how much it changed", "color": "change"},
             title="How much each customer signal changed since training",
         )
         st.plotly_chart(fig, key="drift_chart")

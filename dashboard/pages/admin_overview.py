@@ -8,13 +8,14 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from shopui.formatting import count, currency, money
+from shopui.formatting import TIME_ZONE_NOTE, count, currency, money
 from shopui.plaintext import chart_label
 from shopui.session import api, call, require_admin
 from shopui.tables import as_rows, number
 
 require_admin()
 st.title("Overview")
+st.caption(f"Sales figures come from every order placed in the period. {TIME_ZONE_NOTE}")
 days = st.segmented_control("Period", [7, 30, 90], default=30, key="overview_days") or 30
 stats = call(api().order_stats, days=days, feature="Order statistics")
 
