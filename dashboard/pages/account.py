@@ -47,6 +47,6 @@ with sign_up_tab, st.form("sign_up"):
             api().register(new_email.strip(), new_password, full_name.strip())
             sign_in(new_email.strip(), new_password)
         except ApiError as exc:
-            show_error(exc)
+            show_error(exc, hint="Sign in with it instead, or use another e-mail address.")
         else:
             st.rerun()

@@ -47,7 +47,12 @@ for summary in result["items"]:
             )
         can_cancel = order["status"] in CANCELLABLE
         if can_cancel and st.button("Cancel order", key=f"cancel_{order['id']}"):
-            cancelled = call(api().cancel_order, order["id"], feature="Cancelling")
+            cancelled = call(
+                api().cancel_order,
+                order["id"],
+                feature="Cancelling",
+                hint="Reload the page to see where the order is now.",
+            )
             if cancelled is not None:
                 st.toast(f"Order #{order['id']} is cancelled; its stock is back on the shelf.")
                 st.rerun()

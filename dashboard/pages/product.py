@@ -10,8 +10,8 @@ from shopui.messages import SMALLER
 from shopui.plaintext import literal
 from shopui.session import api, call, current_user
 
-product_id = st.query_params.get("id") or st.session_state.get("product_id")
-if not product_id:
+product_id = str(st.query_params.get("id") or st.session_state.get("product_id") or "")
+if not product_id.isdigit():
     st.info("Pick a product in the shop first.")
     st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
