@@ -26,6 +26,7 @@ class StageConfig:
     alarm_email: str | None = None
     certificate_arn: str | None = None
     retrain_schedule: str = "cron(0 3 * * ? *)"  # nightly, 03:00 UTC
+    housekeeping_schedule: str = "rate(1 hour)"  # each run purges what its 20 s allow
     api_p99_latency_ms: int = 3000
 
     @property
@@ -73,6 +74,7 @@ class StageConfig:
             alarm_email=value("alarmEmail"),
             certificate_arn=value("certificateArn"),
             retrain_schedule=str(value("retrainSchedule", cls.retrain_schedule)),
+            housekeeping_schedule=str(value("housekeepingSchedule", cls.housekeeping_schedule)),
             api_p99_latency_ms=int(value("apiP99LatencyMs", cls.api_p99_latency_ms)),
         )
 

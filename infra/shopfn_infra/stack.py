@@ -13,6 +13,7 @@ from shopfn_infra.config import StageConfig
 from shopfn_infra.dashboard import Dashboard
 from shopfn_infra.data import Database
 from shopfn_infra.functions import SharedLayer, ShopFunction
+from shopfn_infra.housekeeping import HOUSEKEEPING_FUNCTION, HousekeepingSchedule
 from shopfn_infra.migrations import SchemaMigrations
 from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
 from shopfn_infra.monitoring import Monitoring
@@ -56,13 +57,22 @@ class ShopfnStack(Stack):
             )
             function.node.add_dependency(migrations.resource)  # new code meets the new schema
             functions[spec.name] = function
-            nag.lambda_function(function, asynchronous_failures_handled=is_retrain)
+            nag.lambda_function(
+                function,
+                asynchronous_failures_handled=is_retrain or spec.name == HOUSEKEEPING_FUNCTION,
+            )
 
         apis = RestApis(self, "Apis", config=config, manifest=manifest, functions=functions)
         retrain = functions.get(RETRAIN)
         schedule = (
             RetrainSchedule(self, "Retrain", config=config, retrain=retrain.function)
             if retrain
+            else None
+        )
+        users = functions.get(HOUSEKEEPING_FUNCTION)
+        housekeeping = (
+            HousekeepingSchedule(self, "Housekeeping", config=config, users=users.function)
+            if users
             else None
         )
         dashboard = Dashboard(
@@ -81,6 +91,7 @@ class ShopfnStack(Stack):
             functions=functions,
             retrain=retrain,
             retrain_dead_letters=schedule.dead_letters if schedule else None,
+            housekeeping_dead_letters=housekeeping.dead_letters if housekeeping else None,
         )
 
         for name, api in apis.apis.items():
@@ -107,3 +118,5 @@ class ShopfnStack(Stack):
         nag.dashboard(dashboard)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
+        if housekeeping:
+            nag.retrain_failures(housekeeping.dead_letters, runs="housekeeping runs")

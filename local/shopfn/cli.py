@@ -76,6 +76,47 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What each purged table holds, in the shop owner's words.
+_PURGED_LABELS = {
+    "idempotency_records": "checkout retry keys",
+    "refresh_tokens": "expired or revoked sign-in tokens",
+    "login_failures": "old failed sign-ins",
+    "support_rate_hits": "old chat rate-limit counts",
+    "support_conversations": "expired anonymous chats",
+    "behavior_events": "behavior events past their retention",
+}
+
+
+def _cmd_housekeeping(args: argparse.Namespace) -> int:
+    import json
+
+    from pydantic import ValidationError
+
+    from shop.db import get_engine
+    from shop.migrate import upgrade
+    from shop.services.housekeeping import RetentionTooShort, purge
+    from shop.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        print(f"a setting is wrong: {exc}", file=sys.stderr)
+        return 2
+    upgrade()
+    try:
+        report = purge(get_engine(), batch_size=args.batch_size)
+    except RetentionTooShort as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    print(f"removed {report.total} old rows in {report.seconds:.1f} s")
+    for name, count in report.purged.items():
+        print(f"  {count:>9}  {_PURGED_LABELS.get(name, name)}")
+    return 0
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -140,8 +181,29 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--password", help="prefer ADMIN_PASSWORD or the prompt")
     admin.add_argument("--name", default="Administrator")
     admin.set_defaults(run=_cmd_create_admin)
+    housekeeping = commands.add_parser(
+        "housekeeping", help="remove rows that are no longer needed (runs on a schedule too)"
+    )
+    housekeeping.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        help="rows per transaction (default: HOUSEKEEPING_BATCH_SIZE)",
+    )
+    housekeeping.add_argument("--json", action="store_true", help="print the counts as JSON")
+    housekeeping.set_defaults(run=_cmd_housekeeping)
     add_ml_commands(commands)
     return parser
+
+
+def _batch_size(raw: str) -> int:
+    """--batch-size: a whole number of rows from 100 to 100000."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 100 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 100 to 100000, not {raw!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

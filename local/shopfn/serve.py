@@ -114,9 +114,10 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
         from shopfn.simulate import seed_first_start
 
         seed_first_start()
-    from shopfn.scheduler import start_scheduler
+    from shopfn.scheduler import start_housekeeping_scheduler, start_scheduler
 
     scheduler = start_scheduler()
+    housekeeping = start_housekeeping_scheduler()
     dashboard = None
     if options.dashboard_port is not None:
         from shopfn.dashboard import Dashboard, api_url
@@ -132,5 +133,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if housekeeping is not None:
+            housekeeping.stop()
         if dashboard is not None:
             dashboard.stop()

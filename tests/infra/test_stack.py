@@ -243,6 +243,48 @@ def test_nightly_rule_retries_and_dead_letters_retrain(dev) -> None:
     )
 
 
+def test_housekeeping_rule_runs_the_purge_in_the_users_function_hourly(dev) -> None:
+    users, value = function(dev, "users")
+    assert value["Properties"]["Timeout"] == 20  # the purge stops a little before this
+    dev.assertions.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": "shopfn-dev-housekeeping",
+            "ScheduleExpression": "rate(1 hour)",
+            "State": "ENABLED",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [users, "Arn"]},
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": 2,
+                            "MaximumEventAgeInSeconds": 3600,
+                        },
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                    }
+                )
+            ],
+        },
+    )
+    queue = logical_id(dev, "AWS::SQS::Queue", QueueName="shopfn-dev-housekeeping-failures")
+    dev.assertions.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": users},
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}},
+        },
+    )
+    dev.assertions.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [users, "Arn"]},
+            "Principal": "events.amazonaws.com",
+        },
+    )
+
+
 # --- dashboard ----------------------------------------------------------------------------
 def test_dashboard_runs_on_fargate_behind_a_health_checked_load_balancer(dev) -> None:
     dev.assertions.has_resource_properties("AWS::ECS::Service", {"LaunchType": "FARGATE"})
@@ -278,7 +320,7 @@ def test_dashboard_runs_on_fargate_behind_a_health_checked_load_balancer(dev) ->
         ("AWS/ApiGateway", "Latency", 2),
         ("AWS/Lambda", "Throttles", len(MANIFEST)),
         ("AWS/Lambda", "Errors", 1),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 1),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 2),  # retrain, housekeeping
     ],
 )
 def test_alarms_watch_errors_latency_throttles_and_retraining(

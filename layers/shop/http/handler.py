@@ -102,6 +102,14 @@ def _without_unparseable_server_headers(event: dict[str, Any]) -> dict[str, Any]
     return cleaned
 
 
+def is_scheduled_event(event: dict[str, Any]) -> bool:
+    """True for EventBridge's scheduled-rule event (`detail-type: Scheduled Event`)."""
+    return event.get("detail-type") == "Scheduled Event" and event.get("source") in (
+        "aws.events",
+        "aws.scheduler",
+    )
+
+
 def make_handler(app: FastAPI, service: str) -> LambdaHandler:
     """The Lambda entry point for `app`, decorated once per container."""
     logger, metrics, tracer = observability(service)
