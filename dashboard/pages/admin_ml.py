@@ -17,6 +17,8 @@ from shopui.tables import as_rows, first, number
 ACTIVE = {"queued", "running"}
 RUN_KEY = "retrain_run_id"
 RESULT_KEY = "retrain_last_result"
+RISK_COLOURS = {"High": "#d62728", "Medium": "#ff9f1c", "Low": "#2ca02c"}
+DRIFT_COLOURS = {"Changed a lot": "#d62728", "Changed somewhat": "#ff9f1c", "Steady": "#2ca02c"}
 
 require_admin()
 st.title("ML monitoring")
@@ -147,8 +149,9 @@ if finished:
             y=[p[1] for p in churn_points],
             markers=True,
             labels={"x": "run", "y": "leaving told from staying (%)"},
-            title="Spotting customers who leave, run by run (higher is better)",
+            title="Spotting who leaves, run by run (higher is better)",
         )
+        fig.update_xaxes(dtick=1)
         churn_col.plotly_chart(fig, key="run_metrics_churn")
     if spend_points:
         fig = px.line(
@@ -156,8 +159,9 @@ if finished:
             y=[p[1] for p in spend_points],
             markers=True,
             labels={"x": "run", "y": f"typical miss ({fmt.currency()})"},
-            title="Typical miss of the 30-day spend forecast, run by run (lower is better)",
+            title="Typical spend miss, run by run (lower is better)",
         )
+        fig.update_xaxes(dtick=1)
         spend_col.plotly_chart(fig, key="run_metrics_spend")
 
 if runs_page is not None and not runs:
@@ -207,6 +211,7 @@ if at_risk is not None:
             color=[words.RISK_WORDS.get(str(r.get("churn_risk")), "?") for r in rows],
             nbins=20,
             labels={"x": "chance of leaving (%)", "color": "risk"},
+            color_discrete_map=RISK_COLOURS,
             title="How many customers have each chance of leaving",
         )
         risk_col.plotly_chart(fig, key="churn_hist")
@@ -272,6 +277,7 @@ if drift is not None:
             y=[number(r.get("psi")) for r in features],
             color=[words.DRIFT_LEVELS.get(str(r.get("level")), "?") for r in features],
             labels={"x": "", "y": "how much it changed", "color": "change"},
+            color_discrete_map=DRIFT_COLOURS,
             title="How much each customer signal changed since training",
         )
         st.plotly_chart(fig, key="drift_chart")
