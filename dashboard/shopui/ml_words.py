@@ -206,6 +206,12 @@ def _figures(name: str, new: float, old: float) -> str:
     return f"its forecasts miss by {money(new)} (big misses counting more), against {money(old)}"
 
 
+def _level(name: str, value: float) -> str:
+    if name == "churn":
+        return f"tell leaving from staying customers about {percent(value)} of the time"
+    return f"miss by about {money(value)} (big misses counting more)"
+
+
 def comparison(name: str, run: dict[str, Any]) -> Headline | None:
     """Whether the newest model of `name` beat the one before, from a finished run."""
     part = ((run.get("metrics") or {}).get(name)) or {}
@@ -223,9 +229,18 @@ def comparison(name: str, run: dict[str, Any]) -> Headline | None:
         return Headline(
             f"{label} is the first one, so there is nothing to compare: {verdict}.", why
         )
+    close = abs(new - old) <= 0.005 * max(abs(old), 1e-9)  # the same once rounded for people
     if part.get("promoted"):
+        margin = " by a hair" if close else ""
         return Headline(
-            f"{label} beat the one before: {_figures(name, new, old)}. It is now in use.", why
+            f"{label} beat the one before{margin}: {_figures(name, new, old)}. It is now in use.",
+            why,
+        )
+    if close:
+        return Headline(
+            f"{label} did no better than the one in use: both {_level(name, old)}. "
+            "The one in use stays.",
+            why,
         )
     return Headline(
         f"{label} did not beat the one in use: {_figures(name, new, old)}. The one in use stays.",

@@ -227,6 +227,11 @@ def test_comparison_says_whether_the_newest_model_beat_the_one_before() -> None:
         "$240.10 (big misses counting more), against $231.02. The one in use stays."
     )
     assert lost.help.startswith("RMSE (root mean squared error)")
+    tie = words.comparison("spend", _run(7, "spend", {"rmse": 228.0249}, {"rmse": 228.0251}, False))
+    assert tie is not None and tie.sentence == (
+        "The newest spend model (run 7) did no better than the one in use: both miss by about "
+        "$228.03 (big misses counting more). The one in use stays."
+    )
     first = words.comparison("churn", _run(1, "churn", {"auc": 0.8}, None, True))
     assert first is not None and "is the first one" in first.sentence
 
