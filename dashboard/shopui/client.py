@@ -308,11 +308,6 @@ class ShopClient:
         params = {"model": model}
         return self.request("ml", "GET", "/ml/monitoring/drift", params=params, extension=True)
 
-    def run_metrics(self, limit: int = 100) -> Json:
-        """Headline metrics of the latest runs, oldest first."""
-        params = {"limit": limit}
-        return self.request("ml", "GET", "/ml/monitoring/runs", params=params, extension=True)
-
     def start_retrain(self) -> dict[str, Any]:
         return self.request("ml", "POST", "/ml/retrain", json={})
 
