@@ -32,6 +32,9 @@ class BuyingHabits:
     dropout_b: float = 1.9
     season_amplitude: float = 0.4
     typical_order_value: float = 35.0
+    #: Gamma shape of the gaps between orders: 1 is memoryless (what BG/NBD assumes); real
+    #: shoppers are more regular than that (they restock), so recency says more.
+    regularity: float = 2.0
 
 
 HABITS = BuyingHabits()
@@ -65,7 +68,7 @@ def purchase_times(
     alive = rng.random() > dropout
     while alive and rate > 0:
         # Thinning: candidate times at the peak rate, kept in proportion to the season.
-        gap = rng.expovariate(rate * peak)
+        gap = rng.gammavariate(habits.regularity, 1 / (habits.regularity * rate * peak))
         if gap >= left:
             break
         left -= gap
