@@ -88,10 +88,11 @@ def simulate(
     if not products:
         raise ValueError("the catalog is empty: run `shopfn seed` first")
     buffers = _Buffers([], [], [], [], [])
+    writer = _Writer(session, rng, buffers, now, products)
     if profile == "transactions":
-        user_ids = _transaction_customers(session, rng, buffers, users, days, now, products)
+        user_ids = _transaction_customers(writer, users, days)
     else:
-        user_ids = _shoppers(session, rng, buffers, users, days, now, products)
+        user_ids = _shoppers(writer, users, days)
     order_ids = _write_orders(session, buffers)
     for start_at in range(0, len(buffers.events), 20000):
         session.execute(insert(BehaviorEvent), buffers.events[start_at : start_at + 20000])
@@ -123,37 +124,34 @@ def _insert_users(session: Session, signups: list[datetime]) -> list[int]:
     )
 
 
-def _shoppers(
-    session: Session,
-    rng: random.Random,
-    buffers: _Buffers,
-    users: int,
-    days: int,
-    now: datetime,
-    products: list[tuple[int, str, Decimal]],
-) -> list[int]:
+@dataclass
+class _Writer:
+    """What every profile writes with: the session, the random source, buffers and catalog."""
+
+    session: Session
+    rng: random.Random
+    buffers: _Buffers
+    now: datetime
+    products: list[tuple[int, str, Decimal]]
+
+
+def _shoppers(writer: _Writer, users: int, days: int) -> list[int]:
     """The default profile: segmented shoppers with sign-ups, browsing, carts and orders."""
+    rng, now = writer.rng, writer.now
     start = now - timedelta(days=days)
     plans: list[tuple[Segment, datetime]] = []
     for _ in range(users):
         segment = rng.choices(SEGMENTS, weights=[s.share for s in SEGMENTS])[0]
         plans.append((segment, start + timedelta(seconds=rng.uniform(0, days * 0.7) * 86400)))
-    user_ids = _insert_users(session, [signup for _, signup in plans])
+    user_ids = _insert_users(writer.session, [signup for _, signup in plans])
     for (segment, signup), user_id in zip(plans, user_ids, strict=True):
-        _shopper(rng, buffers, user_id, segment, signup, now, products)
+        _shopper(rng, writer.buffers, user_id, segment, signup, now, writer.products)
     return user_ids
 
 
-def _transaction_customers(
-    session: Session,
-    rng: random.Random,
-    buffers: _Buffers,
-    users: int,
-    days: int,
-    now: datetime,
-    products: list[tuple[int, str, Decimal]],
-) -> list[int]:
+def _transaction_customers(writer: _Writer, users: int, days: int) -> list[int]:
     """The transactions profile: customers known from their first order, and orders only."""
+    rng, now = writer.rng, writer.now
     start = now - timedelta(days=days)
     histories = [
         simulate_transactions.purchase_times(
@@ -161,12 +159,13 @@ def _transaction_customers(
         )
         for _ in range(users)
     ]
-    user_ids = _insert_users(session, [times[0] for times in histories])
+    user_ids = _insert_users(writer.session, [times[0] for times in histories])
+    buffers = writer.buffers
     for user_id, times in zip(user_ids, histories, strict=True):
         values = simulate_transactions.order_values(rng, len(times))
         for at, value in zip(times, values, strict=True):
             order, lines = simulate_transactions.transaction_order(
-                rng, user_id, at, value, rng.choice(products)
+                rng, user_id, at, value, rng.choice(writer.products)
             )
             buffers.orders.append(order)
             buffers.lines.append(lines)
