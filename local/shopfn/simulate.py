@@ -23,6 +23,7 @@ from shop.coltypes import utcnow
 from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Product, User
 from shop.passwords import hash_password
 from shopfn import simulate_transactions
+from shopfn.progress import progress_bar
 
 #: The shapes of history `simulate` can write.
 PROFILES: tuple[str, ...] = ("default", "transactions")
@@ -93,9 +94,14 @@ def simulate(
         user_ids = _transaction_customers(writer, users, days)
     else:
         user_ids = _shoppers(writer, users, days)
-    order_ids = _write_orders(session, buffers)
-    for start_at in range(0, len(buffers.events), 20000):
-        session.execute(insert(BehaviorEvent), buffers.events[start_at : start_at + 20000])
+    rows = len(buffers.orders) + len(buffers.events)
+    with progress_bar(rows, "saving the history", unit="row") as bar:
+        order_ids = _write_orders(session, buffers)
+        bar.update(len(order_ids))
+        for start_at in range(0, len(buffers.events), 20000):
+            chunk = buffers.events[start_at : start_at + 20000]
+            session.execute(insert(BehaviorEvent), chunk)
+            bar.update(len(chunk))
     session.commit()
     return SimulationResult(users=len(user_ids), orders=len(order_ids), events=len(buffers.events))
 
@@ -144,8 +150,10 @@ def _shoppers(writer: _Writer, users: int, days: int) -> list[int]:
         segment = rng.choices(SEGMENTS, weights=[s.share for s in SEGMENTS])[0]
         plans.append((segment, start + timedelta(seconds=rng.uniform(0, days * 0.7) * 86400)))
     user_ids = _insert_users(writer.session, [signup for _, signup in plans])
-    for (segment, signup), user_id in zip(plans, user_ids, strict=True):
-        _shopper(rng, writer.buffers, user_id, segment, signup, now, writer.products)
+    with progress_bar(len(user_ids), "simulating shoppers", unit="shopper") as bar:
+        for (segment, signup), user_id in zip(plans, user_ids, strict=True):
+            _shopper(rng, writer.buffers, user_id, segment, signup, now, writer.products)
+            bar.update()
     return user_ids
 
 
@@ -153,12 +161,12 @@ def _transaction_customers(writer: _Writer, users: int, days: int) -> list[int]:
     """The transactions profile: customers known from their first order, and orders only."""
     rng, now = writer.rng, writer.now
     start = now - timedelta(days=days)
-    histories = [
-        simulate_transactions.purchase_times(
-            rng, simulate_transactions.first_order_at(rng, start, days), now
-        )
-        for _ in range(users)
-    ]
+    with progress_bar(users, "simulating customers", unit="customer") as bar:
+        histories = []
+        for _ in range(users):
+            first = simulate_transactions.first_order_at(rng, start, days)
+            histories.append(simulate_transactions.purchase_times(rng, first, now))
+            bar.update()
     user_ids = _insert_users(writer.session, [times[0] for times in histories])
     buffers = writer.buffers
     for user_id, times in zip(user_ids, histories, strict=True):
@@ -346,6 +354,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     from shop.ml.config import get_ml_settings
     from shop.ml.retraining import execute_run
     from shop.ml.runs import RunAlreadyActive, queue_run
+    from shop.progress import watched_by
 
     if not get_ml_settings().seed_demo_history:
         return False
@@ -362,6 +371,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
             run_id = queue_run(session, "manual").id
     except RunAlreadyActive:
         return True
-    execute_run(run_id)
+    with watched_by(progress_bar):
+        execute_run(run_id)
     log.info("first models trained (run %d)", run_id)
     return True

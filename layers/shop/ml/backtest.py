@@ -14,6 +14,7 @@ from shop.ml.dataset import CutoffPlan, build_examples, training_cutoffs
 from shop.ml.labels import SPEND_DAYS
 from shop.ml.training import fit_candidates, score_candidates
 from shop.models import Order
+from shop.progress import advance, in_steps
 
 _KEYS = ("auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman", "examples")
 
@@ -37,6 +38,7 @@ def history_span(session: Session) -> HistorySpan:
     return HistorySpan(first, last)
 
 
+@in_steps("backtest", total=4)
 def backtest(
     session: Session,
     cutoff: datetime,
@@ -66,7 +68,9 @@ def backtest(
         spend_days=spend_days,
     )
     train = build_examples(session, plan.train, horizon_days, spend_days)
+    advance()
     test = build_examples(session, [cutoff], horizon_days, spend_days)
+    advance()
     result: dict[str, Any] = {
         **plan.as_dict(),
         # Labels after the last order are all "no purchase": the windows must fit the data.
@@ -83,7 +87,9 @@ def backtest(
             "reason": "not enough history before the cutoff",
         }
     candidates = fit_candidates(train, plan)
+    advance()
     score_candidates(candidates, test)
+    advance()
     result["models"] = {
         name: {c.kind: _trim(c.metrics) for c in group} for name, group in candidates.items()
     }
