@@ -50,7 +50,7 @@ def test_backtest_of_a_transaction_log(
     import onnxruntime  # noqa: F401
     import scipy.optimize  # noqa: F401
     import skl2onnx  # noqa: F401
-    import sklearn.calibration  # noqa: F401
+    import sklearn.calibration
     import sklearn.ensemble  # noqa: F401
 
     with session_scope() as session:
