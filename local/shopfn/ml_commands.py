@@ -37,17 +37,29 @@ def _simulate(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
-    from shopfn.simulate import simulate
+    from shopfn.simulate import DEFAULT_DAYS, PROFILES, simulate
 
-    if args.users < 1 or args.days < 1:
+    if args.profile not in PROFILES:
+        print(
+            f"unknown --profile {args.profile!r}: choose one of {', '.join(PROFILES)}",
+            file=sys.stderr,
+        )
+        return 2
+    days = DEFAULT_DAYS[args.profile] if args.days is None else args.days
+    if args.users < 1 or days < 1:
         print("--users and --days must be positive", file=sys.stderr)
         return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
     with session_scope() as session:
-        result = simulate(session, users=args.users, days=args.days, seed=args.seed)
-    print(f"simulated {result.users} customers, {result.orders} orders, {result.events} events")
+        result = simulate(
+            session, users=args.users, days=days, seed=args.seed, profile=args.profile
+        )
+    print(
+        f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
+        f"over {days} days ({args.profile} profile)"
+    )
     return 0
 
 
@@ -88,7 +100,7 @@ def _import_transactions(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     from shop.db import session_scope
-    from shop.ml.backtest import backtest
+    from shop.ml.backtest import BacktestRefused, backtest
     from shop.progress import watched_by
     from shopfn.progress import progress_bar
 
@@ -97,9 +109,16 @@ def _backtest(args: argparse.Namespace) -> int:
     except ValueError:
         print("--cutoff must be a date like 2026-09-01", file=sys.stderr)
         return 2
+    if not 1 <= args.horizon_days <= 3650 or not 1 <= args.spend_days <= 3650:
+        print("--horizon-days and --spend-days must be between 1 and 3650", file=sys.stderr)
+        return 2
     cutoff = cutoff.replace(tzinfo=UTC) if cutoff.tzinfo is None else cutoff.astimezone(UTC)
-    with session_scope() as session, watched_by(progress_bar):
-        result = backtest(session, cutoff, args.horizon_days)
+    try:
+        with session_scope() as session, watched_by(progress_bar):
+            result = backtest(session, cutoff, args.horizon_days, spend_days=args.spend_days)
+    except BacktestRefused as exc:
+        print(f"backtest refused: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -108,7 +127,12 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    print(f"cutoff {result['validation_cutoff']}, horizon {result['horizon_days']} days")
+    print(
+        f"cutoff {result['validation_cutoff']}, churn horizon {result['horizon_days']} days, "
+        f"spend window {result['spend_days']} days"
+    )
+    if not result["complete"]:
+        print("note: the history ends before these windows do; the scores are not final")
     if not result["models"]:
         print(result.get("reason"))
         return
@@ -116,6 +140,8 @@ def _print_table(result: dict[str, Any]) -> None:
         for kind, metrics in kinds.items():
             shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
             print(f"  {name:5} {kind:6} {shown}")
+        chosen = result["chosen"][name]
+        print(f"  {name:5} chosen: {chosen['kind'] or 'none'} ({chosen['reason']})")
 
 
 def add_ml_commands(commands: Any) -> None:
@@ -125,8 +151,16 @@ def add_ml_commands(commands: Any) -> None:
     )
     simulate = commands.add_parser("simulate", help="write a synthetic shop history")
     simulate.add_argument("--users", type=int, default=500)
-    simulate.add_argument("--days", type=int, default=365)
+    simulate.add_argument(
+        "--days", type=int, default=None, help="length of the history (365; 540 for transactions)"
+    )
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument(
+        "--profile",
+        default="default",
+        help="default: a storefront with browsing, carts and orders; "
+        "transactions: orders only, like an imported sales log",
+    )
     simulate.set_defaults(run=_simulate)
 
     importing = commands.add_parser("import", help="import data from files")
@@ -144,6 +178,11 @@ def add_ml_commands(commands: Any) -> None:
     tools = ml.add_subparsers(dest="tool", required=True)
     backtest = tools.add_parser("backtest", help="train before a cutoff, score the horizon after")
     backtest.add_argument("--cutoff", required=True, help="UTC date, e.g. 2026-09-01")
-    backtest.add_argument("--horizon-days", type=int, default=30)
+    backtest.add_argument(
+        "--horizon-days", type=int, default=30, help="churn: no purchase in this many days"
+    )
+    backtest.add_argument(
+        "--spend-days", type=int, default=30, help="spend: what is bought in this many days"
+    )
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=_backtest)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,10 @@ def test_retrain_and_backtest_show_their_steps_on_a_terminal(shop: Shop) -> None
     assert retrain.returncode == 0, retrain.terminal
     assert re.search(_BAR.format(desc="training models"), retrain.terminal), retrain.terminal
     assert '"status": "skipped"' in retrain.stdout
+    # Inside the month simulated up to today (a cutoff outside the history is refused).
+    cutoff = (datetime.now(UTC) - timedelta(days=15)).date().isoformat()
     backtest = run_on_terminal(
-        _shopfn("ml", "backtest", "--cutoff", "2026-01-01", "--horizon-days", "30"), shop.env
+        _shopfn("ml", "backtest", "--cutoff", cutoff, "--horizon-days", "30"), shop.env
     )
     assert re.search(_BAR.format(desc="backtest"), backtest.terminal), backtest.terminal
     assert "not enough history" in backtest.stdout
