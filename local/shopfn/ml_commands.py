@@ -49,12 +49,17 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.users < 1 or days < 1:
         print("--users and --days must be positive", file=sys.stderr)
         return 2
+    try:
+        end = None if args.end is None else _utc_instant(args.end)
+    except ValueError:
+        print("--end must be a date like 2026-09-01 (or an ISO time, UTC)", file=sys.stderr)
+        return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
     with session_scope() as session:
         result = simulate(
-            session, users=args.users, days=days, seed=args.seed, profile=args.profile
+            session, users=args.users, days=days, seed=args.seed, now=end, profile=args.profile
         )
     print(
         f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
@@ -98,6 +103,12 @@ def _import_transactions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utc_instant(text: str) -> datetime:
+    """A date or ISO time given on the command line, as an aware UTC instant."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.ml.backtest import BacktestRefused, backtest
@@ -105,14 +116,13 @@ def _backtest(args: argparse.Namespace) -> int:
     from shopfn.progress import progress_bar
 
     try:
-        cutoff = datetime.fromisoformat(args.cutoff)
+        cutoff = _utc_instant(args.cutoff)
     except ValueError:
         print("--cutoff must be a date like 2026-09-01", file=sys.stderr)
         return 2
     if not 1 <= args.horizon_days <= 3650 or not 1 <= args.spend_days <= 3650:
         print("--horizon-days and --spend-days must be between 1 and 3650", file=sys.stderr)
         return 2
-    cutoff = cutoff.replace(tzinfo=UTC) if cutoff.tzinfo is None else cutoff.astimezone(UTC)
     try:
         with session_scope() as session, watched_by(progress_bar):
             result = backtest(session, cutoff, args.horizon_days, spend_days=args.spend_days)
@@ -155,6 +165,9 @@ def add_ml_commands(commands: Any) -> None:
         "--days", type=int, default=None, help="length of the history (365; 540 for transactions)"
     )
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument(
+        "--end", default=None, help="when the history ends, e.g. 2026-09-01 (default: now, UTC)"
+    )
     simulate.add_argument(
         "--profile",
         default="default",

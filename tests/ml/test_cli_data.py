@@ -105,6 +105,29 @@ def test_simulate_refuses_an_unknown_profile_and_writes_nothing(db: str, capsys)
     assert _count(User) == 0 and _count(Order) == 0
 
 
+def test_simulate_ends_the_history_where_asked_and_refuses_a_bad_end(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from shop.db import session_scope
+    from shop.models import Order, User
+    from shopfn.cli import main
+
+    assert main(["simulate", "--users", "10", "--end", "someday"]) == 2
+    assert "--end must be a date like 2026-09-01" in capsys.readouterr().err
+    assert _count(User) == 0 and _count(Order) == 0
+
+    assert (
+        main(["simulate", "--users", "30", "--days", "60", "--seed", "5", "--end", "2025-03-01"])
+        == 0
+    )
+    with session_scope() as session:
+        first, last = session.execute(
+            select(func.min(Order.created_at), func.max(Order.created_at))
+        ).one()
+    assert datetime(2024, 12, 31, tzinfo=UTC) <= first.replace(tzinfo=UTC)
+    assert last.replace(tzinfo=UTC) <= datetime(2025, 3, 1, tzinfo=UTC)
+
+
 def test_simulate_transactions_profile_writes_orders_only(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
     from shop.models import BehaviorEvent, Order
     from shopfn.cli import main
