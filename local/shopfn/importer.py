@@ -25,7 +25,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange, Product, User
@@ -39,6 +39,8 @@ EMAIL_DOMAIN = "import.shopfn.local"
 BATCH = 2000
 #: Bad lines an aborted import lists (all are counted).
 LISTED_ERRORS = 1000
+_ORDERS: Any = Order.__table__
+_ADDRESS = {"source": "import"}
 
 
 class ImportFailed(Exception):
@@ -47,7 +49,7 @@ class ImportFailed(Exception):
     def __init__(self, errors: list[str], bad_lines: int = 0) -> None:
         self.bad_lines = bad_lines
         detail = f"{bad_lines} bad line(s)" if bad_lines else errors[0]
-        super().__init__(f"{detail}; nothing was imported")
+        super().__init__(detail)
         self.errors = errors
 
 
@@ -156,8 +158,9 @@ class _OrderWriter:
         if not fresh:
             return
         self._ensure_customers(fresh)
-        order_ids = self.session.execute(
-            insert(Order).returning(Order.id, sort_by_parameter_order=True),
+        connection = self.session.connection()
+        connection.execute(
+            _ORDERS.insert(),
             [
                 {
                     "user_id": self.users[t.customer][0],
@@ -165,14 +168,23 @@ class _OrderWriter:
                     "subtotal": t.amount,
                     "total": t.amount,
                     "item_count": t.quantity,
-                    "shipping_address": {"source": "import"},
+                    "shipping_address": _ADDRESS,
                     "import_key": t.key,
                     "created_at": t.at,
                     "updated_at": t.at,
                 }
                 for t in fresh
             ],
-        ).scalars()
+        )
+        # Ids by key, not RETURNING: SQLite would insert row by row to keep RETURNING's order.
+        id_of = dict(
+            connection.execute(
+                select(_ORDERS.c.import_key, _ORDERS.c.id).where(
+                    _ORDERS.c.import_key.in_([t.key for t in fresh])
+                )
+            ).all()
+        )
+        order_ids = [id_of[t.key] for t in fresh]
         items, changes = [], []
         for order_id, t in zip(order_ids, fresh, strict=True):
             items.append(
@@ -188,8 +200,8 @@ class _OrderWriter:
                 }
             )
             changes.append({"order_id": order_id, "status": "delivered", "at": t.at})
-        self.session.execute(insert(OrderItem), items)
-        self.session.execute(insert(OrderStatusChange), changes)
+        connection.execute(OrderItem.__table__.insert(), items)
+        connection.execute(OrderStatusChange.__table__.insert(), changes)
         self.result.orders += len(fresh)
         self.result.returns += sum(1 for t in fresh if t.quantity < 0)
 
@@ -216,41 +228,42 @@ class _OrderWriter:
             known = self.users.get(customer)
             if known is not None and at < min(known[1], self.earlier.get(customer, known[1])):
                 self.earlier[customer] = at
-        missing = {c: _email(c) for c in first if c not in self.users}
-        if not missing:
+        emails = {c: _email(c) for c in first if c not in self.users}
+        if not emails:
             return
-        by_email = {
-            email: (user_id, created)
-            for email, user_id, created in self.session.execute(
-                select(User.email, User.id, User.created_at).where(
-                    User.email.in_(list(missing.values()))
-                )
-            )
-        }
-        new = [c for c, email in missing.items() if email not in by_email]
+        found = self._users(set(emails.values()))
+        new: dict[str, str] = {}
+        for customer, email in emails.items():
+            if email not in found:
+                new.setdefault(email, customer)
         if new:
-            ids = self.session.execute(
-                insert(User).returning(User.id, sort_by_parameter_order=True),
+            self.session.connection().execute(
+                User.__table__.insert(),
                 [
                     {
-                        "email": missing[c],
-                        "full_name": f"Customer {c}",
+                        "email": email,
+                        "full_name": f"Customer {customer}",
                         "password_hash": self.password_hash,
                         "role": "customer",
                         "is_active": True,
-                        "created_at": first[c],
-                        "updated_at": first[c],
+                        "created_at": first[customer],
+                        "updated_at": first[customer],
                     }
-                    for c in new
+                    for email, customer in new.items()
                 ],
-            ).scalars()
-            by_email.update({missing[c]: (i, first[c]) for c, i in zip(new, ids, strict=True)})
+            )
+            found.update(self._users(set(new)))
             self.result.new_customers += len(new)
-        for customer, email in missing.items():
-            self.users[customer] = by_email[email]
-            if first[customer] < by_email[email][1]:
+        for customer, email in emails.items():
+            self.users[customer] = found[email]
+            if first[customer] < found[email][1]:
                 self.earlier[customer] = first[customer]
-        self.result.customers += len(missing)
+        self.result.customers += len(emails)
+
+    def _users(self, emails: set[str]) -> dict[str, tuple[int, datetime]]:
+        """(id, created_at) of the users with these e-mails."""
+        query = select(User.email, User.id, User.created_at).where(User.email.in_(emails))
+        return {email: (user_id, at) for email, user_id, at in self.session.execute(query)}
 
     def finish(self) -> None:
         """A customer's account starts at their first transaction, even if it came later."""

@@ -84,20 +84,23 @@ def _import_transactions(args: argparse.Namespace) -> int:
                 session, path, log_format, on_error=args.on_error, report=report
             )
     except ImportFailed as exc:
-        print(f"import refused: {exc}", file=sys.stderr)
-        for error in exc.errors[:50]:
-            print(f"  {error}", file=sys.stderr)
-        if exc.bad_lines > 50:
-            print(f"  ... and {exc.bad_lines - 50} more", file=sys.stderr)
+        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         if exc.bad_lines:
-            print("  (--on-error skip imports the good lines)", file=sys.stderr)
+            for error in exc.errors[:50]:
+                print(f"  {error}", file=sys.stderr)
+            if exc.bad_lines > 50:
+                print(f"  ... and {exc.bad_lines - 50} more", file=sys.stderr)
+            print(
+                "  (--on-error skip imports the good lines and reports the rest)", file=sys.stderr
+            )
         return 1
     except OSError as exc:  # the report cannot be written
-        print(f"import refused, nothing was imported: {exc}", file=sys.stderr)
+        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
     print(
-        f"imported {result.orders} orders ({result.returns} returns) for {result.customers} "
-        f"customers ({result.new_customers} new); {result.repeated} lines already imported"
+        f"imported {result.orders} orders for {result.customers} customers "
+        f"({result.new_customers} new); {result.returns} of the orders are returns; "
+        f"{result.repeated} lines were already imported"
     )
     if report is not None:
         print(f"{result.rejected} lines rejected, listed with reasons in {report}")
