@@ -85,15 +85,17 @@ def import_transactions(
     try:
         with TransactionLog(path, log_format) as log, _rejects(log, report) as reject:
             _stream(log, writer, reject, result, on_error)
-    except LogUnreadable as exc:
+        if result.errors and on_error == "abort":
+            raise ImportFailed(result.errors, result.rejected)
+        if result.orders + result.repeated + result.rejected == 0:
+            raise ImportFailed(["the file has no transactions"])
+    except (ImportFailed, LogUnreadable) as exc:
         session.rollback()
-        raise ImportFailed([str(exc)]) from None
-    if result.errors and on_error == "abort":
-        session.rollback()
-        raise ImportFailed(result.errors, result.rejected)
-    if result.orders + result.repeated + result.rejected == 0:
-        session.rollback()
-        raise ImportFailed(["the file has no transactions"])
+        if report is not None:
+            report.unlink(missing_ok=True)  # a report of an import that did not happen
+        if isinstance(exc, LogUnreadable):
+            raise ImportFailed([str(exc)]) from None
+        raise
     writer.finish()
     session.commit()
     return result
