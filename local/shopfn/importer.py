@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange, Product, User
 from shop.passwords import hash_password
+from shopfn.bulk_rows import BulkInsert
 from shopfn.progress import progress_bar
 from shopfn.transaction_log import LogFormat, LogUnreadable, Rejected, Transaction, TransactionLog
 
@@ -39,8 +40,14 @@ EMAIL_DOMAIN = "import.shopfn.local"
 BATCH = 2000
 #: Bad lines an aborted import lists (all are counted).
 LISTED_ERRORS = 1000
-_ORDERS: Any = Order.__table__
 _ADDRESS = {"source": "import"}
+_CENT = Decimal("0.01")
+_ORDER_COLUMNS = ("user_id", "status", "subtotal", "total", "item_count")
+_ORDER_COLUMNS += ("shipping_address", "import_key", "created_at", "updated_at")
+_ITEM_COLUMNS = ("order_id", "product_id", "name", "unit_price", "quantity", "line_total")
+_USER_COLUMNS = ("email", "full_name", "password_hash", "role", "is_active")
+_USER_COLUMNS += ("created_at", "updated_at")
+_ITEM_NAME = {False: "Imported purchase", True: "Imported return"}
 
 
 class ImportFailed(Exception):
@@ -153,6 +160,7 @@ class _OrderWriter:
         self.users: dict[str, tuple[int, datetime]] = {}
         #: customer id -> earliest transaction seen, when before the stored created_at
         self.earlier: dict[str, datetime] = {}
+        self.bulk: dict[str, BulkInsert] = {}
 
     def write(self, batch: list[Transaction]) -> None:
         fresh = self._unseen(batch)
@@ -160,52 +168,55 @@ class _OrderWriter:
         if not fresh:
             return
         self._ensure_customers(fresh)
-        connection = self.session.connection()
-        connection.execute(
-            _ORDERS.insert(),
+        self._bulk(Order, _ORDER_COLUMNS).insert(
             [
-                {
-                    "user_id": self.users[t.customer][0],
-                    "status": "delivered",
-                    "subtotal": t.amount,
-                    "total": t.amount,
-                    "item_count": t.quantity,
-                    "shipping_address": _ADDRESS,
-                    "import_key": t.key,
-                    "created_at": t.at,
-                    "updated_at": t.at,
-                }
+                (
+                    self.users[t.customer][0],
+                    "delivered",
+                    t.amount,
+                    t.amount,
+                    t.quantity,
+                    _ADDRESS,
+                    t.key,
+                    t.at,
+                    t.at,
+                )
                 for t in fresh
-            ],
+            ]
         )
         # Ids by key, not RETURNING: SQLite would insert row by row to keep RETURNING's order.
+        keys = [t.key for t in fresh]
         id_of = dict(
-            connection.execute(
-                select(_ORDERS.c.import_key, _ORDERS.c.id).where(
-                    _ORDERS.c.import_key.in_([t.key for t in fresh])
-                )
+            self.session.execute(
+                select(Order.import_key, Order.id).where(Order.import_key.in_(keys))
             ).all()
         )
-        order_ids = [id_of[t.key] for t in fresh]
-        items, changes = [], []
-        for order_id, t in zip(order_ids, fresh, strict=True):
-            items.append(
-                {
-                    "order_id": order_id,
-                    "product_id": self.product_id,
-                    "name": "Imported return"
-                    if t.amount < 0 or t.quantity < 0
-                    else "Imported purchase",
-                    "unit_price": (abs(t.amount) / abs(t.quantity)).quantize(Decimal("0.01")),
-                    "quantity": t.quantity,
-                    "line_total": t.amount,
-                }
-            )
-            changes.append({"order_id": order_id, "status": "delivered", "at": t.at})
-        connection.execute(OrderItem.__table__.insert(), items)
-        connection.execute(OrderStatusChange.__table__.insert(), changes)
+        product = self.product_id
+        self._bulk(OrderItem, _ITEM_COLUMNS).insert(
+            [
+                (
+                    id_of[t.key],
+                    product,
+                    _ITEM_NAME[t.quantity < 0],
+                    (t.amount / t.quantity).quantize(_CENT),
+                    t.quantity,
+                    t.amount,
+                )
+                for t in fresh
+            ]
+        )
+        self._bulk(OrderStatusChange, ("order_id", "status", "at")).insert(
+            [(id_of[t.key], "delivered", t.at) for t in fresh]
+        )
         self.result.orders += len(fresh)
         self.result.returns += sum(1 for t in fresh if t.quantity < 0)
+
+    def _bulk(self, model: Any, columns: tuple[str, ...]) -> BulkInsert:
+        """The bulk inserter of `columns` of `model`'s table (made once per import)."""
+        name = model.__tablename__
+        if name not in self.bulk:
+            self.bulk[name] = BulkInsert(self.session.connection(), model.__table__, columns)
+        return self.bulk[name]
 
     def _unseen(self, batch: list[Transaction]) -> list[Transaction]:
         """The batch without lines imported before (any import) or repeated within it."""
@@ -239,20 +250,19 @@ class _OrderWriter:
             if email not in found:
                 new.setdefault(email, customer)
         if new:
-            self.session.connection().execute(
-                User.__table__.insert(),
+            self._bulk(User, _USER_COLUMNS).insert(
                 [
-                    {
-                        "email": email,
-                        "full_name": f"Customer {customer}",
-                        "password_hash": self.password_hash,
-                        "role": "customer",
-                        "is_active": True,
-                        "created_at": first[customer],
-                        "updated_at": first[customer],
-                    }
+                    (
+                        email,
+                        f"Customer {customer}",
+                        self.password_hash,
+                        "customer",
+                        True,
+                        first[customer],
+                        first[customer],
+                    )
                     for email, customer in new.items()
-                ],
+                ]
             )
             found.update(self._users(set(new)))
             self.result.new_customers += len(new)
