@@ -3,13 +3,16 @@
 SQLAlchemy builds a parameter dictionary for every row and runs every column type's bind
 conversion on every value: for an import of a million lines that is most of the time. Here
 each column's conversion (the model's own: UTC datetimes, two-place money, JSON) runs once
-per distinct value (logs repeat dates and prices a lot), and rows go out as multi-row
-`INSERT ... VALUES (...), (...)` statements of up to ROWS_PER_STATEMENT rows, one round trip
-each, on every backend.
+per distinct value (logs repeat dates and prices a lot). On PostgreSQL the rows go out as
+one `COPY ... FROM STDIN` (CSV) per call: the server parses text rows faster than bound
+parameters, and pg8000 encodes no parameter one by one. Elsewhere they are multi-row
+`INSERT ... VALUES (...), (...)` statements of up to ROWS_PER_STATEMENT rows.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,11 +33,18 @@ class BulkInsert:
         self.converters = [_converter(table.c[name].type, dialect) for name in columns]
         quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        target = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+        self.head = f"INSERT INTO {target} "
         self.row = f"({', '.join([marker] * len(columns))})"
         self.statements: dict[int, str] = {}
+        self.copy = None
+        if dialect.name == "postgresql":
+            self.copy = f"COPY {target} FROM STDIN WITH (FORMAT csv)"
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self.copy is not None:
+            self._copy(rows)
+            return
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
             params = [
@@ -43,6 +53,24 @@ class BulkInsert:
                 for convert, value in zip(self.converters, row, strict=True)
             ]
             self.connection.exec_driver_sql(self._statement(len(chunk)), tuple(params))
+
+    def _copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """The rows as one COPY; every field quoted, so none reads as NULL (none is NULL)."""
+        text = io.StringIO()
+        out = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        converters = self.converters
+        out.writerows(
+            [
+                convert(value) if convert else value
+                for convert, value in zip(converters, row, strict=True)
+            ]
+            for row in rows
+        )
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(self.copy, stream=[text.getvalue()])
+        finally:
+            cursor.close()
 
     def _statement(self, rows: int) -> str:
         statement = self.statements.get(rows)
