@@ -66,7 +66,7 @@ class BulkInsert:
             ]
             for row in rows
         )
-        cursor = self.connection.connection.cursor()
+        cursor: Any = self.connection.connection.cursor()  # pg8000's, which takes a stream
         try:
             cursor.execute(self.copy, stream=[text.getvalue()])
         finally:

@@ -42,10 +42,10 @@ BATCH = 2000
 LISTED_ERRORS = 1000
 _ADDRESS = {"source": "import"}
 _CENT = Decimal("0.01")
-_ORDER_COLUMNS = ("user_id", "status", "subtotal", "total", "item_count")
+_ORDER_COLUMNS: tuple[str, ...] = ("user_id", "status", "subtotal", "total", "item_count")
 _ORDER_COLUMNS += ("shipping_address", "import_key", "created_at", "updated_at")
 _ITEM_COLUMNS = ("order_id", "product_id", "name", "unit_price", "quantity", "line_total")
-_USER_COLUMNS = ("email", "full_name", "password_hash", "role", "is_active")
+_USER_COLUMNS: tuple[str, ...] = ("email", "full_name", "password_hash", "role", "is_active")
 _USER_COLUMNS += ("created_at", "updated_at")
 _ITEM_NAME = {False: "Imported purchase", True: "Imported return"}
 

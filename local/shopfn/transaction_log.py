@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from hashlib import blake2b
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 #: `--delimiter` names; "auto" picks one from the header line.
 DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whitespace": " "}
@@ -97,7 +97,7 @@ class TransactionLog:
             binary: IO[bytes] = self._raw
             if self._raw.read(2) == _GZIP_MAGIC:
                 self._raw.seek(0)
-                binary = gzip.GzipFile(fileobj=self._raw, mode="rb")
+                binary = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
             else:
                 self._raw.seek(0)
             # Other columns (descriptions) may be in any encoding; the mapped ones are ASCII.
@@ -106,7 +106,7 @@ class TransactionLog:
             )
             header_line = _reading(1, self._text.readline)
             self.delimiter = _delimiter(header_line, log_format.delimiter)
-            header = next(self._reader([header_line]), [])
+            header: list[str] = next(self._reader([header_line]), [])
         except BaseException:
             self._raw.close()
             raise
@@ -123,7 +123,8 @@ class TransactionLog:
         """Bytes of the file read so far (of the compressed file for gzip)."""
         return self._raw.tell()
 
-    def _reader(self, lines: Iterator[str] | list[str]) -> Iterator[list[str]]:
+    def _reader(self, lines: Iterator[str] | list[str]) -> Any:
+        """A csv reader (its `line_num` counts the lines it took) for the log's separator."""
         if self.delimiter == " ":  # runs of spaces and tabs are one separator
             cleaned = (line.replace("\t", " ").strip() for line in lines)
             return csv.reader(cleaned, delimiter=" ", skipinitialspace=True)
