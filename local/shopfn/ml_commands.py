@@ -75,6 +75,9 @@ def _import_transactions(args: argparse.Namespace) -> int:
     report = None
     if args.on_error == "skip":
         report = Path(args.report) if args.report else _report_path(path)
+        if report.resolve() == path.resolve():
+            print("--report must not be the file being imported", file=sys.stderr)
+            return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)

@@ -242,6 +242,7 @@ def test_other_separators(db: str, tmp_path: Path, text: str, options: list[str]
         (["--date-format", "%H:%M"], "must contain the year, month and day"),
         (["--on-error", "maybe"], "argument --on-error: invalid choice: 'maybe'"),
         (["--delimiter", "pipe"], "argument --delimiter: invalid choice: 'pipe'"),
+        (["--on-error", "skip", "--report", "{log}"], "--report must not be the file being"),
     ],
 )
 def test_a_bad_flag_value_is_refused_before_anything_is_written(
@@ -251,12 +252,13 @@ def test_a_bad_flag_value_is_refused_before_anything_is_written(
     log.write_text(HEADER + "A1,2025-03-01,1,10.00\n")
     before = _counts()
     try:
-        code = _shopfn(str(log), *options)
+        code = _shopfn(str(log), *(o.format(log=log) for o in options))
     except SystemExit as exit_:  # argparse's own refusal of an unknown choice
         code = int(exit_.code or 0)
     assert code == 2
     assert message in capsys.readouterr().err
     assert _counts() == before
+    assert log.read_text() == HEADER + "A1,2025-03-01,1,10.00\n"
 
 
 def _truncated_gzip(path: Path) -> None:
