@@ -2,8 +2,9 @@
 
 SQLAlchemy builds a parameter dictionary for every row and runs every column type's bind
 conversion on every value: for an import of a million lines that is most of the time. Here
-each column's conversion (the model's own: UTC datetimes, two-place money, JSON) runs once
-per distinct value (logs repeat dates and prices a lot). On PostgreSQL the rows go out as
+rows hold values already converted by `converter` (the model's own conversion: UTC
+datetimes, two-place money, JSON), which the caller runs once per distinct value and shares
+between columns holding the same value. On PostgreSQL the rows go out as
 one `COPY ... FROM STDIN` (CSV) per call: the server parses text rows faster than bound
 parameters, and pg8000 encodes no parameter one by one. Elsewhere they are multi-row
 `INSERT ... VALUES (...), (...)` statements of up to ROWS_PER_STATEMENT rows.
@@ -16,7 +17,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, Connection, Dialect, Table
 
 #: Rows per statement: few round trips, well under every driver's parameter limit (32,767).
 ROWS_PER_STATEMENT = 1000
@@ -25,12 +26,11 @@ _CACHE_SIZE = 50_000
 
 
 class BulkInsert:
-    """Insert tuples of `columns` of `table` over `connection` (inside its transaction)."""
+    """Insert tuples of converted values of `columns` of `table` (in the open transaction)."""
 
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
         dialect = connection.dialect
         self.connection = connection
-        self.converters = [_converter(table.c[name].type, dialect) for name in columns]
         quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         target = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
@@ -47,25 +47,14 @@ class BulkInsert:
             return
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
-            params = [
-                convert(value) if convert else value
-                for row in chunk
-                for convert, value in zip(self.converters, row, strict=True)
-            ]
-            self.connection.exec_driver_sql(self._statement(len(chunk)), tuple(params))
+            params = tuple(value for row in chunk for value in row)
+            self.connection.exec_driver_sql(self._statement(len(chunk)), params)
 
     def _copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """The rows as one COPY; every field quoted, so none reads as NULL (none is NULL)."""
         text = io.StringIO()
         out = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        converters = self.converters
-        out.writerows(
-            [
-                convert(value) if convert else value
-                for convert, value in zip(converters, row, strict=True)
-            ]
-            for row in rows
-        )
+        out.writerows(rows)
         cursor: Any = self.connection.connection.cursor()  # pg8000's, which takes a stream
         try:
             cursor.execute(self.copy, stream=[text.getvalue()])
@@ -79,11 +68,11 @@ class BulkInsert:
         return statement
 
 
-def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
-    """The type's bind conversion for `dialect`, remembered per value; None if there is none."""
-    process = column_type._cached_bind_processor(dialect)
+def converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """`column`'s bind conversion for `dialect`, remembered per value (if it hashes)."""
+    process = column.type._cached_bind_processor(dialect)
     if process is None:
-        return None
+        return lambda value: value
     cache: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:

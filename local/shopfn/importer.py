@@ -15,6 +15,7 @@ skipped: importing the same file twice adds nothing.
 from __future__ import annotations
 
 import csv
+import json
 import secrets
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -25,12 +26,12 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from sqlalchemy import any_, func, select, update
+from sqlalchemy import any_, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange, Product, User
 from shop.passwords import hash_password
-from shopfn.bulk_rows import BulkInsert
+from shopfn.bulk_rows import BulkInsert, converter
 from shopfn.progress import progress_bar
 from shopfn.transaction_log import LogFormat, LogUnreadable, Rejected, Transaction, TransactionLog
 
@@ -190,6 +191,13 @@ class _OrderWriter:
         #: customer id -> earliest transaction seen, when before the stored created_at
         self.earlier: dict[str, datetime] = {}
         self.bulk: dict[str, BulkInsert] = {}
+        # Values as the database takes them, converted once per distinct value.
+        dialect = session.get_bind().dialect
+        orders = Order.__table__.c
+        self.to_time = converter(orders.created_at, dialect)
+        self.to_money = converter(orders.total, dialect)
+        self.address = converter(orders.shipping_address, dialect)(_ADDRESS)
+        self.active = converter(User.__table__.c.is_active, dialect)(True)
 
     def write(self, batch: list[Transaction]) -> None:
         fresh = self._unseen(batch)
@@ -197,20 +205,23 @@ class _OrderWriter:
         if not fresh:
             return
         self._ensure_customers(fresh)
+        time, money = self.to_time, self.to_money
+        rows = [(t, time(t.at), money(t.amount)) for t in fresh]  # converted once per line
+        address = self.address
         self._bulk(Order, _ORDER_COLUMNS).insert(
             [
                 (
                     self.users[t.customer][0],
                     "delivered",
-                    t.amount,
-                    t.amount,
+                    total,
+                    total,
                     t.quantity,
-                    _ADDRESS,
+                    address,
                     t.key,
-                    t.at,
-                    t.at,
+                    at,
+                    at,
                 )
-                for t in fresh
+                for t, at, total in rows
             ]
         )
         # Ids by key, not RETURNING: SQLite would insert row by row to keep RETURNING's order.
@@ -227,25 +238,30 @@ class _OrderWriter:
                     id_of[t.key],
                     product,
                     _ITEM_NAME[t.quantity < 0],
-                    (t.amount / t.quantity).quantize(_CENT),
+                    money((t.amount / t.quantity).quantize(_CENT)),
                     t.quantity,
-                    t.amount,
+                    total,
                 )
-                for t in fresh
+                for t, _at, total in rows
             ]
         )
         self._bulk(OrderStatusChange, ("order_id", "status", "at")).insert(
-            [(id_of[t.key], "delivered", t.at) for t in fresh]
+            [(id_of[t.key], "delivered", at) for t, at, _total in rows]
         )
         self.result.orders += len(fresh)
         self.result.returns += sum(1 for t in fresh if t.quantity < 0)
 
     def _one_of(self, column: Any, values: Collection[str]) -> Any:
-        """`column IN values`; on PostgreSQL `= ANY(string_to_array(...))`: one text parameter,
-        not thousands for SQLAlchemy to compile and pg8000 to encode every batch. Keys (hex)
-        and import e-mails (letters, digits, dashes) never hold a comma."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        """`column IN values` with the values as one parameter where the database can (not
+        thousands for SQLAlchemy to compile, and pg8000 to encode, every batch): on PostgreSQL
+        `= ANY(string_to_array(...))` (keys are hex, import e-mails letters, digits and dashes:
+        never a comma), on SQLite `IN (SELECT value FROM json_each(...))`."""
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
             return column == any_(func.string_to_array(",".join(values), ","))
+        if dialect == "sqlite":
+            listed = func.json_each(json.dumps(list(values)))
+            return column.in_(select(literal_column("value")).select_from(listed))
         return column.in_(values)
 
     def _bulk(self, model: Any, columns: tuple[str, ...]) -> BulkInsert:
@@ -296,9 +312,9 @@ class _OrderWriter:
                         f"Customer {customer}",
                         self.password_hash,
                         "customer",
-                        True,
-                        first[customer],
-                        first[customer],
+                        self.active,
+                        self.to_time(first[customer]),
+                        self.to_time(first[customer]),
                     )
                     for email, customer in new.items()
                 ]
