@@ -8,6 +8,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,10 @@ from shopfn.manifest import API_NAMES, FunctionSpec, load_manifest
 #: Servers every test run needs (CI has them too); TEST_PG_URL / TEST_MARIADB_URL override.
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN_URL = os.environ.get("TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+#: The instant every simulated history in the tests ends at, so no data or verdict depends on
+#: the day the tests run.
+FIXED_NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -51,6 +56,7 @@ class LambdaClient:
     """Sends requests as API Gateway events straight into the functions' handlers."""
 
     default_headers: dict[str, str] = field(default_factory=dict)
+    source_ip: str = "127.0.0.1"  # the caller's address, as API Gateway reports it
 
     def request(
         self,
@@ -62,6 +68,7 @@ class LambdaClient:
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
+        source_ip: str | None = None,
     ) -> Reply:
         all_headers = {**self.default_headers, **(headers or {})}
         if json_body is not None:
@@ -79,6 +86,7 @@ class LambdaClient:
             headers=list(all_headers.items()),
             query_string=urlencode(params or {}, doseq=True),
             body=body,
+            source_ip=source_ip or self.source_ip,
         )
         result = ProxyResponse.from_lambda(invoke(spec, event))
         return Reply(

@@ -13,7 +13,7 @@ from shop.coldstart import building_function
 
 with building_function():
     from shop.http.app import create_app
-    from shop.http.handler import make_handler
+    from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
     from shop.ml.retraining import execute_run, run_scheduled
 
@@ -27,14 +27,6 @@ with building_function():
         description="Training runs of the churn and spend models.",
     )
     http_handler = make_handler(app, "retrain")
-
-
-def is_scheduled_event(event: dict[str, Any]) -> bool:
-    """True for EventBridge's scheduled-rule event (`detail-type: Scheduled Event`)."""
-    return event.get("detail-type") == "Scheduled Event" and event.get("source") in (
-        "aws.events",
-        "aws.scheduler",
-    )
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
-from aws_cdk.aws_lambda_destinations import SqsDestination
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
+from shopfn_infra.schedules import Schedule, add_schedule
 
 RETRAIN_TIMEOUT = Duration.minutes(15)  # scheduled and queued runs; its HTTP path answers at once
 
@@ -22,35 +19,18 @@ class RetrainSchedule(Construct):
         self, scope: Construct, id: str, *, config: StageConfig, retrain: lambda_.IFunction
     ) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "Failures",
-            queue_name=f"{config.prefix}-retrain-failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
         # Asynchronous runs (the schedule, POST /ml/retrain) that fail end in the same queue.
-        lambda_.EventInvokeConfig(
+        self.dead_letters, self.rule = add_schedule(
             self,
-            "AsyncRuns",
-            function=retrain,
-            retry_attempts=1,
-            max_event_age=Duration.hours(2),
-            on_failure=SqsDestination(self.dead_letters),
-        )
-        self.rule = events.Rule(
-            self,
-            "Nightly",
-            rule_name=f"{config.prefix}-retrain-nightly",
-            description="Retrain the churn and spend models every night",
-            schedule=events.Schedule.expression(config.retrain_schedule),
-            targets=[
-                targets.LambdaFunction(
-                    retrain,
-                    retry_attempts=3,
-                    max_event_age=Duration.hours(2),
-                    dead_letter_queue=self.dead_letters,
-                )
-            ],
+            retrain,
+            Schedule(
+                queue_name=f"{config.prefix}-retrain-failures",
+                rule_id="Nightly",
+                rule_name=f"{config.prefix}-retrain-nightly",
+                description="Retrain the churn and spend models every night",
+                expression=config.retrain_schedule,
+                delivery_retries=3,
+                run_retries=1,
+                max_event_age=Duration.hours(2),
+            ),
         )

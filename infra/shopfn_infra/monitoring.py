@@ -1,4 +1,5 @@
-"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining."""
+"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining
+and housekeeping runs."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Monitoring(Construct):
         functions: dict[str, ShopFunction],
         retrain: ShopFunction | None,
         retrain_dead_letters: sqs.IQueue | None,
+        housekeeping_dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -67,15 +69,20 @@ class Monitoring(Construct):
                 threshold=1,
                 description="A retraining run failed",
             )
-        if retrain_dead_letters is not None:
-            self._alarm(
-                "RetrainDeadLetters",
-                retrain_dead_letters.metric_approximate_number_of_messages_visible(
-                    period=FIVE_MINUTES, statistic="Maximum"
-                ),
-                threshold=1,
-                description="A scheduled or queued retraining run could not be delivered or failed",
-            )
+        dead_letters = (
+            ("Retrain", retrain_dead_letters, "A scheduled or queued retraining run"),
+            ("Housekeeping", housekeeping_dead_letters, "A scheduled housekeeping purge"),
+        )
+        for name, queue, what in dead_letters:
+            if queue is not None:
+                self._alarm(
+                    f"{name}DeadLetters",
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=FIVE_MINUTES, statistic="Maximum"
+                    ),
+                    threshold=1,
+                    description=f"{what} could not be delivered or failed",
+                )
 
     def _alarm(
         self,

@@ -57,8 +57,8 @@ def lambda_function(scope: IConstruct, *, asynchronous_failures_handled: bool) -
     else:
         acknowledge(
             scope,
-            "asynchronous failures go to an on-failure destination (the retrain failures "
-            "queue), the successor of a function dead-letter queue",
+            "asynchronous failures go to an on-failure destination (a failures queue), "
+            "the successor of a function dead-letter queue",
             "Serverless-LambdaDLQ",
         )
 
@@ -106,7 +106,7 @@ def openai_secret(secret: IConstruct) -> None:
 def apis(scope: IConstruct) -> None:
     acknowledge(
         scope,
-        "authentication is the platform's own RS256 JWT, checked in each function (API.md "
+        "authentication is the platform's own RS256 JWT, checked in each function (docs/api.md "
         "has public routes such as the catalog and sign-in); there is no Cognito pool",
         "APIG4",
         "COG4",
@@ -132,10 +132,10 @@ def apis(scope: IConstruct) -> None:
     )
 
 
-def retrain_failures(queue: IConstruct) -> None:
+def retrain_failures(queue: IConstruct, runs: str = "retraining runs") -> None:
     acknowledge(
         queue,
-        "this queue is itself the dead-letter queue of retraining runs; its messages are "
+        f"this queue is itself the dead-letter queue of {runs}; its messages are "
         "inspected by a person (an alarm fires on the first one)",
         "SQS3",
         "Serverless-SQSRedrivePolicy",

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Fn, Stack, Tags
 from constructs import Construct
 
 from shopfn.manifest import load_manifest
+from shopfn_infra import cfn_lint_suppressions as lint
 from shopfn_infra import nag_suppressions as nag
 from shopfn_infra.apis import RestApis
 from shopfn_infra.artifacts import ArtifactStore
-from shopfn_infra.config import StageConfig
+from shopfn_infra.config import AZ_COUNT, StageConfig
 from shopfn_infra.dashboard import Dashboard
 from shopfn_infra.data import Database
 from shopfn_infra.functions import SharedLayer, ShopFunction
+from shopfn_infra.housekeeping import HOUSEKEEPING_FUNCTION, HousekeepingSchedule
 from shopfn_infra.migrations import SchemaMigrations
 from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
 from shopfn_infra.monitoring import Monitoring
@@ -27,6 +29,7 @@ BUCKET_WRITE = ("s3:DeleteObject*", "s3:Abort*")
 class ShopfnStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: object) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        self.stage_config = config
         Tags.of(self).add("project", "shopfn")
         Tags.of(self).add("stage", config.stage)
         manifest = load_manifest(config.manifest)
@@ -56,13 +59,22 @@ class ShopfnStack(Stack):
             )
             function.node.add_dependency(migrations.resource)  # new code meets the new schema
             functions[spec.name] = function
-            nag.lambda_function(function, asynchronous_failures_handled=is_retrain)
+            nag.lambda_function(
+                function,
+                asynchronous_failures_handled=is_retrain or spec.name == HOUSEKEEPING_FUNCTION,
+            )
 
         apis = RestApis(self, "Apis", config=config, manifest=manifest, functions=functions)
         retrain = functions.get(RETRAIN)
         schedule = (
             RetrainSchedule(self, "Retrain", config=config, retrain=retrain.function)
             if retrain
+            else None
+        )
+        users = functions.get(HOUSEKEEPING_FUNCTION)
+        housekeeping = (
+            HousekeepingSchedule(self, "Housekeeping", config=config, users=users.function)
+            if users
             else None
         )
         dashboard = Dashboard(
@@ -81,6 +93,7 @@ class ShopfnStack(Stack):
             functions=functions,
             retrain=retrain,
             retrain_dead_letters=schedule.dead_letters if schedule else None,
+            housekeeping_dead_letters=housekeeping.dead_letters if housekeeping else None,
         )
 
         for name, api in apis.apis.items():
@@ -107,3 +120,28 @@ class ShopfnStack(Stack):
         nag.dashboard(dashboard)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
+        if housekeeping:
+            nag.retrain_failures(housekeeping.dead_letters, runs="housekeeping runs")
+        lint.template(self, config)
+        lint.vpc_default_security_group(network.default_security_group_handler)
+        if retrain and schedule:
+            lint.scheduled(
+                retrain.function, schedule.rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
+            )
+        if users and housekeeping:
+            lint.scheduled(
+                users.function,
+                housekeeping.rule,
+                housekeeping.dead_letters,
+                lint.HOUSEKEEPING_TRIGGERS,
+            )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The stage's AZs when it names them, else the region's first two at deploy time.
+
+        CDK's own answer is a synth-time lookup (AWS credentials, cdk.context.json) once the
+        account is known; Fn::GetAZs needs neither and writes no AZ name into the template.
+        """
+        named = self.stage_config.availability_zones
+        return list(named) or [Fn.select(i, Fn.get_azs()) for i in range(AZ_COUNT)]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: A local schedule: 'HH:MM' (UTC), 'every:SECONDS' or 'off'.
+SCHEDULE_PATTERN = re.compile(r"off|none|([01]?\d|2[0-3]):[0-5]\d|every:\d+(\.\d+)?")
 
 
 class Settings(BaseSettings):
@@ -41,8 +45,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=31, description="Cost of password hashes")
-    login_max_failures: int = 5
+    login_max_failures: int = Field(default=5, ge=1, description="Per account and address")
     login_failure_window_seconds: int = 15 * 60
+    login_account_max_failures: int = Field(
+        default=20, ge=1, description="Per account from all addresses, before backoff"
+    )
+    login_backoff_max_seconds: int = Field(default=60, ge=1, description="Longest backoff wait")
 
     admin_email: str | None = None
     admin_password: str | None = None
@@ -71,9 +79,49 @@ class Settings(BaseSettings):
     )
     support_contact_email: str = "support@shopfn.example"
 
+    # Housekeeping (shop.services.housekeeping): how long rows that only matter for a while
+    # are kept, and how the purge runs. See "Housekeeping" in the README.
+    idempotency_key_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 365,
+        description="A checkout retried with the same Idempotency-Key within this many hours "
+        "replays the first order; older keys are purged",
+    )
+    login_failure_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 365,
+        description="Failed sign-ins are kept this long (never less than the throttle window)",
+    )
+    behavior_event_retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=36500,
+        description="Behavior events are kept this long (at least the ML models' look-back)",
+    )
+    housekeeping_batch_size: int = Field(
+        default=5000, ge=100, le=100_000, description="Rows deleted per short transaction"
+    )
+    housekeeping_schedule: str = Field(
+        default="every:3600",
+        description="Local purge schedule under `shopfn serve`: 'HH:MM' UTC, 'every:SECONDS' "
+        "or 'off'",
+    )
+
     max_body_bytes: int = 1024 * 1024
     artifact_bucket: str | None = None
     aws_endpoint_url: str | None = None
+
+    @field_validator("housekeeping_schedule")
+    @classmethod
+    def _schedule_shape(cls, value: str) -> str:
+        if not SCHEDULE_PATTERN.fullmatch(value.strip().lower()):
+            raise ValueError(
+                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' or 'off', "
+                f"not {value!r}"
+            )
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             commerce_port=args.commerce_port,
             ml_port=args.ml_port,
             dashboard_port=None if args.no_dashboard else args.dashboard_port,
+            log_format=args.log_format,
         ),
         prepare=not args.no_prepare,
     )
@@ -59,6 +60,7 @@ def _cmd_seed(_args: argparse.Namespace) -> int:
 
 def _cmd_create_admin(args: argparse.Namespace) -> int:
     from shop.db import session_scope
+    from shop.errors import Conflict
     from shop.migrate import upgrade
     from shop.services.accounts import ensure_admin
 
@@ -68,11 +70,61 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
         print("the password must have at least 8 characters", file=sys.stderr)
         return 2
     upgrade()
-    with session_scope() as session:
-        user = ensure_admin(
-            session, email=email, password=password, full_name=args.name, reset_password=True
-        )
-        print(f"admin ready: {user.email} (id {user.id})")
+    try:
+        with session_scope() as session:
+            user = ensure_admin(
+                session,
+                email=email,
+                password=password,
+                full_name=args.name,
+                reset_password=True,
+                promote_existing=args.promote_existing,
+            )
+            print(f"admin ready: {user.email} (id {user.id})")
+    except Conflict as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    return 0
+
+
+#: What each purged table holds, in the shop owner's words.
+_PURGED_LABELS = {
+    "idempotency_records": "checkout retry keys",
+    "refresh_tokens": "expired or revoked sign-in tokens",
+    "login_failures": "old failed sign-ins",
+    "support_rate_hits": "old chat rate-limit counts",
+    "support_conversations": "expired anonymous chats",
+    "behavior_events": "behavior events past their retention",
+}
+
+
+def _cmd_housekeeping(args: argparse.Namespace) -> int:
+    import json
+
+    from pydantic import ValidationError
+
+    from shop.db import get_engine
+    from shop.migrate import upgrade
+    from shop.services.housekeeping import RetentionTooShort, purge
+    from shop.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        print(f"a setting is wrong: {exc}", file=sys.stderr)
+        return 2
+    upgrade()
+    try:
+        report = purge(get_engine(), batch_size=args.batch_size)
+    except RetentionTooShort as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    print(f"removed {report.total} old rows in {report.seconds:.1f} s")
+    for name, count in report.purged.items():
+        print(f"  {count:>9}  {_PURGED_LABELS.get(name, name)}")
     return 0
 
 
@@ -110,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-prepare", action="store_true", help="skip migrate/seed/admin at start")
     serve.add_argument("--dashboard-port", type=int, default=5000, help="Streamlit dashboard port")
     serve.add_argument("--no-dashboard", action="store_true", help="run the APIs only")
+    serve.add_argument(
+        "--log-format",
+        choices=("console", "json"),
+        default="console",
+        help="console: one line per request (default); json: Powertools logs and metrics as in AWS",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     dashboard = commands.add_parser(
@@ -135,18 +193,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=_cmd_build)
 
-    admin = commands.add_parser("create-admin", help="create or promote an admin account")
+    admin = commands.add_parser("create-admin", help="create an admin (or reset its password)")
     admin.add_argument("--email")
     admin.add_argument("--password", help="prefer ADMIN_PASSWORD or the prompt")
     admin.add_argument("--name", default="Administrator")
+    admin.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="make an existing customer account with this e-mail an admin (sets its password)",
+    )
     admin.set_defaults(run=_cmd_create_admin)
+    housekeeping = commands.add_parser(
+        "housekeeping", help="remove rows that are no longer needed (runs on a schedule too)"
+    )
+    housekeeping.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        help="rows per transaction (default: HOUSEKEEPING_BATCH_SIZE)",
+    )
+    housekeeping.add_argument("--json", action="store_true", help="print the counts as JSON")
+    housekeeping.set_defaults(run=_cmd_housekeeping)
     add_ml_commands(commands)
     return parser
+
+
+def _batch_size(raw: str) -> int:
+    """--batch-size: a whole number of rows from 100 to 100000."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 100 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 100 to 100000, not {raw!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `shopfn` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration is noise here
     args = build_parser().parse_args(argv)
     if args.quiet:
         from shopfn.progress import set_quiet

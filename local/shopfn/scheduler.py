@@ -1,7 +1,8 @@
-"""The local stand-in for the nightly EventBridge rule: RETRAIN_SCHEDULE fires the retrain function.
+"""The local stand-in for the EventBridge rules: RETRAIN_SCHEDULE fires the retrain function,
+HOUSEKEEPING_SCHEDULE the users function's purge.
 
 `HH:MM` fires daily at that UTC time, `every:SECONDS` at a fixed interval (demos, tests),
-`off` never. Each firing sends the real `Scheduled Event` shape to the retrain handler.
+`off` never. Each firing sends the real `Scheduled Event` shape to the function's handler.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from shopfn.manifest import load_manifest
 
 log = logging.getLogger("shopfn.scheduler")
 RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-nightly-retrain"
+HOUSEKEEPING_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-housekeeping"
 
 
-def scheduled_event(now: datetime) -> dict[str, Any]:
+def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
     """The event EventBridge sends for a scheduled rule."""
     return {
         "version": "0",
@@ -29,7 +31,7 @@ def scheduled_event(now: datetime) -> dict[str, Any]:
         "account": "000000000000",
         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "local",
-        "resources": [RULE_ARN],
+        "resources": [rule_arn],
         "detail": {},
     }
 
@@ -49,42 +51,56 @@ def next_fire(schedule: str, now: datetime) -> datetime | None:
     return at if at > now else at + timedelta(days=1)
 
 
-class RetrainScheduler(threading.Thread):
-    """A daemon thread that fires the retrain function on the schedule until stopped."""
+class FunctionScheduler(threading.Thread):
+    """A daemon thread that fires a function (retrain by default) on the schedule until stopped."""
 
-    def __init__(self, schedule: str) -> None:
-        super().__init__(name="retrain-scheduler", daemon=True)
+    def __init__(self, schedule: str, function: str = "retrain", rule_arn: str = RULE_ARN) -> None:
+        super().__init__(name=f"{function}-scheduler", daemon=True)
         next_fire(schedule, datetime.now(UTC))  # fail at start on a malformed schedule
         self.schedule = schedule
+        self.function = function
+        self.rule_arn = rule_arn
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
         self._stop_event.set()
 
     def run(self) -> None:
-        spec = load_manifest().get("retrain")
+        spec = load_manifest().get(self.function)
         while True:
             now = datetime.now(UTC)
             fire_at = next_fire(self.schedule, now)
             if fire_at is None:
                 return
-            log.info("next scheduled retrain at %s", fire_at.isoformat())
+            log.info("next scheduled %s run at %s", self.function, fire_at.isoformat())
             if self._stop_event.wait((fire_at - now).total_seconds()):
                 return
             try:
-                result = invoke(spec, scheduled_event(datetime.now(UTC)))
-                log.info("scheduled retrain finished: %s", result)
+                result = invoke(spec, scheduled_event(datetime.now(UTC), self.rule_arn))
+                log.info("scheduled %s run finished: %s", self.function, result)
             except Exception:  # keep the schedule alive; the run itself records failures
-                log.exception("scheduled retrain could not run")
+                log.exception("scheduled %s run failed", self.function)
 
 
-def start_scheduler() -> RetrainScheduler | None:
+def start_scheduler() -> FunctionScheduler | None:
     """Start the local schedule from RETRAIN_SCHEDULE (None when it is `off`)."""
     from shop.ml.config import get_ml_settings
 
     schedule = get_ml_settings().retrain_schedule
     if next_fire(schedule, datetime.now(UTC)) is None:
         return None
-    scheduler = RetrainScheduler(schedule)
+    scheduler = FunctionScheduler(schedule)
+    scheduler.start()
+    return scheduler
+
+
+def start_housekeeping_scheduler() -> FunctionScheduler | None:
+    """Start the local purge schedule from HOUSEKEEPING_SCHEDULE (None when it is `off`)."""
+    from shop.settings import get_settings
+
+    schedule = get_settings().housekeeping_schedule
+    if next_fire(schedule, datetime.now(UTC)) is None:
+        return None
+    scheduler = FunctionScheduler(schedule, "users", HOUSEKEEPING_RULE_ARN)
     scheduler.start()
     return scheduler

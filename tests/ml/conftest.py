@@ -6,6 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 from ml_shop import TrainedShop, build_trained_shop
+from support import FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock() -> Iterator[None]:
+    """Every ML test runs at FIXED_NOW (the clock starts there and runs), whatever the date."""
+    import time_machine
+
+    with time_machine.travel(FIXED_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +28,6 @@ def fitted_candidates(trained_shop: TrainedShop) -> tuple[dict, object]:
     """Freshly fitted candidates of every kind by name, and the shop's current features."""
     from sqlalchemy.orm import Session
 
-    from shop.coltypes import utcnow
     from shop.db import build_engine
     from shop.ml.dataset import build_examples, plan_cutoffs
     from shop.ml.features import compute_features
@@ -26,9 +35,9 @@ def fitted_candidates(trained_shop: TrainedShop) -> tuple[dict, object]:
 
     engine = build_engine(trained_shop.url)
     with Session(engine) as session:
-        plan = plan_cutoffs(utcnow(), 30)
+        plan = plan_cutoffs(FIXED_NOW, 30)
         train = build_examples(session, plan.train, 30)
-        frame = compute_features(session, utcnow(), active_only=True)
+        frame = compute_features(session, FIXED_NOW, active_only=True)
     engine.dispose()
     return fit_candidates(train, plan), frame
 

@@ -6,10 +6,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from support import FIXED_NOW
+
 
 @dataclass(frozen=True)
 class TrainedShop:
-    """A SQLite shop with a simulated history and champions in a local artifact folder."""
+    """A SQLite shop with a history ending at FIXED_NOW and champions in a local folder."""
 
     url: str
     data_dir: Path
@@ -33,13 +35,11 @@ def build_trained_shop(root: Path, *, users: int = 300, days: int = 240) -> Trai
     with Session(engine) as session:
         seed_catalog(session)
         session.commit()
-        simulate(session, users=users, days=days, seed=42)
+        simulate(session, users=users, days=days, seed=42, now=FIXED_NOW)
         run_id = queue_run(session, "manual").id
         mark_running(session, run_id)
-        from shop.coltypes import utcnow
-
         outcome = train_and_promote(
-            session, run_id, ArtifactStore.local(root / "artifacts"), utcnow()
+            session, run_id, ArtifactStore.local(root / "artifacts"), FIXED_NOW
         )
         mark_finished(
             session, run_id, outcome.status, metrics=outcome.metrics, promoted=outcome.promoted

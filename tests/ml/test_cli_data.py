@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support import FIXED_NOW
 
 
 def _count(model: type) -> int:
@@ -79,7 +80,7 @@ def test_simulate_then_backtest_prints_metrics_as_json(db: str, capsys) -> None:
     assert main(["simulate", "--users", "120", "--days", "200", "--seed", "4"]) == 0
     assert _count(Order) > 200 and _count(BehaviorEvent) > 2000
     capsys.readouterr()
-    cutoff = datetime.now(UTC).date().replace(day=1).isoformat()
+    cutoff = FIXED_NOW.date().replace(day=1).isoformat()
     code = main(["ml", "backtest", "--cutoff", cutoff, "--horizon-days", "20", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out

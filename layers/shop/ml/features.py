@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from shop.behavior import EVENT_TYPES
 from shop.coltypes import UTCDateTime
 from shop.ml.baselines import clv_inputs
+from shop.ml.lookback import FEATURE_WINDOWS
 from shop.models import BehaviorEvent, Order, OrderStatusChange, User
 
-WINDOWS: tuple[int, ...] = (7, 30, 90)
+WINDOWS: tuple[int, ...] = FEATURE_WINDOWS
 
 ORDER_FEATURES: tuple[str, ...] = (
     "recency_days",

@@ -9,9 +9,8 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shop.ml.lookback import SPEND_DAYS  # also read from here by dataset, backtest
 from shop.models import Order
-
-SPEND_DAYS = 30
 
 
 def orders_after(

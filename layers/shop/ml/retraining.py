@@ -26,6 +26,7 @@ from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_ru
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
 from shop.models import ModelVersion, Order, TrainingRun
+from shop.progress import advance, in_steps
 
 _SUMMARY_KEYS = ("auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman", "examples")
 
@@ -88,6 +89,7 @@ def users_with_history(session: Session, before: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
+@in_steps("training models", total=4)
 def train_and_promote(
     session: Session, run_id: int, store: ArtifactStore, now: datetime
 ) -> Outcome:
@@ -107,6 +109,7 @@ def train_and_promote(
     train = build_examples(session, plan.train, plan.horizon_days)
     validation = build_examples(session, [plan.validation], plan.horizon_days)
     timings["load_features_labels"] = time.perf_counter() - started
+    advance()
     data.update(training_examples=len(train), validation_examples=len(validation))
     if len(train) == 0 or len(validation) == 0 or len(set(train.churned.tolist())) < 2:
         return Outcome(
@@ -115,10 +118,12 @@ def train_and_promote(
     mark = time.perf_counter()
     candidates = fit_candidates(train, plan, seed=run_id)
     timings["fit"] = time.perf_counter() - mark
+    advance()
     mark = time.perf_counter()
     score_candidates(candidates, validation)
     champions = {name: _champion_metrics(store, name, validation) for name in MODEL_NAMES}
     timings["evaluate"] = time.perf_counter() - mark
+    advance()
     mark = time.perf_counter()
     version = f"{now:%Y%m%dT%H%M%SZ}-r{run_id}"
     decisions = {
@@ -126,6 +131,7 @@ def train_and_promote(
         for name in MODEL_NAMES
     }
     timings["upload"] = time.perf_counter() - mark
+    advance()
     timings["total"] = time.perf_counter() - started
     metrics = {
         "data": data,
