@@ -17,7 +17,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, Table
+from sqlalchemy import ColumnElement, Connection, Dialect, Table
 
 #: Rows per statement: few round trips, well under every driver's parameter limit (32,767).
 ROWS_PER_STATEMENT = 1000
@@ -68,7 +68,7 @@ class BulkInsert:
         return statement
 
 
-def converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+def converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any]:
     """`column`'s bind conversion for `dialect`, remembered per value (if it hashes)."""
     process = column.type._cached_bind_processor(dialect)
     if process is None:
