@@ -319,3 +319,29 @@ def test_the_progress_bar_counts_the_whole_file(
         (log.stat().st_size, "B", log.stat().st_size)
     ]
     assert _counts()["orders"] == 35
+
+
+def test_a_failure_while_writing_rolls_everything_back(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches written before the failure (on PostgreSQL, on the writer thread) are undone."""
+    import shopfn.importer
+
+    real_write = shopfn.importer._OrderWriter.write
+    batches: list[int] = []
+
+    def failing_write(writer: Any, batch: list[Any]) -> None:
+        batches.append(len(batch))
+        if len(batches) == 3:
+            raise RuntimeError("the disk is full")
+        real_write(writer, batch)
+
+    monkeypatch.setattr(shopfn.importer, "BATCH", 10)
+    monkeypatch.setattr(shopfn.importer._OrderWriter, "write", failing_write)
+    log = tmp_path / "log.csv"
+    log.write_text(HEADER + "".join(f"C{n},2025-03-01,1,1.00\n" for n in range(55)))
+    before = _counts()
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        _shopfn(str(log))
+    assert batches[:3] == [10, 10, 10]
+    assert _counts() == before
