@@ -11,7 +11,7 @@ from shop.http.schemas import Page
 from shop.ml import runs
 
 from .dispatch import start_run
-from .schemas import QueuedOut, RetrainIn, RunOut
+from .schemas import QueuedOut, RetrainIn, RunOut, ScheduleOut
 
 router = APIRouter(tags=["retrain"])
 
@@ -43,3 +43,13 @@ def list_runs(_admin: AdminUser, session: SessionDep, page: PageDep) -> Any:
 def get_run(run_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One training run with its metrics and promotion decision."""
     return runs.run_view(runs.get_run(session, run_id))
+
+
+@router.get("/schedule", response_model=ScheduleOut)
+def schedule(_admin: AdminUser) -> Any:
+    """When the models retrain by themselves (from the settings), and every run trigger."""
+    from shop.coltypes import utcnow
+    from shop.ml.config import get_ml_settings
+    from shop.ml.schedule import describe_schedule
+
+    return describe_schedule(get_ml_settings(), utcnow())

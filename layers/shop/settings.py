@@ -132,10 +132,12 @@ class Settings(BaseSettings):
     @field_validator("housekeeping_schedule")
     @classmethod
     def _schedule_shape(cls, value: str) -> str:
-        if not SCHEDULE_PATTERN.fullmatch(value.strip().lower()):
+        spec = value.strip().lower()
+        every = spec.startswith("every:") and SCHEDULE_PATTERN.fullmatch(spec)
+        if not SCHEDULE_PATTERN.fullmatch(spec) or (every and float(spec[6:]) <= 0):
             raise ValueError(
-                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' or 'off', "
-                f"not {value!r}"
+                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' (more than 0) "
+                f"or 'off', not {value!r}"
             )
         return value
 

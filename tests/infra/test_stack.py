@@ -287,6 +287,10 @@ def test_nightly_rule_retries_and_dead_letters_retrain(dev) -> None:
             ],
         },
     )
+    # GET /ml/retrain/schedule describes this very rule, read from the function's settings.
+    env = function(dev, "retrain")[1]["Properties"]["Environment"]["Variables"]
+    assert env["RETRAIN_RULE_EXPRESSION"] == "cron(0 3 * * ? *)"
+    assert env["RETRAIN_RULE_NAME"].endswith("-retrain-nightly")
     dev.assertions.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
         {"DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}},

@@ -17,6 +17,12 @@ class MlSettings(BaseSettings):
     retrain_schedule: str = Field(
         default="03:00", description="local nightly retrain: 'HH:MM' UTC, 'every:SECONDS' or 'off'"
     )
+    retrain_rule_expression: str | None = Field(
+        default=None, description="AWS: the nightly EventBridge rule's expression (set by CDK)"
+    )
+    retrain_rule_name: str | None = Field(
+        default=None, description="AWS: the nightly EventBridge rule's name (set by CDK)"
+    )
     seed_demo_history: bool = Field(
         default=True, description="`shopfn serve` on an empty shop simulates a history and trains"
     )

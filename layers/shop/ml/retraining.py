@@ -84,7 +84,7 @@ def run_scheduled(*, store: ArtifactStore | None = None, now: datetime | None = 
 
 def users_with_history(session: Session, before: datetime) -> int:
     query = select(func.count(func.distinct(Order.user_id))).where(
-        Order.created_at < before, Order.status != "cancelled"
+        Order.created_at < before, Order.status != "cancelled", Order.total >= 0
     )
     return int(session.scalar(query) or 0)
 
@@ -226,6 +226,7 @@ def _summary(candidates: list[Candidate], decision: Decision) -> dict[str, Any]:
         "chosen": decision.best.kind,
         "promoted": decision.promote,
         "reason": decision.reason,
+        "rejected": decision.rejected,
         "champion_on_this_window": decision.champion_metrics,
         "calibration": decision.best.metrics.get("calibration"),
         "candidates": {c.kind: _trim(c.metrics) for c in candidates},
