@@ -72,35 +72,68 @@ def _import_transactions(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
-    from shopfn.importer import Columns, ImportFailed, import_transactions
+    from shopfn.importer import ImportFailed, import_transactions
+    from shopfn.transaction_log import LogFormat, check_date_format
 
     path = Path(args.file)
     if not path.is_file():
         print(f"no such file: {path}", file=sys.stderr)
         return 2
-    columns = Columns(
+    problem = check_date_format(args.date_format)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    log_format = LogFormat(
         customer=args.customer_column,
         date=args.date_column,
         quantity=args.quantity_column,
         amount=args.amount_column,
+        price=args.price_column,
         date_format=args.date_format,
+        delimiter=args.delimiter,
     )
+    report = None
+    if args.on_error == "skip":
+        report = Path(args.report) if args.report else _report_path(path)
+        if report.resolve() == path.resolve():
+            print("--report must not be the file being imported", file=sys.stderr)
+            return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
     try:
         with session_scope() as session:
-            result = import_transactions(session, path, columns)
+            result = import_transactions(
+                session, path, log_format, on_error=args.on_error, report=report
+            )
     except ImportFailed as exc:
         print(f"import refused, nothing was written: {exc}", file=sys.stderr)
-        for error in exc.errors[:50]:
-            print(f"  {error}", file=sys.stderr)
+        if exc.bad_lines:
+            for error in exc.errors[:50]:
+                print(f"  {error}", file=sys.stderr)
+            if exc.bad_lines > 50:
+                print(f"  ... and {exc.bad_lines - 50} more", file=sys.stderr)
+            print(
+                "  (--on-error skip imports the good lines and reports the rest)", file=sys.stderr
+            )
+        return 1
+    except OSError as exc:  # the report cannot be written
+        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
     print(
         f"imported {result.orders} orders for {result.customers} customers "
-        f"({result.new_customers} new)"
+        f"({result.new_customers} new); {result.returns} of the orders are returns; "
+        f"{result.repeated} lines were already imported"
     )
+    if report is not None:
+        print(f"{result.rejected} lines rejected, listed with reasons in {report}")
     return 0
+
+
+def _report_path(path: Path) -> Path:
+    """`sales.csv.gz` -> `sales.rejected.csv`, next to the log."""
+    name = path.name.removesuffix(".gz")
+    return path.with_name(f"{Path(name).stem}.rejected.csv")
 
 
 def _utc_instant(text: str) -> datetime:
@@ -178,13 +211,34 @@ def add_ml_commands(commands: Any) -> None:
 
     importing = commands.add_parser("import", help="import data from files")
     kinds = importing.add_subparsers(dest="kind", required=True)
-    transactions = kinds.add_parser("transactions", help="a CSV transaction log")
+    transactions = kinds.add_parser(
+        "transactions", help="a transaction log (CSV, tab or space separated, or .gz)"
+    )
     transactions.add_argument("file")
     transactions.add_argument("--customer-column", default="customer_id")
     transactions.add_argument("--date-column", default="date")
     transactions.add_argument("--quantity-column", default="quantity")
-    transactions.add_argument("--amount-column", default="amount")
-    transactions.add_argument("--date-format", default="%Y-%m-%d", help="strptime format")
+    transactions.add_argument("--amount-column", default="amount", help="the line's total")
+    transactions.add_argument(
+        "--price-column", help="a unit price column instead: amount = quantity x price"
+    )
+    transactions.add_argument(
+        "--date-format",
+        default="iso",
+        help="iso (2026-03-01 08:26:00) or strptime, e.g. %%d/%%m/%%Y",
+    )
+    transactions.add_argument(
+        "--delimiter", choices=("auto", "comma", "tab", "semicolon", "whitespace"), default="auto"
+    )
+    transactions.add_argument(
+        "--on-error",
+        choices=("abort", "skip"),
+        default="abort",
+        help="abort: any bad line imports nothing; skip: import the good lines, report the rest",
+    )
+    transactions.add_argument(
+        "--report", help="where --on-error skip lists rejected lines (default FILE.rejected.csv)"
+    )
     transactions.set_defaults(run=_import_transactions)
 
     ml = commands.add_parser("ml", help="model tools")
