@@ -16,6 +16,8 @@ def test_a_longer_churn_horizon_gives_the_spend_model_a_cutoff_every_spend_windo
     assert plan.spend_train[0] == plan.train[0]  # no older history read than churn reads
     # Every spend label window ends by the validation cutoff.
     assert plan.spend_train[-1] + month == plan.validation
+    # And a run's record says which cutoffs they were.
+    assert plan.as_dict()["spend_train_cutoffs"] == [c.isoformat() for c in plan.spend_train]
 
 
 def test_the_same_windows_share_the_churn_cutoffs() -> None:

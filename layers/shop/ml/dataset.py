@@ -58,6 +58,7 @@ class CutoffPlan:
             "validation_cutoff": self.validation.isoformat(),
             "horizon_days": self.horizon_days,
             "spend_days": self.spend_days,
+            "spend_train_cutoffs": [c.isoformat() for c in self.spend_train],
         }
 
     @property
