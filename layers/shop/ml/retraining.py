@@ -21,7 +21,7 @@ from shop.logging import get_logger
 from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
 from shop.ml.champion import Decision, decide
 from shop.ml.config import get_ml_settings
-from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs
+from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs, spend_examples
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_run, record_skipped
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
@@ -107,6 +107,7 @@ def train_and_promote(
             f"at least {settings.min_users_with_history} are needed",
         )
     train = build_examples(session, plan.train, plan.horizon_days)
+    spend_train = spend_examples(session, plan, train)
     validation = build_examples(session, [plan.validation], plan.horizon_days)
     timings["load_features_labels"] = time.perf_counter() - started
     advance()
@@ -118,7 +119,7 @@ def train_and_promote(
     # Before the costly fit: an unreachable store fails the run now, the champion untouched.
     stored = {name: _load_champion(store, name) for name in MODEL_NAMES}
     mark = time.perf_counter()
-    candidates = fit_candidates(train, plan, seed=run_id)
+    candidates = fit_candidates(train, plan, seed=run_id, spend_train=spend_train)
     timings["fit"] = time.perf_counter() - mark
     advance()
     mark = time.perf_counter()
