@@ -113,9 +113,13 @@ def get_run(session: Session, run_id: int) -> TrainingRun:
     return run
 
 
-def list_runs(session: Session, page: PageRequest) -> PageResult[TrainingRun]:
-    """Runs, newest first."""
+def list_runs(
+    session: Session, page: PageRequest, *, trigger: str | None = None
+) -> PageResult[TrainingRun]:
+    """Runs, newest first; only those started by `trigger` when given."""
     query = select(TrainingRun).order_by(TrainingRun.queued_at.desc(), TrainingRun.id.desc())
+    if trigger is not None:
+        query = query.where(TrainingRun.trigger == trigger)
     return paginate(session, query, page)
 
 
