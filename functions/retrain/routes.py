@@ -33,7 +33,9 @@ def retrain(
 def check(_admin: AdminUser, session: SessionDep, body: CheckIn | None = None) -> Any:
     """Run the 15-minute check now: queue a run if new data or drift warrants one."""
     body = body or CheckIn()
-    return check_now(session, utcnow(), new_data_share=body.new_data_share, drift_psi=body.drift_psi)
+    return check_now(
+        session, utcnow(), new_data_share=body.new_data_share, drift_psi=body.drift_psi
+    )
 
 
 @router.get("/runs", response_model=Page[RunOut])

@@ -3,8 +3,8 @@ RETRAIN_CHECK_SCHEDULE its new-data and drift check, HOUSEKEEPING_SCHEDULE the u
 function's purge.
 
 `HH:MM` fires daily at that UTC time, `every:SECONDS` at a fixed interval (demos, tests),
-`off` never. Each firing sends what the rule sends in AWS: the `Scheduled Event` shape, or the rule's
-fixed input (the check's `{"shopfn_retrain_check": true}`).
+`off` never. Each firing sends what the rule sends in AWS: the `Scheduled Event` shape, or
+the rule's fixed input (the check's `{"shopfn_retrain_check": true}`).
 """
 
 from __future__ import annotations

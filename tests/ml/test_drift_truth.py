@@ -56,7 +56,6 @@ def test_the_stacked_training_reference_was_what_cried_wolf(trained_shop: Traine
     from shop.db import build_engine
     from shop.ml.artifacts import ArtifactStore
     from shop.ml.features import compute_features
-
     from shop.ml.monitoring_stats import feature_drift
 
     rows = _drift(trained_shop, FIXED_NOW, reference_key="feature_reference")

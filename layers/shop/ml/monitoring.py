@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
+from shop.ml.drift import population_drift, reference_of
 from shop.ml.evaluation import churn_metrics, spend_metrics
 from shop.ml.features import compute_features
 from shop.ml.labels import SPEND_DAYS, orders_after
-from shop.ml.drift import population_drift, reference_of
 from shop.ml.predictor import champions
 from shop.models import ModelVersion, TrainingRun
 

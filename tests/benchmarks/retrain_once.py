@@ -1,0 +1,42 @@
+"""One training run in a fresh interpreter, for the retrain growth benchmark.
+
+Run as `python retrain_once.py` with DATABASE_URL and DATA_DIR set; prints one JSON line:
+the run's wall clock, its stage timings and the process's peak RSS (so each size's peak is
+its own, not the benchmark's).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+
+def main() -> None:
+    from shop.coltypes import utcnow
+    from shop.db import session_scope
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.retraining import train_and_promote
+    from shop.ml.runs import mark_finished, mark_running, queue_run
+
+    with session_scope() as session:
+        run_id = queue_run(session, "manual").id
+        mark_running(session, run_id)
+    with session_scope() as session:
+        start = time.perf_counter()
+        outcome = train_and_promote(session, run_id, ArtifactStore.from_settings(), utcnow())
+        seconds = time.perf_counter() - start
+        mark_finished(session, run_id, outcome.status, metrics=outcome.metrics)
+    result = {
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "seconds": seconds,
+        "timings": outcome.metrics.get("timings_seconds", {}),
+        "data": outcome.metrics.get("data", {}),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
