@@ -52,8 +52,9 @@ $(CDK): ## The AWS CDK CLI (npm), pinned, under .tools/cdk
 build: install ## Package the Lambda layer and function zips into build/ (no Docker)
 	$(RUN) shopfn build
 
-synth: build $(CDK) ## CloudFormation for `-c stage=dev` into cdk.out/ (cdk-nag must pass)
+synth: build $(CDK) ## CloudFormation for `-c stage=dev` into cdk.out/ (cdk-nag and cfn-lint must pass)
 	$(CDK) synth $(CDK_FLAGS) --quiet $(if $(STAGE),-c stage=$(STAGE))
+	$(RUN) cfn-lint  # .cfnlintrc: cdk.out/*.template.json, with the serverless rules
 
 deploy: synth ## Deploy to the AWS account of your credentials (STAGE=dev|prod)
 	$(CDK) deploy $(CDK_FLAGS) --all --require-approval broadening $(if $(STAGE),-c stage=$(STAGE))

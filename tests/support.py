@@ -56,6 +56,7 @@ class LambdaClient:
     """Sends requests as API Gateway events straight into the functions' handlers."""
 
     default_headers: dict[str, str] = field(default_factory=dict)
+    source_ip: str = "127.0.0.1"  # the caller's address, as API Gateway reports it
 
     def request(
         self,
@@ -67,7 +68,7 @@ class LambdaClient:
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
-        source_ip: str = "127.0.0.1",
+        source_ip: str | None = None,
     ) -> Reply:
         all_headers = {**self.default_headers, **(headers or {})}
         if json_body is not None:
@@ -85,7 +86,7 @@ class LambdaClient:
             headers=list(all_headers.items()),
             query_string=urlencode(params or {}, doseq=True),
             body=body,
-            source_ip=source_ip,
+            source_ip=source_ip or self.source_ip,
         )
         result = ProxyResponse.from_lambda(invoke(spec, event))
         return Reply(

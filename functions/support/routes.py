@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from shop.http.deps import AdminUser, CurrentUser, IdPath, OptionalUser, PageDep, SessionDep
+from shop.http.deps import (
+    AdminUser,
+    CurrentUser,
+    IdPath,
+    OptionalUser,
+    PageDep,
+    SessionDep,
+    client_address,
+)
 from shop.http.schemas import Page
 from shop.services.support import conversations, tickets
 from shop.services.support.chat import answer_chat
@@ -26,23 +34,6 @@ from .schemas import (
 router = APIRouter(tags=["support"])
 
 ConversationPath = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-def client_address(request: Request) -> str:
-    """The caller's address as API Gateway saw it.
-
-    `requestContext.identity.sourceIp` is set by API Gateway itself; only without it (outside
-    API Gateway) does the last X-Forwarded-For entry count, the one the nearest proxy added.
-    The first entries are whatever the client wrote and are never trusted.
-    """
-    event = request.scope.get("aws.event") or {}
-    identity = (event.get("requestContext") or {}).get("identity") or {}
-    if identity.get("sourceIp"):
-        return str(identity["sourceIp"])
-    forwarded = request.headers.get("x-forwarded-for", "")
-    if forwarded.strip():
-        return forwarded.split(",")[-1].strip()
-    return request.client.host if request.client else "unknown"
 
 
 def _turn_deadline(request: Request) -> Deadline:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep
+from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep, client_address
 from shop.http.schemas import Page, SafeStr
 from shop.services import accounts, auth
 from shop.tokens import public_jwks
@@ -36,9 +36,11 @@ def register(body: RegisterIn, session: SessionDep, response: Response) -> Any:
 
 @router.post("/login", response_model=TokenOut)
 # async: a hot path, so it runs inline instead of on a worker thread (see shop.http.deps)
-async def login(body: LoginIn, session: SessionDep) -> Any:
+async def login(body: LoginIn, request: Request, session: SessionDep) -> Any:
     """Exchange e-mail and password for an access and a refresh token."""
-    return auth.login(session, email=body.email, password=body.password)
+    return auth.login(
+        session, email=body.email, password=body.password, address=client_address(request)
+    )
 
 
 @router.post("/refresh", response_model=TokenOut)

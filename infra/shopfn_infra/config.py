@@ -12,6 +12,7 @@ from constructs import Node
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
+AZ_COUNT = 2  # when the stage names none: the region's first two
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,22 @@ class StageConfig:
     certificate_arn: str | None = None
     retrain_schedule: str = "cron(0 3 * * ? *)"  # nightly, 03:00 UTC
     housekeeping_schedule: str = "rate(1 hour)"  # each run purges what its 20 s allow
+    #: Empty: the region's first two AZs, as the account sees them at deploy time (Fn::GetAZs).
+    availability_zones: tuple[str, ...] = ()
     api_p99_latency_ms: int = 3000
+
+    def __post_init__(self) -> None:
+        if self.is_prod and not self.certificate_arn:
+            raise ValueError(
+                "The prod stage serves the dashboard over HTTPS only, so that passwords and "
+                "tokens never travel in clear: set the ARN of an ACM certificate for its "
+                "domain, e.g. `cdk deploy -c stage=prod -c certificateArn=arn:aws:acm:...` "
+                "(or `certificateArn` in cdk.json)."
+            )
 
     @property
     def is_prod(self) -> bool:
         return self.stage == "prod"
-
-    @property
-    def availability_zones(self) -> list[str]:
-        """Named, not looked up: synth needs no AWS credentials."""
-        return [f"{self.region}a", f"{self.region}b"]
 
     @property
     def nat_gateways(self) -> int:
@@ -76,7 +83,14 @@ class StageConfig:
             retrain_schedule=str(value("retrainSchedule", cls.retrain_schedule)),
             housekeeping_schedule=str(value("housekeepingSchedule", cls.housekeeping_schedule)),
             api_p99_latency_ms=int(value("apiP99LatencyMs", cls.api_p99_latency_ms)),
+            availability_zones=_names(value("availabilityZones", ())),
         )
+
+
+def _names(raw: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`-c availabilityZones=eu-west-1a,eu-west-1b` or a list in cdk.json."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    return tuple(name.strip() for name in items if name.strip())
 
 
 def _path(raw: str) -> Path:

@@ -13,6 +13,9 @@ from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
 
 POSTGRES_PORT = 5432
+#: A pinned minor, the newest 16.x of aws-cdk-lib that AWS allows for new instances: a bare
+#: "16" is deprecated for them. docs/deploy.md says how to upgrade it.
+POSTGRES_VERSION = rds.PostgresEngineVersion.VER_16_13
 
 
 def _placeholder_secret(
@@ -56,7 +59,7 @@ class Database(Construct):
             self,
             "Postgres",
             instance_identifier=identifier,
-            engine=rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16),
+            engine=rds.DatabaseInstanceEngine.postgres(version=POSTGRES_VERSION),
             instance_type=ec2.InstanceType.of(
                 ec2.InstanceClass.BURSTABLE4_GRAVITON,
                 ec2.InstanceSize.MEDIUM if config.is_prod else ec2.InstanceSize.MICRO,
@@ -77,7 +80,7 @@ class Database(Construct):
             deletion_protection=config.is_prod,
             removal_policy=RemovalPolicy.SNAPSHOT if config.is_prod else RemovalPolicy.DESTROY,
             cloudwatch_logs_exports=["postgresql"],
-            auto_minor_version_upgrade=True,
+            auto_minor_version_upgrade=False,  # the template says which minor runs
             enable_performance_insights=config.is_prod,
         )
         self.instance.node.add_dependency(postgres_logs)

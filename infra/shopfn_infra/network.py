@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
 from shopfn_infra.log_groups import stage_log_group
+
+#: CDK's stack-wide function that empties the default security group of every VPC.
+DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 
 
 class Network(Construct):
@@ -18,7 +22,7 @@ class Network(Construct):
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            availability_zones=config.availability_zones,
+            availability_zones=Stack.of(self).availability_zones,
             nat_gateways=config.nat_gateways,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -40,6 +44,7 @@ class Network(Construct):
                 )
             },
         )
+        self.default_security_group_handler = _default_sg_handler(self, config)
         self.app_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.data_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.functions_security_group = ec2.SecurityGroup(
@@ -49,3 +54,18 @@ class Network(Construct):
             description="shopfn Lambda functions: reach the database proxy and the internet",
             allow_all_outbound=True,
         )
+
+
+def _default_sg_handler(scope: Construct, config: StageConfig) -> CfnResource:
+    """CDK's default-security-group function, named and logging into a stage log group.
+
+    Left alone it would write into a log group Lambda creates on first run, kept forever.
+    """
+    provider = Stack.of(scope).node.find_child(DEFAULT_SG_PROVIDER)
+    handler = provider.node.find_child("Handler")
+    assert isinstance(handler, CfnResource)
+    name = f"{config.prefix}-vpc-default-sg"
+    log_group = stage_log_group(scope, "DefaultSgLogs", config=config, name=f"/aws/lambda/{name}")
+    handler.add_property_override("FunctionName", name)
+    handler.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+    return handler

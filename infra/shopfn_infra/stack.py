@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Fn, Stack, Tags
 from constructs import Construct
 
 from shopfn.manifest import load_manifest
+from shopfn_infra import cfn_lint_suppressions as lint
 from shopfn_infra import nag_suppressions as nag
 from shopfn_infra.apis import RestApis
 from shopfn_infra.artifacts import ArtifactStore
-from shopfn_infra.config import StageConfig
+from shopfn_infra.config import AZ_COUNT, StageConfig
 from shopfn_infra.dashboard import Dashboard
 from shopfn_infra.data import Database
 from shopfn_infra.functions import SharedLayer, ShopFunction
@@ -28,6 +29,7 @@ BUCKET_WRITE = ("s3:DeleteObject*", "s3:Abort*")
 class ShopfnStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: object) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        self.stage_config = config
         Tags.of(self).add("project", "shopfn")
         Tags.of(self).add("stage", config.stage)
         manifest = load_manifest(config.manifest)
@@ -120,3 +122,26 @@ class ShopfnStack(Stack):
             nag.retrain_failures(schedule.dead_letters)
         if housekeeping:
             nag.retrain_failures(housekeeping.dead_letters, runs="housekeeping runs")
+        lint.template(self, config)
+        lint.vpc_default_security_group(network.default_security_group_handler)
+        if retrain and schedule:
+            lint.scheduled(
+                retrain.function, schedule.rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
+            )
+        if users and housekeeping:
+            lint.scheduled(
+                users.function,
+                housekeeping.rule,
+                housekeeping.dead_letters,
+                lint.HOUSEKEEPING_TRIGGERS,
+            )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The stage's AZs when it names them, else the region's first two at deploy time.
+
+        CDK's own answer is a synth-time lookup (AWS credentials, cdk.context.json) once the
+        account is known; Fn::GetAZs needs neither and writes no AZ name into the template.
+        """
+        named = self.stage_config.availability_zones
+        return list(named) or [Fn.select(i, Fn.get_azs()) for i in range(AZ_COUNT)]

@@ -82,6 +82,24 @@ def _ping_when_idle(engine: Engine) -> None:
     event.listen(engine, "checkout", ping)
 
 
+def _private_sqlite_file(path: str) -> None:
+    """Create the database file readable by its owner only, and tighten an older one.
+
+    It holds password hashes, addresses and chats. SQLite creates the -wal and -shm files
+    with the database file's mode, so those follow.
+    """
+    import contextlib
+    import os
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+
+
 def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     """An engine for `url` with the pool and pragmas shopfn expects on each backend.
 
@@ -95,14 +113,14 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
         kwargs["connect_args"] = {"ssl_context": ssl.create_default_context()}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(path)
     else:
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=10, pool_recycle=1800)
-    engine = create_engine(url, **kwargs)
+    # hide_parameters: a failed statement's log line and exception text name the statement
+    # only, never its values (password hashes, e-mail addresses, chat text).
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

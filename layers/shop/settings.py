@@ -45,8 +45,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=31, description="Cost of password hashes")
-    login_max_failures: int = 5
+    login_max_failures: int = Field(default=5, ge=1, description="Per account and address")
     login_failure_window_seconds: int = 15 * 60
+    login_account_max_failures: int = Field(
+        default=20, ge=1, description="Per account from all addresses, before backoff"
+    )
+    login_backoff_max_seconds: int = Field(default=60, ge=1, description="Longest backoff wait")
 
     admin_email: str | None = None
     admin_password: str | None = None

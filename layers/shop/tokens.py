@@ -23,10 +23,15 @@ ALGORITHM = "RS256"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, as the verified access token says."""
+    """Who is calling: first as the verified access token says, then as the database does.
+
+    `epoch` is the account's token epoch when the token was signed; `shop.http.deps` refuses
+    the token once the account's epoch has moved on (role, active flag or password changed).
+    """
 
     user_id: int
     role: str
+    epoch: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -50,8 +55,8 @@ def _verifying_key() -> Any:
     return serialization.load_pem_public_key(get_key_pair().public_pem.encode())
 
 
-def issue_access_token(user_id: int, role: str) -> tuple[str, int]:
-    """A signed access token for the user and its lifetime in seconds."""
+def issue_access_token(user_id: int, role: str, epoch: int = 0) -> tuple[str, int]:
+    """A signed access token for the user (at its token epoch) and its lifetime in seconds."""
     import jwt
 
     settings = get_settings()
@@ -60,6 +65,7 @@ def issue_access_token(user_id: int, role: str) -> tuple[str, int]:
     claims = {
         "sub": str(user_id),
         "role": role,
+        "epoch": epoch,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
@@ -84,12 +90,15 @@ def verify_access_token(token: str) -> Principal:
             algorithms=[ALGORITHM],  # pinned: "none" and HS256-with-the-public-key are refused
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iss", "aud", "sub", "iat", "jti"]},
+            options={"require": ["exp", "iss", "aud", "sub", "iat", "jti", "epoch"]},
         )
         role = claims.get("role")
         if role not in ("customer", "admin"):
             raise AuthenticationFailed("token has no valid role")
-        return Principal(user_id=int(claims["sub"]), role=role)
+        epoch = claims["epoch"]
+        if type(epoch) is not int:
+            raise AuthenticationFailed("token has no valid epoch")
+        return Principal(user_id=int(claims["sub"]), role=role, epoch=epoch)
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise AuthenticationFailed("invalid or expired access token") from exc
 

@@ -59,6 +59,7 @@ def _cmd_seed(_args: argparse.Namespace) -> int:
 
 def _cmd_create_admin(args: argparse.Namespace) -> int:
     from shop.db import session_scope
+    from shop.errors import Conflict
     from shop.migrate import upgrade
     from shop.services.accounts import ensure_admin
 
@@ -68,11 +69,20 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
         print("the password must have at least 8 characters", file=sys.stderr)
         return 2
     upgrade()
-    with session_scope() as session:
-        user = ensure_admin(
-            session, email=email, password=password, full_name=args.name, reset_password=True
-        )
-        print(f"admin ready: {user.email} (id {user.id})")
+    try:
+        with session_scope() as session:
+            user = ensure_admin(
+                session,
+                email=email,
+                password=password,
+                full_name=args.name,
+                reset_password=True,
+                promote_existing=args.promote_existing,
+            )
+            print(f"admin ready: {user.email} (id {user.id})")
+    except Conflict as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -176,10 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=_cmd_build)
 
-    admin = commands.add_parser("create-admin", help="create or promote an admin account")
+    admin = commands.add_parser("create-admin", help="create an admin (or reset its password)")
     admin.add_argument("--email")
     admin.add_argument("--password", help="prefer ADMIN_PASSWORD or the prompt")
     admin.add_argument("--name", default="Administrator")
+    admin.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="make an existing customer account with this e-mail an admin (sets its password)",
+    )
     admin.set_defaults(run=_cmd_create_admin)
     housekeeping = commands.add_parser(
         "housekeeping", help="remove rows that are no longer needed (runs on a schedule too)"

@@ -11,6 +11,7 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -43,11 +44,12 @@ def prepare_database() -> None:
 
     The admin comes from ADMIN_EMAIL/ADMIN_PASSWORD; without them, a shop with no admin gets
     `admin@shopfn.local` with a random password written to DATA_DIR/admin-credentials.txt
-    (owner-only), so no password ever lives in the code.
+    (owner-only), so no password ever lives in the code. An existing customer account is
+    never promoted here: the start stops with a message that says what to do.
     """
     from shop.db import session_scope
+    from shop.errors import Conflict
     from shop.migrate import upgrade
-    from shop.services.accounts import ensure_admin, has_admin
     from shop.services.seed import seed_catalog
     from shop.settings import get_settings
 
@@ -57,17 +59,30 @@ def prepare_database() -> None:
         added = seed_catalog(session)
         if added:
             log.info("seeded %d catalog products", added)
-        if settings.admin_email and settings.admin_password:
-            ensure_admin(session, email=settings.admin_email, password=settings.admin_password)
-        elif not has_admin(session):
-            email, password = "admin@shopfn.local", secrets.token_urlsafe(12)
-            ensure_admin(session, email=email, password=password)
-            path = settings.data_dir / "admin-credentials.txt"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(f"email={email}\npassword={password}\n")
-            log.warning("created admin %s; its password is in %s", email, path)
+        try:
+            _ensure_an_admin(session, settings)
+        except Conflict as exc:
+            raise SystemExit(
+                f"shopfn serve stopped: {exc.detail} To start with a new admin account instead, "
+                "set ADMIN_EMAIL and ADMIN_PASSWORD."
+            ) from exc
+
+
+def _ensure_an_admin(session: Any, settings: Any) -> None:
+    from shop.services.accounts import ensure_admin, has_admin
+
+    if settings.admin_email and settings.admin_password:
+        ensure_admin(session, email=settings.admin_email, password=settings.admin_password)
+    elif not has_admin(session):
+        email, password = "admin@shopfn.local", secrets.token_urlsafe(12)
+        # reset: the password written below must be the one that works
+        ensure_admin(session, email=email, password=password, reset_password=True)
+        path = settings.data_dir / "admin-credentials.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"email={email}\npassword={password}\n")
+        log.warning("created admin %s; its password is in %s", email, path)
 
 
 async def _serve(options: ServeOptions) -> None:

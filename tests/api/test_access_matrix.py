@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
-from support import LambdaClient, Reply, make_admin
+from support import LambdaClient, Reply, make_admin, sign_up
 
 from shop.http.deps import AdminUser, require_admin, require_principal
-from shop.tokens import issue_access_token
 from shopfn.loader import api_routes, load_routes
 from shopfn.manifest import load_manifest
 
@@ -182,9 +181,8 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def customer_token(db: str) -> str:
-    token, _ = issue_access_token(user_id=1, role="customer")
-    return token
+def customer_token(client: LambdaClient) -> str:
+    return sign_up(client).access_token
 
 
 def test_the_manifest_gives_the_matrix_routes_of_every_kind(database: str) -> None:

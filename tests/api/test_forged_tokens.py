@@ -37,13 +37,18 @@ def _segment(value: dict[str, Any]) -> str:
     return _b64(json.dumps(value, separators=(",", ":")).encode())
 
 
+#: The subject of the forged claims: a real admin of the test's database (see `real_admin`).
+_ADMIN = {"sub": "1"}
+
+
 def _claims(**overrides: Any) -> dict[str, Any]:
     """Admin claims that would pass if signed properly; `None` removes a claim."""
     settings = get_settings()
     now = int(datetime.now(UTC).timestamp())
     claims = {
-        "sub": "1",
+        "sub": _ADMIN["sub"],
         "role": "admin",
+        "epoch": 0,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
@@ -111,6 +116,9 @@ FORGERIES: dict[str, Callable[[str], str]] = {
     "no iss": lambda _: f"Bearer {_rs256(_claims(iss=None))}",
     "not a role": lambda _: f"Bearer {_rs256(_claims(role='superuser'))}",
     "subject not an id": lambda _: f"Bearer {_rs256(_claims(sub='root'))}",
+    "no epoch": lambda _: f"Bearer {_rs256(_claims(epoch=None))}",
+    "epoch not a number": lambda _: f"Bearer {_rs256(_claims(epoch='0'))}",
+    "epoch from another time": lambda _: f"Bearer {_rs256(_claims(epoch=1))}",
     "signed by another RSA key": lambda _: f"Bearer {_rs256(_claims(), _other_key_pem())}",
     "payload tampered to admin": lambda t: f"Bearer {_promoted(t)}",
     "garbage": lambda _: "Bearer this-is-not-a-jwt",
@@ -121,6 +129,12 @@ FORGERIES: dict[str, Callable[[str], str]] = {
     "wrong scheme": lambda t: f"Basic {t}",
     "token without scheme": lambda t: t,
 }
+
+
+@pytest.fixture(autouse=True)
+def real_admin(client: LambdaClient) -> None:
+    """The forged claims name a live admin, so only the forgery itself can fail them."""
+    _ADMIN["sub"] = str(make_admin(client).id)
 
 
 @pytest.fixture

@@ -218,17 +218,21 @@ def test_five_failures_lock_that_account_only(client: LambdaClient) -> None:
     assert login(client, bystander.email, bystander.password).status == 200
 
 
+def add_failures(email: str, count: int, *, ago: Any, spread: bool = False) -> None:
+    """`count` failed sign-ins `ago` (a timedelta), from one address each if `spread`."""
+    from shop.coltypes import utcnow
+
+    with session_scope() as session:
+        for n in range(count):
+            address = f"addr:203.0.113.{n}" if spread else None
+            session.add(LoginFailure(email=email, address=address, failed_at=utcnow() - ago))
+
+
 def test_failures_older_than_the_window_do_not_lock(client: LambdaClient) -> None:
     from datetime import timedelta
 
-    from shop.coltypes import utcnow
-
     account = sign_up(client)
-    with session_scope() as session:
-        for _ in range(5):
-            session.add(
-                LoginFailure(email=account.email, failed_at=utcnow() - timedelta(minutes=16))
-            )
+    add_failures(account.email, 5, ago=timedelta(minutes=16))
     assert login(client, account.email, account.password).status == 200
 
 
@@ -466,3 +470,44 @@ def test_admin_cannot_demote_or_deactivate_themself(
     assert reply.status == 409 and reply.is_problem
     stored = stored_user(admin.email)
     assert stored.role == "admin" and stored.is_active is True
+
+
+def test_a_stranger_locks_only_their_own_address_out(client: LambdaClient) -> None:
+    owner = sign_up(client)
+    stranger = LambdaClient(source_ip="203.0.113.66")
+    for _ in range(5):
+        assert login(stranger, owner.email, "guess").status == 401
+    assert login(stranger, owner.email, "guess").status == 429
+    assert login(stranger, owner.email, owner.password).status == 429
+    assert login(LambdaClient(source_ip="198.51.100.7"), owner.email, owner.password).status == 200
+
+
+def test_past_the_account_ceiling_the_account_backs_off_for_seconds_not_the_window(
+    client: LambdaClient,
+) -> None:
+    import time_machine
+
+    owner = sign_up(client)
+    with time_machine.travel("2026-06-01 12:00:00+00:00", tick=False) as clock:
+        for n in range(20):  # 20 failures from five addresses, four each: under the pair limit
+            guesser = LambdaClient(source_ip=f"203.0.113.{n % 5 + 1}")
+            assert login(guesser, owner.email, "guess").status == 401
+        owner_client = LambdaClient(source_ip="198.51.100.9")
+        waiting = login(owner_client, owner.email, owner.password)
+        assert waiting.status == 429 and waiting.headers["retry-after"] == "1"
+        clock.shift(1.5)
+        assert login(LambdaClient(source_ip="203.0.113.9"), owner.email, "guess").status == 401
+        clock.shift(1.5)  # the 21st failure doubled the wait to 2 s
+        assert login(owner_client, owner.email, owner.password).status == 429
+        clock.shift(0.6)
+        assert login(owner_client, owner.email, owner.password).status == 200
+
+
+def test_the_account_backoff_never_exceeds_a_minute(client: LambdaClient) -> None:
+    from datetime import timedelta
+
+    owner = sign_up(client)
+    add_failures(owner.email, 40, ago=timedelta(seconds=30), spread=True)
+    waiting = login(LambdaClient(source_ip="198.51.100.9"), owner.email, owner.password)
+    assert waiting.status == 429
+    assert 25 <= int(waiting.headers["retry-after"]) <= 31

@@ -47,7 +47,7 @@ def _cold_starts(user_id: int, root: Path) -> dict[str, float]:
     """Median seconds to READY of the predict probe and of the scikit-learn import."""
     from shop.tokens import issue_access_token
 
-    token, _ = issue_access_token(1, "admin")
+    token, _ = issue_access_token(user_id, "customer")  # a simulated customer asks about itself
     env = fresh_interpreter_env(root)  # DATABASE_URL and DATA_DIR as in this process
     env["PROBE_AUTHORIZATION"] = f"Bearer {token}"
     commands = {

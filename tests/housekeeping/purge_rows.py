@@ -18,6 +18,7 @@ from shop.models import (
     RefreshToken,
     SupportRateHit,
     SupportTicket,
+    ThrottleLock,
     User,
 )
 
@@ -79,6 +80,13 @@ def login_failure(failed_at: datetime) -> int:
         session.add(failure)
         session.flush()
         return failure.id
+
+
+def throttle_lock(touched_at: datetime) -> str:
+    key = uuid.uuid4().hex
+    with session_scope() as session:
+        session.add(ThrottleLock(key=key, touched_at=touched_at))
+    return key
 
 
 def rate_hit(hit_at: datetime, bucket: str = "addr:203.0.113.7") -> int:

@@ -13,8 +13,10 @@ import purge_rows as rows
 import pytest
 import time_machine
 from shopping import add_to_cart, checkout, new_product
+from sqlalchemy import func, select
 from support import Account, LambdaClient, make_admin, sign_up
 
+from shop.db import session_scope
 from shop.models import (
     BehaviorEvent,
     Conversation,
@@ -23,6 +25,7 @@ from shop.models import (
     LoginFailure,
     RefreshToken,
     SupportRateHit,
+    ThrottleLock,
 )
 from shopfn.gateway import invoke
 from shopfn.manifest import load_manifest
@@ -92,7 +95,8 @@ def test_a_month_of_traffic_leaves_every_table_bounded(
     for day in range(1, DAYS + 1):
         midnight = START.replace(hour=0) + timedelta(days=day)
         clock.move_to(midnight + timedelta(hours=3))
-        reports.append(nightly_purge(midnight + timedelta(hours=3)))
+        last_purge = midnight + timedelta(hours=3)
+        reports.append(nightly_purge(last_purge))
         clock.move_to(midnight + timedelta(hours=9))
         a_day_of_traffic(client, shoppers, product, day, made)
     get_settings.cache_clear()
@@ -108,6 +112,10 @@ def test_a_month_of_traffic_leaves_every_table_bounded(
     # Used tokens stay until they expire (replays are caught): two days' worth, plus today.
     assert rows.count(RefreshToken) <= 3 * daily["refresh_tokens"] + 2  # + the admin's two
     assert all(report["complete"] for report in reports)
+    # A throttle key's lock row outlives its last use by the sign-in retention (24 h) at most.
+    with session_scope() as session:
+        oldest_lock = session.scalar(select(func.min(ThrottleLock.touched_at)))
+    assert oldest_lock is not None and oldest_lock >= last_purge - timedelta(hours=24)
     purged = Counter()
     for report in reports:
         purged.update(report["purged"])  # type: ignore[arg-type]

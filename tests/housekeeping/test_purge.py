@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import purge_rows as rows
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from shop.db import get_engine
+from shop.db import get_engine, session_scope
 from shop.models import (
     BehaviorEvent,
     Conversation,
@@ -20,6 +20,7 @@ from shop.models import (
     LoginFailure,
     RefreshToken,
     SupportRateHit,
+    ThrottleLock,
 )
 from shop.services.housekeeping import RetentionTooShort, purge
 from shop.settings import Settings, get_settings
@@ -41,6 +42,8 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     recent_failure = rows.login_failure(NOW - 2 * HOUR)
     rows.rate_hit(NOW - 61 * timedelta(seconds=1))
     recent_hit = rows.rate_hit(NOW - 30 * timedelta(seconds=1))
+    rows.throttle_lock(NOW - 25 * HOUR)
+    recent_lock = rows.throttle_lock(NOW - 2 * HOUR)
     rows.conversation(NOW - 25 * HOUR)
     idle_chat = rows.conversation(NOW - 23 * HOUR)
     handed_over = rows.conversation(NOW - 30 * DAY, ticket=True)
@@ -54,6 +57,8 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     assert rows.ids(RefreshToken) == {used_live, live}
     assert rows.ids(LoginFailure) == {recent_failure}
     assert rows.ids(SupportRateHit) == {recent_hit}
+    with session_scope() as session:
+        assert set(session.scalars(select(ThrottleLock.key))) == {recent_lock}
     assert rows.ids(Conversation) == {idle_chat, handed_over, users_chat}
     assert rows.count(ConversationMessage) == 6  # the gone chat's two messages went with it
     assert rows.ids(BehaviorEvent) == {kept_event}
@@ -63,6 +68,7 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
         "refresh_tokens": 3,
         "login_failures": 1,
         "support_rate_hits": 1,
+        "throttle_locks": 1,
         "support_conversations": 1,
         "behavior_events": 1,
     }
@@ -89,7 +95,7 @@ def test_many_rows_go_in_batches_of_one_short_transaction_each(db: str) -> None:
     assert rows.ids(BehaviorEvent) == {kept}
     # 10 + 10 + 5 rows of events, each batch committed on its own (plus the other tables'
     # empty look-ups, one each).
-    assert len(commits) == 3 + 6
+    assert len(commits) == 3 + 7
 
 
 def test_a_purge_out_of_time_stops_between_batches_and_the_next_run_goes_on(db: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from infra_synth import Synth, synth
+from infra_synth import CERTIFICATE_ARN, Synth, synth
 
 
 @pytest.fixture(scope="session")
@@ -13,4 +13,4 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return synth(tmp_path_factory.mktemp("prod"), stage="prod")
+    return synth(tmp_path_factory.mktemp("prod"), stage="prod", certificateArn=CERTIFICATE_ARN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,7 @@ class Synth:
     template: dict
     assertions: object  # aws_cdk.assertions.Template
     report: dict  # the validation report (cdk-nag's findings)
+    paths: dict[str, str] = field(default_factory=dict)  # logical id -> construct path
 
 
 def fake_build(target: Path, manifest: Path) -> Path:
@@ -47,7 +48,15 @@ def fake_build(target: Path, manifest: Path) -> Path:
     return target
 
 
-def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
+#: A made-up ACM certificate: the prod stage refuses to synthesize without one.
+CERTIFICATE_ARN = (
+    "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+)
+
+
+def synth(
+    tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST, **extra_context: str
+) -> Synth:
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
 
@@ -60,10 +69,16 @@ def synth(tmp: Path, *, stage: str, manifest: Path = FIXTURE_MANIFEST) -> Synth:
         buildDir=str(fake_build(tmp / "build", manifest)),
         region="eu-west-1",
         account="123456789012",
+        **extra_context,
     )
     app = cdk.App(outdir=str(tmp / "cdk.out"), context=context)
     app, stack = build_app(app)
     assembly = app.synth()  # raises when cdk-nag reports an unacknowledged error
     template = Template.from_stack(stack)
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
-    return Synth(template.to_json(), template, report)
+    paths = {
+        stack.resolve(element.logical_id): element.node.path
+        for element in stack.node.find_all()
+        if isinstance(element, cdk.CfnElement)
+    }
+    return Synth(template.to_json(), template, report, paths)

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from cfn_lint_check import describe, findings
 from infra_synth import ROOT, fake_build
 
 from shopfn.manifest import load_manifest
@@ -36,7 +37,9 @@ def _offline_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def test_cdk_synth_builds_one_function_per_manifest_entry_and_passes_cdk_nag(tmp_path) -> None:
+def test_cdk_synth_builds_one_function_per_manifest_entry_and_passes_cdk_nag_and_cfn_lint(
+    tmp_path,
+) -> None:
     _ensure_cli()
     manifest = ROOT / "functions" / "manifest.toml"
     build = fake_build(tmp_path / "build", manifest)
@@ -71,7 +74,9 @@ def test_cdk_synth_builds_one_function_per_manifest_entry_and_passes_cdk_nag(tmp
     }
     expected = {f"shopfn-dev-{spec.name}" for spec in load_manifest(manifest).functions}
     assert expected <= names
-    assert names - expected - {None} == {"shopfn-dev-deploy-hooks"}
+    assert names - expected - {None} == {"shopfn-dev-deploy-hooks", "shopfn-dev-vpc-default-sg"}
     report = json.loads((out / "validation-report.json").read_text())
     for plugin in report["pluginReports"]:
         assert not [v for v in plugin["violations"] if v["severity"] == "error"]
+    matches = findings(template, "eu-west-1")
+    assert not matches, describe(matches, template)

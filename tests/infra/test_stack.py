@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 from aws_cdk.assertions import Match
-from infra_synth import FIXTURE_MANIFEST
+from infra_synth import CERTIFICATE_ARN, FIXTURE_MANIFEST, synth
 
 MANIFEST = tomllib.loads(FIXTURE_MANIFEST.read_text())["functions"]
 API_FUNCTIONS = [name for name in MANIFEST if name != "retrain"]
@@ -64,6 +64,42 @@ def test_postgres_is_private_encrypted_and_reached_through_a_tls_proxy(dev) -> N
         {"Name": "shopfn-dev/database", "GenerateSecretString": Match.object_like({})},
     )
     dev.assertions.resource_count_is("AWS::SecretsManager::RotationSchedule", 1)
+
+
+def test_postgres_runs_the_pinned_minor_version_only(dev, prod) -> None:
+    for stage in (dev, prod):
+        stage.assertions.has_resource_properties(
+            "AWS::RDS::DBInstance",
+            {
+                "EngineVersion": Match.string_like_regexp(r"^16\.\d+$"),
+                "AutoMinorVersionUpgrade": False,
+            },
+        )
+
+
+def test_subnets_take_their_zones_from_the_account_at_deploy_time(dev) -> None:
+    zones = [
+        subnet["Properties"]["AvailabilityZone"]
+        for subnet in resources(dev, "AWS::EC2::Subnet").values()
+    ]
+    assert len(zones) == 6  # public, app and data in each of two zones
+    assert {json.dumps(zone) for zone in zones} == {
+        json.dumps({"Fn::Select": [index, {"Fn::GetAZs": ""}]}) for index in (0, 1)
+    }
+
+
+def test_a_stage_may_name_its_zones_instead() -> None:
+    from aws_cdk import App
+    from shopfn_infra.config import StageConfig
+
+    named = StageConfig.from_context(
+        App(context={"availabilityZones": "eu-west-1b, eu-west-1c"}).node
+    )
+    listed = StageConfig.from_context(App(context={"availabilityZones": ["eu-west-1a"]}).node)
+
+    assert named.availability_zones == ("eu-west-1b", "eu-west-1c")
+    assert listed.availability_zones == ("eu-west-1a",)
+    assert StageConfig.from_context(App().node).availability_zones == ()
 
 
 def test_prod_database_is_multi_az_and_protected_from_deletion(prod) -> None:
@@ -369,3 +405,24 @@ def test_cdk_nag_reports_no_unacknowledged_error_and_every_acknowledgment_has_a_
         assert errors == [], plugin["pluginName"]
         for suppressed in plugin.get("suppressedViolations", []):
             assert len(suppressed["reason"]) > 30, suppressed["acknowledgedId"]
+
+
+# --- HTTPS --------------------------------------------------------------------------------
+def test_prod_without_a_certificate_does_not_synthesize_and_says_what_to_set(tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"HTTPS.*certificateArn=arn:aws:acm"):
+        synth(tmp_path, stage="prod")
+
+
+def test_the_prod_dashboard_serves_https_and_redirects_http(prod) -> None:
+    prod.assertions.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {"Protocol": "HTTPS", "Port": 443, "Certificates": [{"CertificateArn": CERTIFICATE_ARN}]},
+    )
+    prod.assertions.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Protocol": "HTTP",
+            "Port": 80,
+            "DefaultActions": [Match.object_like({"Type": "redirect"})],
+        },
+    )

@@ -19,11 +19,14 @@ SCRIPT = textwrap.dedent(
 
     engine = create_engine(sys.argv[1])
     with engine.connect() as connection:
-        user_id = connection.execute(
-            text("SELECT user_id FROM orders ORDER BY id LIMIT 1")
-        ).scalar_one()
+        user_id, role, epoch = connection.execute(
+            text(
+                "SELECT u.id, u.role, u.token_epoch FROM orders o JOIN users u ON u.id = o.user_id"
+                " ORDER BY o.id LIMIT 1"
+            )
+        ).one()
     spec = load_manifest().get("predict")
-    token, _ = issue_access_token(999, "admin")
+    token, _ = issue_access_token(user_id, role, epoch)  # the customer asks about themself
     event = build_event(
         spec, "GET", f"/ml/predictions/users/{user_id}",
         headers=[("authorization", f"Bearer {token}")],

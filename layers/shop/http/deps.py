@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shop.db import new_session
 from shop.errors import AuthenticationFailed, PermissionDenied
 from shop.pagination import PageRequest
+from shop.services.current_user import confirm_principal
 from shop.tokens import Principal, verify_access_token
 
 
@@ -38,29 +39,53 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def _principal(request: Request) -> Principal | None:
+def _principal(request: Request, session: Session) -> Principal | None:
+    """The caller of a valid token as the database knows it now (one primary-key read)."""
     token = _bearer_token(request)
-    return None if token is None else verify_access_token(token)
+    if token is None:
+        return None
+    return confirm_principal(session, verify_access_token(token))
 
 
-async def optional_principal(request: Request) -> Principal | None:
-    """The caller when a token is sent (401 if that token is bad), else None."""
-    return _principal(request)
+async def optional_principal(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> Principal | None:
+    """The caller when a token is sent (401 if that token is bad or out of date), else None."""
+    return _principal(request, session)
 
 
-async def require_principal(request: Request) -> Principal:
-    """The signed-in caller; 401 without a valid token."""
-    principal = _principal(request)
+async def require_principal(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> Principal:
+    """The signed-in caller; 401 without a valid, current token."""
+    principal = _principal(request, session)
     if principal is None:
         raise AuthenticationFailed("Sign in first: this endpoint needs a bearer token.")
     return principal
 
 
 async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
-    """The signed-in caller if an admin; 403 for anyone else."""
+    """The signed-in caller if an admin now; 403 for anyone else."""
     if not principal.is_admin:
         raise PermissionDenied("This endpoint is for admins only.")
     return principal
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as API Gateway saw it.
+
+    `requestContext.identity.sourceIp` is set by API Gateway itself; only without it (outside
+    API Gateway) does the last X-Forwarded-For entry count, the one the nearest proxy added.
+    The first entries are whatever the client wrote and are never trusted.
+    """
+    event = request.scope.get("aws.event") or {}
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    if identity.get("sourceIp"):
+        return str(identity["sourceIp"])
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return request.client.host if request.client else "unknown"
 
 
 async def page_request(

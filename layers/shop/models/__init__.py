@@ -3,7 +3,7 @@
 Portable across SQLite, PostgreSQL and MariaDB (no backend-only types).
 """
 
-from shop.models.accounts import LoginFailure, RefreshToken, User
+from shop.models.accounts import LoginFailure, RefreshToken, ThrottleLock, User
 from shop.models.base import Base, TimestampMixin
 from shop.models.behavior import BehaviorEvent
 from shop.models.catalog import InventoryMovement, Product
@@ -41,6 +41,7 @@ __all__ = [
     "RefreshToken",
     "SupportRateHit",
     "SupportTicket",
+    "ThrottleLock",
     "TimestampMixin",
     "TrainingRun",
     "User",

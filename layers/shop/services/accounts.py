@@ -13,6 +13,7 @@ from shop.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from shop.models import RefreshToken, User
 from shop.pagination import PageRequest, PageResult, paginate
 from shop.passwords import hash_password, verify_password
+from shop.services.current_user import DEACTIVATED, bump_token_epoch
 from shop.services.text_search import contains_pattern
 
 ROLES = ("customer", "admin")
@@ -55,7 +56,7 @@ def get_active_user(session: Session, user_id: int) -> User:
     """
     user = session.get(User, user_id)
     if user is None or not user.is_active:
-        raise AuthenticationFailed("This account is deactivated.")
+        raise AuthenticationFailed(DEACTIVATED)
     return user
 
 
@@ -87,8 +88,7 @@ def update_profile(session: Session, user_id: int, change: ProfileChange) -> Use
             raise InvalidInput(
                 "The current password is missing or wrong.", loc=["body", "current_password"]
             )
-        user.password_hash = hash_password(change.password)
-        revoke_refresh_tokens(session, user.id)  # other sessions must sign in again
+        _set_password(session, user, change.password)  # other sessions must sign in again
     session.commit()
     return user
 
@@ -122,17 +122,23 @@ def admin_update(
     """The user after an admin changed their role or active flag.
 
     Admins cannot demote or deactivate themselves, so a shop never loses its last admin by
-    accident. Deactivation revokes the user's refresh tokens at once.
+    accident. Deactivation revokes the user's refresh tokens at once, and any real change
+    ends the user's access tokens on their next request (they sign in or refresh again).
     """
     user = get_user(session, user_id)
     if user.id == actor_id and (role == "customer" or is_active is False):
         raise Conflict("Admins cannot demote or deactivate their own account.")
+    changed = (role is not None and role != user.role) or (
+        is_active is not None and is_active != user.is_active
+    )
     if role is not None:
         user.role = role
     if is_active is not None:
         user.is_active = is_active
         if not is_active:
             revoke_refresh_tokens(session, user.id)
+    if changed:
+        bump_token_epoch(user)
     session.commit()
     return user
 
@@ -143,6 +149,13 @@ def has_admin(session: Session) -> bool:
     return session.scalar(query) is not None
 
 
+def _set_password(session: Session, user: User, password: str) -> None:
+    """A new password for `user`: every refresh and access token issued before it ends."""
+    user.password_hash = hash_password(password)
+    revoke_refresh_tokens(session, user.id)
+    bump_token_epoch(user)
+
+
 def ensure_admin(
     session: Session,
     *,
@@ -150,16 +163,35 @@ def ensure_admin(
     password: str,
     full_name: str = "Administrator",
     reset_password: bool = False,
+    promote_existing: bool = False,
 ) -> User:
-    """An active admin with this e-mail: created if missing, promoted if a customer."""
+    """An active admin with this e-mail: created if missing.
+
+    An existing customer account is never promoted unless `promote_existing` says so: whoever
+    registered the address chose its password, so promoting it would hand them the shop.
+    Promoting sets `password` and signs the account out everywhere, as `reset_password` does.
+    """
     email = normalize_email(email)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, full_name=full_name, password_hash=hash_password(password))
+        user = User(
+            email=email, full_name=full_name, password_hash=hash_password(password), role="admin"
+        )
         session.add(user)
-    elif reset_password:
-        user.password_hash = hash_password(password)
-    user.role = "admin"
-    user.is_active = True
+        session.commit()
+        return user
+    if user.role != "admin" and not promote_existing:
+        raise Conflict(
+            f"{email} already belongs to a customer account, so it was not made an admin: "
+            "whoever registered it chose its password. If that account is yours, promote it "
+            f"with `shopfn create-admin --email {email} --promote-existing` (this sets a new "
+            "password and signs it out everywhere); otherwise choose another admin e-mail."
+        )
+    if user.role != "admin" or reset_password:
+        _set_password(session, user, password)
+    if user.role != "admin" or not user.is_active:
+        user.role = "admin"
+        user.is_active = True
+        bump_token_epoch(user)
     session.commit()
     return user

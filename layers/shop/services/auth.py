@@ -1,19 +1,28 @@
-"""Sign-in: password checks with per-account throttling, token pairs and refresh rotation."""
+"""Sign-in: password checks with throttling, token pairs and refresh rotation.
+
+Throttling counts failed sign-ins per account and client address: the fifth failure in the
+window locks that account from that address only (429), so a stranger cannot lock the owner
+out. Past a higher ceiling of failures from all addresses together, the account itself backs
+off: each further try waits twice as long as the last (at most a minute), which slows a
+spread-out guesser to a crawl while the owner waits seconds, never the whole window.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from shop.behavior import record_event
-from shop.coltypes import utcnow
+from shop.coltypes import UTCDateTime, utcnow
 from shop.errors import AuthenticationFailed, TooManyRequests
 from shop.models import LoginFailure, RefreshToken, User
 from shop.passwords import burn_verification_time, verify_password
 from shop.services.accounts import normalize_email
+from shop.services.throttle import address_bucket, lock_keys
 from shop.settings import get_settings
 from shop.tokens import hash_refresh_token, issue_access_token, new_refresh_token
 
@@ -40,33 +49,59 @@ def _issue_pair(session: Session, user: User, family_id: str | None = None) -> T
             expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
     )
-    access, ttl = issue_access_token(user.id, user.role)
+    access, ttl = issue_access_token(user.id, user.role, user.token_epoch)
     return TokenPair(access_token=access, refresh_token=token, expires_in=ttl)
 
 
-def _check_throttle(session: Session, email: str) -> None:
+def _throttled(retry_after: float) -> TooManyRequests:
+    return TooManyRequests(
+        "Too many failed sign-ins for this account; try again later.",
+        retry_after=math.ceil(retry_after),
+    )
+
+
+def _count_attempt(session: Session, email: str, address: str) -> None:
+    """Record this sign-in as a failure up front, or raise TooManyRequests (429).
+
+    Attempts on one account take turns here (a row lock), and each is counted before its
+    password is checked, so parallel guesses cannot all pass a count taken before any of
+    them failed. A sign-in that succeeds takes its failure back. Commits on its own.
+    """
     settings = get_settings()
-    window_start = utcnow() - timedelta(seconds=settings.login_failure_window_seconds)
-    count, oldest = session.execute(
-        select(func.count(), func.min(LoginFailure.failed_at)).where(
-            LoginFailure.email == email, LoginFailure.failed_at > window_start
-        )
+    now = utcnow()
+    window_start = now - timedelta(seconds=settings.login_failure_window_seconds)
+    lock_keys(session, f"login:{email}")
+    here = LoginFailure.address == address
+    total, last, from_here, first_here = session.execute(
+        select(
+            func.count(),
+            func.max(LoginFailure.failed_at),
+            func.count(case((here, 1))),
+            type_coerce(func.min(case((here, LoginFailure.failed_at))), UTCDateTime()),
+        ).where(LoginFailure.email == email, LoginFailure.failed_at > window_start)
     ).one()
-    if count >= settings.login_max_failures and oldest is not None:
-        retry_after = int((oldest - window_start).total_seconds()) + 1
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later.", retry_after=retry_after
-        )
+    if from_here >= settings.login_max_failures and first_here is not None:
+        session.rollback()
+        raise _throttled((first_here - window_start).total_seconds())
+    over = total - settings.login_account_max_failures
+    if over >= 0 and last is not None:
+        wait = min(2.0**over, settings.login_backoff_max_seconds)
+        if (waited := (now - last).total_seconds()) < wait:
+            session.rollback()
+            raise _throttled(wait - waited)
+    session.add(LoginFailure(email=email, address=address, failed_at=now))
+    session.commit()
 
 
-def login(session: Session, *, email: str, password: str) -> TokenPair:
-    """A token pair for valid credentials.
+def login(session: Session, *, email: str, password: str, address: str = "unknown") -> TokenPair:
+    """A token pair for valid credentials, asked for from the client `address`.
 
     Unknown e-mail, wrong password and deactivated account all fail alike and take one
-    bcrypt verification each; the fifth failure in the window throttles that account (429).
+    bcrypt verification each; see the module's note for the throttle (429).
     """
     email = normalize_email(email)
-    _check_throttle(session, email)
+    address = address_bucket(address)
+    _count_attempt(session, email, address)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         burn_verification_time(password)
@@ -74,10 +109,10 @@ def login(session: Session, *, email: str, password: str) -> TokenPair:
     else:
         ok = verify_password(password, user.password_hash) and user.is_active
     if not ok or user is None:
-        session.add(LoginFailure(email=email))
-        session.commit()
         raise AuthenticationFailed(WRONG_CREDENTIALS)
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
+    )
     pair = _issue_pair(session, user)
     record_event(session, "login", user_id=user.id)
     session.commit()

@@ -31,6 +31,7 @@ from shop.models import (
     RefreshToken,
     SupportRateHit,
     SupportTicket,
+    ThrottleLock,
 )
 from shop.settings import Settings, get_settings
 
@@ -100,6 +101,7 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
     messages: Any = ConversationMessage.__table__
     tickets: Any = SupportTicket.__table__
     events: Any = BehaviorEvent.__table__
+    locks: Any = ThrottleLock.__table__
     failures_kept = max(
         hours * settings.login_failure_retention_hours,
         timedelta(seconds=settings.login_failure_window_seconds),
@@ -125,6 +127,14 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
             "support_rate_hits",
             hits,
             hits.c.hit_at <= now - timedelta(seconds=settings.support_rate_window_seconds),
+        ),
+        # A key's lock row only serialises requests counting against it; once nothing it
+        # counts is left, it goes (the next request for the key creates it again).
+        Rule(
+            "throttle_locks",
+            locks,
+            locks.c.touched_at
+            < now - max(failures_kept, timedelta(seconds=settings.support_rate_window_seconds)),
         ),
         # An anonymous chat past its idle time can't be continued by anyone. One handed over
         # to a human (a ticket) stays for the admins.

@@ -3,12 +3,12 @@
 Lambda containers share nothing, so the count lives in a table: one row per counted request
 and bucket, a sliding window, old rows pruned now and then as new ones arrive. Refused
 requests are not counted, so a client that keeps hammering is let back in once its window
-has passed.
+has passed. Requests of one bucket take turns while they count (`shop.services.throttle`),
+so parallel requests cannot all slip in under the limit.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from shop.coltypes import UTCDateTime, utcnow
 from shop.errors import TooManyRequests
 from shop.models import SupportRateHit
+from shop.services.throttle import address_bucket, lock_keys
 from shop.settings import get_settings
 from shop.tokens import Principal
 
@@ -39,28 +39,12 @@ from shop.tokens import Principal
 PRUNE_ONE_IN = 16
 
 
-def address_bucket(address: str) -> str:
-    """The bucket of a client address: the IPv4 address, or the IPv6 /64 network.
-
-    One IPv6 customer usually holds a whole /64, so counting single addresses would let them
-    rotate past the limit.
-    """
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return f"addr:{address.strip()[:60]}"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return f"addr:{ip.ipv4_mapped}"
-        return f"addr:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
-    return f"addr:{ip}"
-
-
 def count_chat_request(session: Session, principal: Principal | None, address: str) -> None:
     """Count one chat request, or raise TooManyRequests (429 with Retry-After).
 
     Commits on its own: the count must stay even when the chat turn fails later.
     """
+    session.commit()  # a fresh transaction: an earlier snapshot would hide the latest hits
     settings = get_settings()
     now = utcnow()
     window_start = now - timedelta(seconds=settings.support_rate_window_seconds)
@@ -72,15 +56,15 @@ def count_chat_request(session: Session, principal: Principal | None, address: s
     params = {"names": names, "now": now, "window_start": window_start}
     params.update({f"bucket_{i}": name for i, name in enumerate(names)})
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        # A lost hit after a database crash only means one extra message allowed, so this
-        # commit need not wait for its WAL flush (the chat's own commit still does).
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    # Requests of these buckets take turns from here to the commit below (no WAL flush wait
+    # on PostgreSQL: the chat's own commit still waits for it).
+    lock_keys(session, *(f"chat:{name}" for name in names))
     if secrets.randbelow(PRUNE_ONE_IN) == 0:
         session.execute(_PRUNE, params)
     if postgres:
         # One statement: the hits go in through a data-modifying WITH, whose rows the count
-        # does not see (same snapshot), so the count is of earlier requests only, as below.
+        # does not see (same snapshot), so the count is of earlier requests only, as below;
+        # the lock above makes that snapshot include every earlier request of the buckets.
         counts = session.execute(_count_and_hit(len(names)), params).all()
     else:
         counts = session.execute(_COUNT, params).all()

@@ -1,0 +1,47 @@
+"""The caller's current state: what a token claims is checked against the account's row.
+
+An access token lives for minutes; the account can change in between. Every authenticated
+request therefore reads the row once (primary key: role, active flag, token epoch), so a
+role change, a deactivation or a password change takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from shop.errors import AuthenticationFailed
+from shop.models import User
+from shop.tokens import Principal
+
+DEACTIVATED = "This account is deactivated."
+OUT_OF_DATE = (
+    "Your sign-in is out of date: this account's role, status or password changed. "
+    "Please sign in again."
+)
+
+#: Built once, so each request only binds the id to an already compiled statement.
+_STATE: Any = select(User.role, User.is_active, User.token_epoch).where(
+    User.id == bindparam("user_id")
+)
+
+
+def confirm_principal(session: Session, claimed: Principal) -> Principal:
+    """The caller as the database knows it now; AuthenticationFailed (401) when the token
+    belongs to a deleted or deactivated account or predates a change to it."""
+    row = session.execute(_STATE, {"user_id": claimed.user_id}).one_or_none()
+    if row is None:
+        raise AuthenticationFailed("invalid or expired access token")
+    role, is_active, epoch = row
+    if not is_active:
+        raise AuthenticationFailed(DEACTIVATED)
+    if epoch != claimed.epoch:
+        raise AuthenticationFailed(OUT_OF_DATE)
+    return Principal(user_id=claimed.user_id, role=role, epoch=epoch)
+
+
+def bump_token_epoch(user: User) -> None:
+    """End every access token of `user` issued so far (on its caller's commit)."""
+    user.token_epoch = (user.token_epoch or 0) + 1
