@@ -20,6 +20,7 @@ from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
 from shopfn_infra.monitoring import Monitoring
 from shopfn_infra.network import Network
 from shopfn_infra.permissions import Grant
+from shopfn_infra.retrain_task import RetrainTask
 
 RETRAIN = "retrain"
 BUCKET_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
@@ -68,6 +69,19 @@ class ShopfnStack(Stack):
         retrain = functions.get(RETRAIN)
         schedule = (
             RetrainSchedule(self, "Retrain", config=config, retrain=retrain.function)
+            if retrain
+            else None
+        )
+        task = (
+            RetrainTask(
+                self,
+                "RetrainTask",
+                config=config,
+                network=network,
+                database=database,
+                artifacts=artifacts,
+                retrain=retrain,
+            )
             if retrain
             else None
         )
@@ -120,6 +134,8 @@ class ShopfnStack(Stack):
         nag.dashboard(dashboard)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
+        if task:
+            nag.retrain_task(task, bucket, *BUCKET_READ, *BUCKET_WRITE)
         if housekeeping:
             nag.retrain_failures(housekeeping.dead_letters, runs="housekeeping runs")
         lint.template(self, config)
@@ -127,6 +143,9 @@ class ShopfnStack(Stack):
         if retrain and schedule:
             lint.scheduled(
                 retrain.function, schedule.rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
+            )
+            lint.scheduled(
+                retrain.function, schedule.check_rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
             )
         if users and housekeeping:
             lint.scheduled(
