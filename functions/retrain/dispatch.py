@@ -48,7 +48,7 @@ def runs_on_ecs(session: Session) -> bool:
 
 def _run_task(run_id: int) -> None:
     env = os.environ
-    _client("ecs").run_task(
+    started = _client("ecs").run_task(
         cluster=env["RETRAIN_ECS_CLUSTER"],
         taskDefinition=env["RETRAIN_ECS_TASK_DEFINITION"],
         launchType="FARGATE",
@@ -72,6 +72,8 @@ def _run_task(run_id: int) -> None:
         },
         startedBy=f"shopfn-run-{run_id}",
     )
+    if started.get("failures") or not started.get("tasks"):  # e.g. no Fargate capacity
+        raise RuntimeError(f"ECS did not start the task: {started.get('failures')}")
 
 
 def _invoke_self(function_name: str, run_id: int) -> None:
