@@ -92,6 +92,10 @@ SIZES = [
 ]
 #: Growth exponent allowed between the smallest and the largest size (1.0 is linear).
 MAX_EXPONENT = 1.1
+#: Customers simulated per step while the shop grows to the next size.
+CHUNK = 250
+#: The 15-minute check's budget (issue #16: 50 ms with 100,000 orders).
+CHECK_BUDGET_SECONDS = 0.050
 
 
 def _retrain_in_a_fresh_interpreter(data_dir: Path) -> dict:
@@ -103,6 +107,30 @@ def _retrain_in_a_fresh_interpreter(data_dir: Path) -> dict:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _check_costs(data_dir: Path) -> tuple[float, float]:
+    """Median seconds of the scheduled check: counts only, and with the drift sample."""
+    import statistics
+
+    from shop.coltypes import utcnow
+    from shop.db import session_scope
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.triggers import Thresholds, evaluate
+
+    store = ArtifactStore.local(data_dir / "artifacts")
+    thresholds = Thresholds.from_settings()
+    costs = []
+    for drift in (False, True):
+        samples = []
+        with session_scope() as session:
+            for _ in range(12):  # the first warms the drift reference cache
+                start = time.perf_counter()
+                found = evaluate(session, utcnow(), thresholds, store, drift=drift)
+                samples.append(time.perf_counter() - start)
+        assert found["trigger"] is None, found  # the full path: nothing short-circuits it
+        costs.append(statistics.median(samples[1:]))
+    return costs[0], costs[1]
 
 
 def _exponent(small: tuple[float, float], large: tuple[float, float]) -> float:
@@ -129,7 +157,7 @@ def test_retrain_grows_no_worse_than_linearly(
         events = 0
         while events < size:
             with session_scope() as session:
-                simulate(session, users=1000, days=540, seed=1000 + part)
+                simulate(session, users=CHUNK, days=540, seed=1000 + part)
                 events = session.scalar(select(func.count()).select_from(BehaviorEvent)) or 0
             part += 1
         with session_scope() as session:
@@ -137,6 +165,7 @@ def test_retrain_grows_no_worse_than_linearly(
             users = session.scalar(select(func.count()).select_from(User)) or 0
         result = _retrain_in_a_fresh_interpreter(tmp_path / "data")
         assert result["status"] == "succeeded", result["reason"]
+        result["check"] = _check_costs(tmp_path / "data")
         results.append((events, orders, users, result))
     section = bench_report("ML retrain growth (PostgreSQL, one fresh interpreter per size)")
     base_events, _, _, base = results[0]
@@ -161,4 +190,19 @@ def test_retrain_grows_no_worse_than_linearly(
         section.notes.append(f"{events:,} events: {stages}")
     ok = len(results) < 2 or (time_exp <= MAX_EXPONENT and memory_exp <= MAX_EXPONENT)
     section.verdict = "no worse than linear" if ok else "WORSE THAN LINEAR"
+
+    check = bench_report("ML retrain check (PostgreSQL, median of 11 after the run at each size)")
+    check.add("target: the 15-minute check", CHECK_BUDGET_SECONDS, ratio=1.0)
+    for events, orders, _, result in results:
+        counts, sampled = result["check"]
+        check.add(
+            f"{orders:,} orders, {events:,} events: counts",
+            counts,
+            ratio=counts / CHECK_BUDGET_SECONDS,
+            target="<= 1.00x",
+        )
+        check.add("  with the hourly drift sample", sampled, ratio=sampled / CHECK_BUDGET_SECONDS)
+    counts_ok = all(r["check"][0] <= CHECK_BUDGET_SECONDS for *_, r in results)
+    check.verdict = "within target" if counts_ok else "OVER TARGET"
     assert ok, f"time exponent {time_exp:.2f}, memory exponent {memory_exp:.2f}"
+    assert counts_ok, [r["check"] for *_, r in results]

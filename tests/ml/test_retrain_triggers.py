@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from ml_shop import wait_for_run
-from support import LambdaClient, make_admin
+from support import FIXED_NOW, LambdaClient, make_admin
 
 
 def _trained(client: LambdaClient) -> str:
@@ -110,12 +110,18 @@ def test_new_data_past_the_share_queues_a_new_data_run(
 def test_a_doubled_order_rate_queues_a_drift_run_once(
     client: LambdaClient, model_bucket: str, monkeypatch: Any
 ) -> None:
+    import time_machine
+
     import shop.ml.retraining as retraining
 
     token = _trained(client)
     _copy_orders(1.0, at_now=False)
     # The drift run is kept queued: a second check must not queue another for the same data.
     monkeypatch.setattr(retraining, "mark_running", lambda session, run_id: False)
+    with time_machine.travel(FIXED_NOW + timedelta(minutes=20), tick=True):
+        # A scheduled check in the hour's other quarters only counts new data.
+        assert _check_event() == {"trigger": None, "run_id": None}
+    assert _runs()[1:] == []
     found = client.post("/ml/retrain/check", json={}, token=token).json()
     assert found["trigger"] == "drift", found
     assert found["drift_feature"].startswith("orders_") and found["drift_psi"] > 0.25
