@@ -74,8 +74,12 @@ def data_size(session: Session, until: datetime) -> dict[str, Any]:
 
 
 def _count_since(session: Session, column: Any, since: datetime, limit: int) -> int:
-    """Rows with `column >= since`, counted up to `limit` (an index range, never a scan)."""
-    rows = select(column).where(column >= since).limit(limit).subquery()
+    """Rows with `column >= since`, counted up to `limit` (an index range, never a scan).
+
+    Ordered by the indexed column so the planner walks the index even when the table's
+    statistics are stale (right after a bulk load it would otherwise scan the table).
+    """
+    rows = select(column).where(column >= since).order_by(column).limit(limit).subquery()
     return int(session.scalar(select(func.count()).select_from(rows)) or 0)
 
 
