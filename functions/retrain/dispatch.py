@@ -37,6 +37,14 @@ def _client(service: str) -> Any:
     return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
 
 
+def _lambda_client() -> Any:
+    return _client("lambda")
+
+
+def _ecs_client() -> Any:
+    return _client("ecs")
+
+
 def runs_on_ecs(session: Session) -> bool:
     """True when ECS is configured and the shop has more events than one Lambda trains on."""
     above = get_ml_settings().retrain_ecs_above_events
@@ -48,7 +56,7 @@ def runs_on_ecs(session: Session) -> bool:
 
 def _run_task(run_id: int) -> None:
     env = os.environ
-    started = _client("ecs").run_task(
+    started = _ecs_client().run_task(
         cluster=env["RETRAIN_ECS_CLUSTER"],
         taskDefinition=env["RETRAIN_ECS_TASK_DEFINITION"],
         launchType="FARGATE",
@@ -77,7 +85,7 @@ def _run_task(run_id: int) -> None:
 
 
 def _invoke_self(function_name: str, run_id: int) -> None:
-    _client("lambda").invoke(
+    _lambda_client().invoke(
         FunctionName=function_name,
         InvocationType="Event",
         Payload=json.dumps({RUN_EVENT_KEY: run_id}).encode(),

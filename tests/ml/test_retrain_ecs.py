@@ -48,7 +48,7 @@ def ecs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_ml_settings.cache_clear()
     client = boto3.client("ecs")
     stubber = Stubber(client)
-    monkeypatch.setattr(_module("dispatch"), "_client", lambda service: client)
+    monkeypatch.setattr(_module("dispatch"), "_ecs_client", lambda: client)
     with stubber:
         yield stubber
     get_ml_settings.cache_clear()
