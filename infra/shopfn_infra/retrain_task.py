@@ -8,12 +8,14 @@ code, no 10 GB or 15-minute ceiling.
 
 from __future__ import annotations
 
+from aws_cdk import Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from shopfn_infra.artifacts import ArtifactStore
+from shopfn_infra import nag_suppressions as nag
+from shopfn_infra.artifacts import BUCKET_READ, BUCKET_WRITE, ArtifactStore
 from shopfn_infra.config import ROOT, StageConfig
 from shopfn_infra.data import Database
 from shopfn_infra.functions import IMAGE_CONTEXT_EXCLUDES, ShopFunction
@@ -109,3 +111,6 @@ class RetrainTask(Construct):
                 ],
             )
         )
+        stack = Stack.of(self)
+        bucket = stack.resolve(stack.get_logical_id(artifacts.bucket.node.default_child))
+        nag.retrain_task(self, bucket, *BUCKET_READ, *BUCKET_WRITE)

@@ -9,7 +9,7 @@ from shopfn.manifest import load_manifest
 from shopfn_infra import cfn_lint_suppressions as lint
 from shopfn_infra import nag_suppressions as nag
 from shopfn_infra.apis import RestApis
-from shopfn_infra.artifacts import ArtifactStore
+from shopfn_infra.artifacts import BUCKET_READ, BUCKET_WRITE, ArtifactStore
 from shopfn_infra.config import AZ_COUNT, StageConfig
 from shopfn_infra.dashboard import Dashboard
 from shopfn_infra.data import Database
@@ -23,8 +23,6 @@ from shopfn_infra.permissions import Grant
 from shopfn_infra.retrain_task import RetrainTask
 
 RETRAIN = "retrain"
-BUCKET_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
-BUCKET_WRITE = ("s3:DeleteObject*", "s3:Abort*")
 
 
 class ShopfnStack(Stack):
@@ -72,7 +70,7 @@ class ShopfnStack(Stack):
             if retrain
             else None
         )
-        task = (
+        (
             RetrainTask(
                 self,
                 "RetrainTask",
@@ -134,19 +132,13 @@ class ShopfnStack(Stack):
         nag.dashboard(dashboard)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
-        if task:
-            nag.retrain_task(task, bucket, *BUCKET_READ, *BUCKET_WRITE)
         if housekeeping:
             nag.retrain_failures(housekeeping.dead_letters, runs="housekeeping runs")
         lint.template(self, config)
         lint.vpc_default_security_group(network.default_security_group_handler)
         if retrain and schedule:
-            lint.scheduled(
-                retrain.function, schedule.rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
-            )
-            lint.scheduled(
-                retrain.function, schedule.check_rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
-            )
+            # The whole construct: the nightly and the check rule's permissions alike.
+            lint.scheduled(retrain.function, schedule, schedule.dead_letters, lint.RETRAIN_TRIGGERS)
         if users and housekeeping:
             lint.scheduled(
                 users.function,
