@@ -19,7 +19,7 @@ from shop.logging import get_logger
 from shop.ml.artifacts import ArtifactStore
 from shop.ml.config import get_ml_settings
 from shop.ml.retraining import execute_run
-from shop.ml.runs import RunAlreadyActive, mark_finished, queue_run, record_skipped
+from shop.ml.runs import RunAlreadyActive, mark_finished, mark_on_ecs, queue_run, record_skipped
 from shop.ml.triggers import Thresholds, run_check
 from shop.models import BehaviorEvent
 
@@ -105,6 +105,7 @@ def start_run(run_id: int, *, on_ecs: bool | None = None) -> None:
         if on_ecs is None:
             on_ecs = runs_on_ecs(session)
         if on_ecs:
+            mark_on_ecs(session, run_id)
             _run_task(run_id)
         else:
             _invoke_self(function_name, run_id)

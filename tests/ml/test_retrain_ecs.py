@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support import LambdaClient
+from support import FIXED_NOW, LambdaClient
 
 CLUSTER = "shopfn-test-retrain"
 TASK = "arn:aws:ecs:us-east-1:123456789012:task-definition/shopfn-test-retrain:1"
@@ -114,6 +114,31 @@ def test_a_large_shop_runs_on_ecs_with_the_run_id(client: LambdaClient, ecs: Any
     with session_scope() as session:
         run = session.get(TrainingRun, run_id)
         assert run is not None and run.status == "queued"  # the task will take it
+
+
+def test_a_run_on_ecs_is_not_taken_for_abandoned_at_30_minutes(
+    client: LambdaClient, ecs: Any
+) -> None:
+    import time_machine
+
+    from shop.db import session_scope
+    from shop.ml.runs import RunAlreadyActive, queue_run
+    from shop.models import TrainingRun
+
+    dispatch = _module("dispatch")
+    _events(6)
+    run_id = _queued()
+    ecs.add_response("run_task", {"tasks": [{"taskArn": "arn:task/1"}]}, _expected(run_id))
+    dispatch.start_run(run_id)
+    later = time_machine.travel(FIXED_NOW + timedelta(hours=2), tick=False)
+    with later, session_scope() as session, pytest.raises(RunAlreadyActive):
+        queue_run(session, "new_data")  # a two-hour run on ECS is still running
+    much_later = time_machine.travel(FIXED_NOW + timedelta(hours=13), tick=False)
+    with much_later, session_scope() as session:
+        assert queue_run(session, "schedule").id != run_id
+        old = session.get(TrainingRun, run_id)
+        assert old is not None and old.status == "failed"
+        assert "abandoned" in (old.reason or "")
 
 
 def test_a_small_shop_stays_on_lambda(client: LambdaClient, ecs: Any) -> None:
