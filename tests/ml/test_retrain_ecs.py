@@ -192,3 +192,19 @@ def test_the_task_runs_the_run_it_is_given(
     with session_scope() as session:
         run = session.get(TrainingRun, run_id)
         assert run is not None and run.status == "skipped"  # an empty shop: nothing to learn
+
+
+def test_the_nightly_event_of_a_large_shop_starts_the_task(client: LambdaClient, ecs: Any) -> None:
+    from shop.db import session_scope
+    from shop.models import TrainingRun
+    from shopfn.gateway import invoke
+    from shopfn.manifest import load_manifest
+    from shopfn.scheduler import scheduled_event
+
+    _events(6)
+    ecs.add_response("run_task", {"tasks": [{"taskArn": "arn:task/1"}]})  # params: above
+    result = invoke(load_manifest().get("retrain"), scheduled_event(FIXED_NOW))
+    ecs.assert_no_pending_responses()
+    with session_scope() as session:
+        run = session.get(TrainingRun, result["run_id"])
+        assert run is not None and (run.trigger, run.status) == ("schedule", "queued")
