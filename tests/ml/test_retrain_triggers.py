@@ -189,3 +189,21 @@ def test_the_local_scheduler_sends_the_check_event_on_its_own_schedule(monkeypat
     monkeypatch.delenv("RETRAIN_CHECK_SCHEDULE")
     assert get_ml_settings().retrain_check_schedule == "every:900"  # the default
     get_ml_settings.cache_clear()
+
+
+def test_the_openapi_names_the_four_triggers_and_the_check(client: LambdaClient) -> None:
+    reply = client.get("/ml/retrain/openapi.json")
+    assert reply.status == 200
+    spec = reply.json()
+    triggers = ["schedule", "manual", "new_data", "drift"]
+    assert spec["components"]["schemas"]["RunOut"]["properties"]["trigger"]["enum"] == triggers
+    (query,) = [
+        p for p in spec["paths"]["/ml/retrain/runs"]["get"]["parameters"] if p["name"] == "trigger"
+    ]
+    assert triggers == next(s["enum"] for s in query["schema"]["anyOf"] if "enum" in s)
+    check = spec["paths"]["/ml/retrain/check"]["post"]
+    assert check["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CheckOut"
+    }
+    bounds = spec["components"]["schemas"]["CheckIn"]["properties"]["new_data_share"]["anyOf"][0]
+    assert (bounds["exclusiveMinimum"], bounds["maximum"]) == (0, 10)
