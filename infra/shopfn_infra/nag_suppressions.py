@@ -106,7 +106,7 @@ def openai_secret(secret: IConstruct) -> None:
 def apis(scope: IConstruct) -> None:
     acknowledge(
         scope,
-        "authentication is the platform's own RS256 JWT, checked in each function (API.md "
+        "authentication is the platform's own RS256 JWT, checked in each function (docs/api.md "
         "has public routes such as the catalog and sign-in); there is no Cognito pool",
         "APIG4",
         "COG4",

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shopfn.manifest import FunctionSpec, load_manifest, project_root
+from shopfn.progress import progress_bar
 
 #: Dependencies of the `shop` package that only the laptop needs (the ASGI server of `serve`).
 LOCAL_ONLY = ("uvicorn",)
@@ -320,9 +321,13 @@ def build(options: BuildOptions | None = None) -> list[Bundle]:
         shutil.rmtree(options.out / "functions", ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="shopfn-build-") as tmp:
         staging = Path(tmp)
-        layer = build_layer(options, staging)
-        layer_site = set(distributions(staging / "layer" / "python"))
-        bundles = [layer] + [build_function(spec, options, staging, layer_site) for spec in specs]
+        with progress_bar(1 + len(specs), "building bundles", unit="bundle") as bar:
+            bundles = [build_layer(options, staging)]
+            bar.update()
+            layer_site = set(distributions(staging / "layer" / "python"))
+            for spec in specs:
+                bundles.append(build_function(spec, options, staging, layer_site))
+                bar.update()
     index = {
         "python_version": options.python_version,
         "architecture": options.architecture,

@@ -18,6 +18,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             commerce_port=args.commerce_port,
             ml_port=args.ml_port,
             dashboard_port=None if args.no_dashboard else args.dashboard_port,
+            log_format=args.log_format,
         ),
         prepare=not args.no_prepare,
     )
@@ -161,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-prepare", action="store_true", help="skip migrate/seed/admin at start")
     serve.add_argument("--dashboard-port", type=int, default=5000, help="Streamlit dashboard port")
     serve.add_argument("--no-dashboard", action="store_true", help="run the APIs only")
+    serve.add_argument(
+        "--log-format",
+        choices=("console", "json"),
+        default="console",
+        help="console: one line per request (default); json: Powertools logs and metrics as in AWS",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     dashboard = commands.add_parser(
@@ -224,6 +231,7 @@ def _batch_size(raw: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `shopfn` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration is noise here
     args = build_parser().parse_args(argv)
     if args.quiet:
         from shopfn.progress import set_quiet

@@ -31,11 +31,17 @@ class Dashboard:
     """Streamlit running `dashboard/app.py` on a port, stopped with the process that made it."""
 
     def __init__(
-        self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", env: dict[str, str] | None = None
+        self,
+        port: int = DEFAULT_PORT,
+        host: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
+        *,
+        quiet: bool = False,
     ) -> None:
         self.port = port
         self.host = host
         self._env = env or {}
+        self.quiet = quiet  # under `shopfn serve`'s console: Streamlit's warnings only
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,9 +65,13 @@ class Dashboard:
             "--browser.gatherUsageStats",
             "false",
         ]
+        if self.quiet:
+            command += ["--logger.level", "warning"]
         # Streamlit reads .streamlit/config.toml from its working directory.
         env = {**os.environ, **self._env}
-        self._process = subprocess.Popen(command, cwd=folder, env=env)  # noqa: S603 - our own argv
+        self._process = subprocess.Popen(  # noqa: S603 - our own argv
+            command, cwd=folder, env=env, stdout=subprocess.DEVNULL if self.quiet else None
+        )
         log.info("dashboard on %s", self.url)
 
     def wait_healthy(self, timeout: float = 60.0) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -85,10 +86,18 @@ def invoke_handler(spec: FunctionSpec, handler: Handler, event: dict[str, Any]) 
 class Gateway:
     """An ASGI app serving one API (commerce or ml) by invoking its functions' handlers."""
 
-    def __init__(self, manifest: Manifest, api: Api, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        api: Api,
+        executor: ThreadPoolExecutor,
+        *,
+        access_log: bool = False,
+    ) -> None:
         self.manifest = manifest
         self.api = api
         self.executor = executor
+        self.access_log = access_log  # one console line per request (shopfn.console)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -96,7 +105,10 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
         response = await self._handle(scope, receive)
+        if self.access_log:
+            self._log(scope, response.status, (time.perf_counter() - started) * 1000)
         await send(
             {
                 "type": "http.response.start",
@@ -107,6 +119,13 @@ class Gateway:
             }
         )
         await send({"type": "http.response.body", "body": response.body})
+
+    def _log(self, scope: dict[str, Any], status: int, milliseconds: float) -> None:
+        from shopfn.console import log_request
+
+        spec = self.manifest.route(self.api, scope["path"])
+        function = spec.name if spec is not None else "-"
+        log_request(function, scope["method"], scope["path"], status, milliseconds)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -15,6 +15,8 @@ def _retrain(_args: argparse.Namespace) -> int:
     from shop.migrate import upgrade
     from shop.ml.retraining import execute_run
     from shop.ml.runs import RunAlreadyActive, get_run, queue_run, run_view
+    from shop.progress import watched_by
+    from shopfn.progress import progress_bar
 
     upgrade()
     try:
@@ -23,7 +25,8 @@ def _retrain(_args: argparse.Namespace) -> int:
     except RunAlreadyActive as exc:
         print(f"{exc.detail} (run {exc.extra.get('active_run_id')})", file=sys.stderr)
         return 2
-    execute_run(run_id)
+    with watched_by(progress_bar):
+        execute_run(run_id)
     with session_scope() as session:
         view = run_view(get_run(session, run_id))
     print(json.dumps(view, indent=2, default=str))
@@ -86,6 +89,8 @@ def _import_transactions(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.ml.backtest import backtest
+    from shop.progress import watched_by
+    from shopfn.progress import progress_bar
 
     try:
         cutoff = datetime.fromisoformat(args.cutoff)
@@ -93,7 +98,7 @@ def _backtest(args: argparse.Namespace) -> int:
         print("--cutoff must be a date like 2026-09-01", file=sys.stderr)
         return 2
     cutoff = cutoff.replace(tzinfo=UTC) if cutoff.tzinfo is None else cutoff.astimezone(UTC)
-    with session_scope() as session:
+    with session_scope() as session, watched_by(progress_bar):
         result = backtest(session, cutoff, args.horizon_days)
     if args.json:
         print(json.dumps(result, indent=2, default=str))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,11 @@ class ServeOptions:
     ml_port: int = 8000
     workers: int = 32
     dashboard_port: int | None = None  # Streamlit alongside the APIs when set
+    log_format: str = "console"  # `json`: Powertools JSON logs and metrics, as in AWS
+
+    @property
+    def console(self) -> bool:
+        return self.log_format == "console"
 
 
 class _Server(uvicorn.Server):
@@ -85,7 +91,43 @@ def _ensure_an_admin(session: Any, settings: Any) -> None:
         log.warning("created admin %s; its password is in %s", email, path)
 
 
-async def _serve(options: ServeOptions) -> None:
+def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tuple[str, str]]:
+    """What the startup block shows: addresses, admin credentials, database, model store."""
+    from sqlalchemy.engine import make_url
+
+    from shop.ml.artifacts import ArtifactStore
+    from shop.settings import get_settings
+    from shopfn.console import admin_hint
+    from shopfn.dashboard import api_url
+
+    settings = get_settings()
+    commerce = api_url(options.host, options.commerce_port)
+    rows = [
+        ("Commerce API", f"{commerce}  (docs: {commerce}/products/docs)"),
+        ("ML API", api_url(options.host, options.ml_port)),
+    ]
+    if options.dashboard_port is not None:
+        rows.append(("Dashboard", api_url(options.host, options.dashboard_port)))
+    from_environment = bool(settings.admin_email and settings.admin_password)
+    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    rows += [
+        ("Admin", admin_hint(settings.data_dir, settings.admin_email, from_environment)),
+        ("Database", database),
+        ("Model store", ArtifactStore.from_settings().location),
+        ("Retrain", _schedule_words(retrain_schedule)),
+    ]
+    return rows
+
+
+def _schedule_words(schedule: str | None) -> str:
+    if schedule is None:
+        return "off (RETRAIN_SCHEDULE=off)"
+    if schedule.strip().lower().startswith("every:"):
+        return f"every {schedule.split(':', 1)[1].strip()} seconds"
+    return f"every night at {schedule.strip()} UTC"
+
+
+async def _serve(options: ServeOptions, on_ready: Callable[[], None] | None = None) -> None:
     manifest = load_manifest()
     for spec in manifest.functions:  # import now: a broken function fails at start, not later
         load_handler(spec)
@@ -94,11 +136,13 @@ async def _serve(options: ServeOptions) -> None:
     servers = [
         _Server(
             uvicorn.Config(
-                Gateway(manifest, api, executor),
+                Gateway(manifest, api, executor, access_log=options.console),
                 host=options.host,
                 port=port,
-                log_level="info",
-                access_log=True,
+                # The console: uvicorn's records through our formatter, warnings only.
+                log_config=None if options.console else uvicorn.config.LOGGING_CONFIG,
+                log_level="warning" if options.console else "info",
+                access_log=not options.console,
                 lifespan="on",
             )
         )
@@ -112,10 +156,19 @@ async def _serve(options: ServeOptions) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    for api, port in ports.items():
-        log.info("%s API on http://%s:%d", api, options.host, port)
+    if not options.console:
+        for api, port in ports.items():
+            log.info("%s API on http://%s:%d", api, options.host, port)
+    tasks = [asyncio.ensure_future(server.serve()) for server in servers]
     try:
-        await asyncio.gather(*(server.serve() for server in servers))
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):  # a port was taken, or a stop signal came
+                break
+            await asyncio.sleep(0.05)
+        else:
+            if on_ready is not None:
+                on_ready()
+        await asyncio.gather(*tasks)
     finally:
         # uvicorn has waited for in-flight requests: the pool is idle, its loops can close.
         executor.shutdown(wait=True, cancel_futures=True)
@@ -124,6 +177,10 @@ async def _serve(options: ServeOptions) -> None:
 
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
+    if options.console:
+        from shopfn.console import configure_console
+
+        configure_console()
     if prepare:
         prepare_database()
         from shopfn.simulate import seed_first_start
@@ -146,10 +203,16 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
             "COMMERCE_API_URL": api_url(options.host, options.commerce_port),
             "ML_API_URL": api_url(options.host, options.ml_port),
         }
-        dashboard = Dashboard(options.dashboard_port, options.host, env=urls)
+        dashboard = Dashboard(options.dashboard_port, options.host, env=urls, quiet=options.console)
         dashboard.start()
+    on_ready = None
+    if options.console:
+        from shopfn.console import startup_block
+
+        rows = startup_rows(options, scheduler.schedule if scheduler is not None else None)
+        on_ready = functools.partial(startup_block, rows)
     try:
-        asyncio.run(_serve(options))
+        asyncio.run(_serve(options, on_ready))
     finally:
         if scheduler is not None:
             scheduler.stop()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shop.coltypes import utcnow
 from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Product, User
 from shop.passwords import hash_password
+from shopfn.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,19 @@ def simulate(
             insert(User).returning(User.id, sort_by_parameter_order=True), buffers.users
         ).scalars()
     )
-    for (_, segment, signup), user_id in zip(plans, user_ids, strict=True):
-        _shopper(rng, buffers, user_id, segment, signup, now, products)
+    with progress_bar(len(user_ids), "simulating shoppers", unit="shopper") as bar:
+        for (_, segment, signup), user_id in zip(plans, user_ids, strict=True):
+            _shopper(rng, buffers, user_id, segment, signup, now, products)
+            bar.update()
 
-    order_ids = _write_orders(session, buffers)
-    for start_at in range(0, len(buffers.events), 20000):
-        session.execute(insert(BehaviorEvent), buffers.events[start_at : start_at + 20000])
+    rows = len(buffers.orders) + len(buffers.events)
+    with progress_bar(rows, "saving the history", unit="row") as bar:
+        order_ids = _write_orders(session, buffers)
+        bar.update(len(order_ids))
+        for start_at in range(0, len(buffers.events), 20000):
+            chunk = buffers.events[start_at : start_at + 20000]
+            session.execute(insert(BehaviorEvent), chunk)
+            bar.update(len(chunk))
     session.commit()
     return SimulationResult(users=len(user_ids), orders=len(order_ids), events=len(buffers.events))
 
@@ -280,6 +288,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     from shop.ml.config import get_ml_settings
     from shop.ml.retraining import execute_run
     from shop.ml.runs import RunAlreadyActive, queue_run
+    from shop.progress import watched_by
 
     if not get_ml_settings().seed_demo_history:
         return False
@@ -296,6 +305,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
             run_id = queue_run(session, "manual").id
     except RunAlreadyActive:
         return True
-    execute_run(run_id)
+    with watched_by(progress_bar):
+        execute_run(run_id)
     log.info("first models trained (run %d)", run_id)
     return True

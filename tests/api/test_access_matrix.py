@@ -2,10 +2,11 @@
 
 Routes are discovered from the manifest and each function's FastAPI app, so a function added
 later is covered without touching this file. What a route *should* require comes from two
-places: its auth dependencies (`require_admin`, `require_principal`) and, for every route the
-HTTP contract (API.md) lists, the contract's "who" column. The stricter of the two is what the
-route is probed for, so a contract route that loses its guard fails here twice: its
-dependencies no longer match the contract, and anonymous callers or customers get through.
+places: its auth dependencies (`require_admin`, `require_principal`) and the "Who" line of its
+section in the HTTP contract (docs/api.md, which tests/docs/test_api_doc.py keeps complete).
+The stricter of the two is what the route is probed for, so a contract route that loses its
+guard fails here twice: its dependencies no longer match the contract, and anonymous callers
+or customers get through.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from api_doc import contract_key, read_api_doc
 from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from support import LambdaClient, Reply, make_admin, sign_up
@@ -27,47 +29,13 @@ from shopfn.manifest import load_manifest
 PUBLIC, SIGNED_IN, ADMIN = "anyone", "signed-in", "admin"
 _STRICTNESS = {PUBLIC: 0, SIGNED_IN: 1, ADMIN: 2}
 
-#: The "who" column of API.md for every route it lists (path parameters written `{}`).
+#: The "Who" line of docs/api.md for every route (path parameters written `{}`).
 CONTRACT: dict[tuple[str, str], str] = {
-    ("POST", "/users/register"): PUBLIC,
-    ("POST", "/users/login"): PUBLIC,
-    ("POST", "/users/refresh"): PUBLIC,
-    ("GET", "/users/me"): SIGNED_IN,
-    ("PATCH", "/users/me"): SIGNED_IN,
-    ("GET", "/users"): ADMIN,
-    ("GET", "/users/{}"): ADMIN,
-    ("PATCH", "/users/{}"): ADMIN,
-    ("GET", "/users/.well-known/jwks.json"): PUBLIC,
-    ("GET", "/products"): PUBLIC,
-    ("GET", "/products/categories"): PUBLIC,
-    ("GET", "/products/{}"): PUBLIC,
-    ("POST", "/products"): ADMIN,
-    ("PATCH", "/products/{}"): ADMIN,
-    ("DELETE", "/products/{}"): ADMIN,
-    ("POST", "/products/{}/inventory"): ADMIN,
-    ("GET", "/cart"): SIGNED_IN,
-    ("POST", "/cart/items"): SIGNED_IN,
-    ("PATCH", "/cart/items/{}"): SIGNED_IN,
-    ("DELETE", "/cart/items/{}"): SIGNED_IN,
-    ("DELETE", "/cart"): SIGNED_IN,
-    ("POST", "/orders"): SIGNED_IN,
-    ("GET", "/orders"): SIGNED_IN,
-    ("GET", "/orders/{}"): SIGNED_IN,
-    ("POST", "/orders/{}/cancel"): SIGNED_IN,
-    ("PATCH", "/orders/{}/status"): ADMIN,
-    ("GET", "/ml/models"): ADMIN,
-    ("GET", "/ml/predictions/users/{}"): SIGNED_IN,
-    ("POST", "/ml/predictions/batch"): ADMIN,
-    ("GET", "/ml/predictions/at-risk"): ADMIN,
-    ("GET", "/ml/analytics/behavior"): ADMIN,
-    ("POST", "/ml/retrain"): ADMIN,
-    ("GET", "/ml/retrain/runs"): ADMIN,
-    ("GET", "/ml/retrain/runs/{}"): ADMIN,
-    ("POST", "/support/chat"): PUBLIC,
-    ("GET", "/support/conversations"): SIGNED_IN,
-    ("GET", "/support/conversations/{}"): SIGNED_IN,
+    contract_key(method, path): route.who or PUBLIC
+    for (method, path), route in read_api_doc(
+        [spec.prefix for spec in load_manifest().functions]
+    ).items()
 }
-
 _PATH_PARAM = re.compile(r"\{[^}]*\}")
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -103,7 +71,7 @@ class Endpoint:
 
     @property
     def contract_key(self) -> tuple[str, str]:
-        return self.method, _PATH_PARAM.sub("{}", self.path)
+        return contract_key(self.method, self.path)
 
     @property
     def expected(self) -> str:

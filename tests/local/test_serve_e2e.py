@@ -6,6 +6,8 @@ stop on SIGTERM and SIGINT, SQLite and PostgreSQL, and the generated admin crede
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import stat
 import time
@@ -90,6 +92,39 @@ def test_twenty_concurrent_requests_all_succeed(sqlite_shop: ServeProcess) -> No
     assert len({reply.headers["x-request-id"] for reply in replies}) == 20
 
 
+def _wait_for_line(served: ServeProcess, needle: str, timeout: float = 10) -> list[str]:
+    """The log's lines once one of them contains `needle`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = served.log.read_text().splitlines()
+        if any(needle in line for line in lines):
+            return lines
+        time.sleep(0.1)
+    raise AssertionError(f"no line with {needle!r} in:\n{served.log.read_text()[-3000:]}")
+
+
+def test_the_console_shows_where_everything_is_then_one_line_per_request(
+    sqlite_shop: ServeProcess,
+) -> None:
+    missing = f"/products/{900000 + time.time_ns() % 99999}"
+    assert httpx.get(f"{sqlite_shop.commerce}{missing}").status_code == 404
+    lines = _wait_for_line(sqlite_shop, missing)
+    text = "\n".join(lines)
+    block = lines[lines.index("shopfn is running (Ctrl-C stops it)") :]
+    rows = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in block[1:6])
+    assert rows["Commerce API"].startswith(sqlite_shop.commerce)
+    assert rows["ML API"] == sqlite_shop.ml
+    assert rows["Admin"] == f"{ADMIN_EMAIL} (password from ADMIN_PASSWORD)"
+    assert rows["Database"] == f"sqlite:///{(sqlite_shop.data_dir / 'shopfn.db').resolve()}"
+    assert rows["Model store"] == str((sqlite_shop.data_dir / "artifacts").resolve())
+    served = [line for line in lines if missing in line]
+    assert len(served) == 1
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d products +GET +{missing} 404 \d+ ms", served[0])
+    # Nothing of the structured logs: no metrics blob, no JSON, no uvicorn or mangum lines.
+    assert "_aws" not in text and '{"level"' not in text
+    assert "INFO:" not in text and "mangum" not in text and "alembic" not in text
+
+
 def test_sigterm_stops_the_server_cleanly(sqlite_shop: ServeProcess) -> None:
     started = time.monotonic()
     assert sqlite_shop.stop(signal.SIGTERM) == 0
@@ -107,6 +142,7 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
         credentials = tmp_path / "admin-credentials.txt"
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
         values = dict(line.split("=", 1) for line in credentials.read_text().splitlines())
+        assert f"e-mail and password in {credentials.resolve()}" in served.log.read_text()
         signed_in = _login(served.commerce, values["email"], values["password"])
         assert signed_in.status_code == 200, signed_in.text
         token = signed_in.json()["access_token"]
@@ -115,6 +151,25 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
     finally:
         code = served.stop(signal.SIGINT)
     assert code == 0
+
+
+def test_log_format_json_keeps_the_structured_logs_and_metrics(tmp_path: Path) -> None:
+    env = serve_environment(tmp_path, POWERTOOLS_LOG_LEVEL="DEBUG", SEED_DEMO_HISTORY="false")
+    served = ServeProcess(tmp_path, env, options=("--no-dashboard", "--log-format", "json"))
+    served.start(timeout=120)
+    try:
+        reply = httpx.get(f"{served.commerce}/products/categories")
+        assert reply.status_code == 200
+        request_id = reply.headers["x-request-id"]
+        lines = _wait_for_line(served, f'"request_id":"{request_id}"')
+    finally:
+        served.stop(signal.SIGTERM)
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    served_line = next(r for r in records if r.get("request_id") == request_id)
+    assert served_line["message"] == "request served" and served_line["service"] == "products"
+    assert served_line["path"] == "/products/categories" and served_line["status"] == 200
+    assert any(r.get("_aws", {}).get("CloudWatchMetrics") for r in records)  # EMF cold start
+    assert "shopfn is running" not in "\n".join(lines)
 
 
 @pytest.fixture

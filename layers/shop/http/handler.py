@@ -21,6 +21,21 @@ from shop.logging import RequestIdFilter, request_id_var
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _TRUTHY = ("1", "y", "yes", "t", "true", "on")  # as Powertools reads its boolean variables
+#: `console` (set by `shopfn serve`, never in AWS): records go to the process's own logging.
+LOG_FORMAT_ENV = "SHOPFN_LOG_FORMAT"
+
+
+def console_logging() -> bool:
+    """True when a local console, not a log collector, reads this process's logs."""
+    in_aws = "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+    return not in_aws and os.environ.get(LOG_FORMAT_ENV) == "console"
+
+
+class _ToProcessLogging(logging.Handler):
+    """Hands a function's records to the root logger, whose console formatter prints them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger().handle(record)
 
 
 def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
@@ -37,7 +52,11 @@ def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # An invocation that records no business metric is normal here, not worth a warning.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logger = Logger(service=service)
+    if console_logging():  # a person reads these: warnings and errors only, no JSON
+        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
+        logger = Logger(service=service, level=level, logger_handler=_ToProcessLogging(level))
+    else:
+        logger = Logger(service=service)
     # On the handlers, so every record they format gets the id, whichever logger wrote it.
     for log_handler in logger.handlers:
         log_handler.addFilter(RequestIdFilter())
@@ -137,8 +156,9 @@ def make_handler(app: FastAPI, service: str) -> LambdaHandler:
             _invoked_logger.reset(invoked)
             request_id_var.reset(token)
 
-    # Outermost first: logger (request ids), tracer (when on), metrics (cold start).
-    wrapped = metrics.log_metrics(handler, capture_cold_start_metric=True)
+    # Outermost first: logger (request ids), tracer (when on), metrics (cold start; its EMF
+    # blob is printed even with metrics disabled, so a console gets none).
+    wrapped = metrics.log_metrics(handler, capture_cold_start_metric=not console_logging())
     if tracer is not None:
         wrapped = tracer.capture_lambda_handler(wrapped, capture_response=False)
     wrapped = logger.inject_lambda_context(

@@ -11,10 +11,12 @@ from shop.coltypes import utcnow
 from shop.ml.dataset import CutoffPlan, build_examples
 from shop.ml.labels import SPEND_DAYS
 from shop.ml.training import fit_candidates, score_candidates
+from shop.progress import advance, in_steps
 
 _KEYS = ("auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman", "examples")
 
 
+@in_steps("backtest", total=4)
 def backtest(
     session: Session, cutoff: datetime, horizon_days: int, train_cutoffs: int = 3
 ) -> dict[str, Any]:
@@ -26,7 +28,9 @@ def backtest(
         horizon_days=horizon_days,
     )
     train = build_examples(session, plan.train, horizon_days)
+    advance()
     test = build_examples(session, [cutoff], horizon_days)
+    advance()
     observed = (utcnow() - cutoff).total_seconds() / 86400
     result: dict[str, Any] = {
         **plan.as_dict(),
@@ -37,7 +41,9 @@ def backtest(
     if len(train) == 0 or len(test) == 0 or len(set(train.churned.tolist())) < 2:
         return {**result, "models": None, "reason": "not enough history before the cutoff"}
     candidates = fit_candidates(train, plan)
+    advance()
     score_candidates(candidates, test)
+    advance()
     result["models"] = {
         name: {c.kind: {k: c.metrics[k] for k in _KEYS if k in c.metrics} for c in group}
         for name, group in candidates.items()

@@ -28,6 +28,7 @@ from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
 from shop.ml.triggers import data_size
 from shop.models import ModelVersion, Order, TrainingRun
+from shop.progress import advance, in_steps
 
 _SUMMARY_KEYS = ("auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman", "examples")
 
@@ -90,6 +91,7 @@ def users_with_history(session: Session, before: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
+@in_steps("training models", total=4)
 def train_and_promote(
     session: Session, run_id: int, store: ArtifactStore, now: datetime
 ) -> Outcome:
@@ -109,6 +111,7 @@ def train_and_promote(
     train = build_examples(session, plan.train, plan.horizon_days)
     validation = build_examples(session, [plan.validation], plan.horizon_days)
     timings["load_features_labels"] = time.perf_counter() - started
+    advance()
     # What this run saw: the base of the new-data trigger and of the drift reference.
     data.update(data_size(session, now))
     data.update(training_examples=len(train), validation_examples=len(validation))
@@ -119,6 +122,7 @@ def train_and_promote(
     mark = time.perf_counter()
     candidates = fit_candidates(train, plan, seed=run_id)
     timings["fit"] = time.perf_counter() - mark
+    advance()
     mark = time.perf_counter()
     reference = reference_snapshot(session, now)
     for group in candidates.values():
@@ -129,6 +133,7 @@ def train_and_promote(
     score_candidates(candidates, validation)
     champions = {name: _champion_metrics(store, name, validation) for name in MODEL_NAMES}
     timings["evaluate"] = time.perf_counter() - mark
+    advance()
     mark = time.perf_counter()
     version = f"{now:%Y%m%dT%H%M%SZ}-r{run_id}"
     decisions = {
@@ -136,6 +141,7 @@ def train_and_promote(
         for name in MODEL_NAMES
     }
     timings["upload"] = time.perf_counter() - mark
+    advance()
     timings["total"] = time.perf_counter() - started
     metrics = {
         "data": data,
