@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import resource
 import time
+from typing import Any
 
 
-def main() -> None:
+def train_once() -> tuple[Any, float]:
+    """One manual run on the configured database and artifact store: (outcome, seconds)."""
     from shop.coltypes import utcnow
     from shop.db import session_scope
     from shop.ml.artifacts import ArtifactStore
@@ -27,6 +29,11 @@ def main() -> None:
         outcome = train_and_promote(session, run_id, ArtifactStore.from_settings(), utcnow())
         seconds = time.perf_counter() - start
         mark_finished(session, run_id, outcome.status, metrics=outcome.metrics)
+    return outcome, seconds
+
+
+def main() -> None:
+    outcome, seconds = train_once()
     result = {
         "status": outcome.status,
         "reason": outcome.reason,

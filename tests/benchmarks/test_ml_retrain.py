@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from measure import Section, on_postgresql
+from retrain_once import train_once
 
 EVENTS = int(os.environ.get("BENCH_RETRAIN_EVENTS", "1000000"))
 ORDERS = int(os.environ.get("BENCH_RETRAIN_ORDERS", "100000"))
@@ -38,11 +39,7 @@ def test_retrain_on_a_million_events(
 ) -> None:
     from sqlalchemy import func, select
 
-    from shop.coltypes import utcnow
     from shop.db import session_scope
-    from shop.ml.artifacts import ArtifactStore
-    from shop.ml.retraining import train_and_promote
-    from shop.ml.runs import mark_finished, mark_running, queue_run
     from shop.models import BehaviorEvent, Order
     from shop.services.seed import seed_catalog
     from shopfn.simulate import simulate
@@ -56,14 +53,7 @@ def test_retrain_on_a_million_events(
             events = session.scalar(select(func.count()).select_from(BehaviorEvent)) or 0
             orders = session.scalar(select(func.count()).select_from(Order)) or 0
         part += 1
-    with session_scope() as session:
-        run_id = queue_run(session, "manual").id
-        mark_running(session, run_id)
-    with session_scope() as session:
-        start = time.perf_counter()
-        outcome = train_and_promote(session, run_id, ArtifactStore.from_settings(), utcnow())
-        total = time.perf_counter() - start
-        mark_finished(session, run_id, outcome.status, metrics=outcome.metrics)
+    outcome, total = train_once()
     assert outcome.status == "succeeded", outcome.reason
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     section = bench_report(f"ML retrain ({events:,} events, {orders:,} orders, PostgreSQL)")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from ml_shop import TrainedShop
+from ml_shop import TrainedShop, paid_copy
 from support import FIXED_NOW
 
 
@@ -92,18 +92,7 @@ def _double_recent_orders(shop: TrainedShop, days: int = 30) -> int:
         ).all()
         for order in recent:
             at = order.created_at + timedelta(hours=1)
-            session.add(
-                Order(
-                    user_id=order.user_id,
-                    status="paid",
-                    subtotal=order.subtotal,
-                    total=order.total,
-                    item_count=order.item_count,
-                    shipping_address=order.shipping_address,
-                    created_at=at if at < FIXED_NOW else order.created_at - timedelta(hours=1),
-                    updated_at=order.updated_at,
-                )
-            )
+            session.add(paid_copy(order, at if at < FIXED_NOW else at - timedelta(hours=2)))
         session.commit()
     engine.dispose()
     return len(recent)

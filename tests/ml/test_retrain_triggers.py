@@ -6,24 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ml_shop import wait_for_run
+from ml_shop import paid_copy, train_simulated_shop, wait_for_run
 from support import FIXED_NOW, LambdaClient, make_admin
-
-
-def _trained(client: LambdaClient) -> str:
-    """A simulated shop with champions from one manual run; an admin's token."""
-    from shop.db import session_scope
-    from shop.services.seed import seed_catalog
-    from shopfn.simulate import simulate
-
-    with session_scope() as session:
-        seed_catalog(session)
-    with session_scope() as session:
-        simulate(session, users=90, days=200, seed=8)
-    admin = make_admin(client)
-    run_id = client.post("/ml/retrain", json={}, token=admin.access_token).json()["run_id"]
-    assert wait_for_run(run_id) == "succeeded"
-    return admin.access_token
 
 
 def _copy_orders(share: float, *, at_now: bool) -> int:
@@ -43,19 +27,8 @@ def _copy_orders(share: float, *, at_now: bool) -> int:
         orders = session.scalars(query).all()
         chosen = orders[: int(len(orders) * share) + 1] if at_now else orders
         for order in chosen:
-            later = order.created_at + timedelta(hours=1)
-            session.add(
-                Order(
-                    user_id=order.user_id,
-                    status="paid",
-                    subtotal=order.subtotal,
-                    total=order.total,
-                    item_count=order.item_count,
-                    shipping_address=order.shipping_address,
-                    created_at=now if at_now else min(later, now - timedelta(minutes=1)),
-                    updated_at=now,
-                )
-            )
+            later = min(order.created_at + timedelta(hours=1), now - timedelta(minutes=1))
+            session.add(paid_copy(order, now if at_now else later))
         return len(chosen)
 
 
@@ -84,7 +57,7 @@ def _check_event() -> dict[str, Any]:
 def test_new_data_past_the_share_queues_a_new_data_run(
     client: LambdaClient, model_bucket: str
 ) -> None:
-    token = _trained(client)
+    token = train_simulated_shop(client)
     quiet = client.post("/ml/retrain/check", json={}, token=token)
     assert quiet.status == 200, quiet.body
     body = quiet.json()
@@ -114,7 +87,7 @@ def test_a_doubled_order_rate_queues_a_drift_run_once(
 
     import shop.ml.retraining as retraining
 
-    token = _trained(client)
+    token = train_simulated_shop(client)
     _copy_orders(1.0, at_now=False)
     # The drift run is kept queued: a second check must not queue another for the same data.
     monkeypatch.setattr(retraining, "mark_running", lambda session, run_id: False)
