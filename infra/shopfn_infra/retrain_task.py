@@ -43,9 +43,7 @@ class RetrainTask(Construct):
         retrain: ShopFunction,
     ) -> None:
         super().__init__(scope, id)
-        self.cluster = ecs.Cluster(
-            self, "Cluster", vpc=network.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
-        )
+        self.cluster = network.cluster(self)
         self.task = ecs.FargateTaskDefinition(
             self,
             "Task",
