@@ -133,9 +133,9 @@ def _drift(
     bounds = [b for b in (low, high, first, last) if b is not None]
     if not bounds:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "no active users"}
-    span = np.arange(min(bounds), max(bounds) + 1)
-    rng = np.random.default_rng(int(now.timestamp()))
-    ids = rng.choice(span, size=min(sample, len(span)), replace=False)
+    first_id, span = min(bounds), max(bounds) - min(bounds) + 1
+    rng = np.random.default_rng(int(now.timestamp()))  # a fixed instant, a fixed sample
+    ids = first_id + rng.choice(span, size=min(sample, span), replace=False)
     frame = compute_features(session, now, sorted(int(i) for i in ids), active_only=True)
     if len(frame.user_ids) < _MIN_SAMPLE:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "too few active users"}
