@@ -1,8 +1,8 @@
 """One training run in a fresh interpreter, for the retrain growth benchmark.
 
 Run as `python retrain_once.py` with DATABASE_URL and DATA_DIR set; prints one JSON line:
-the run's wall clock, its stage timings and the process's peak RSS (so each size's peak is
-its own, not the benchmark's).
+the run's wall clock and this process's CPU time for it (which a busy machine barely moves),
+its stage timings and the process's peak RSS (so each size's peak is its own).
 """
 
 from __future__ import annotations
@@ -32,12 +32,20 @@ def train_once() -> tuple[Any, float]:
     return outcome, seconds
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
+    cpu = _cpu_seconds()
     outcome, seconds = train_once()
+    cpu = _cpu_seconds() - cpu
     result = {
         "status": outcome.status,
         "reason": outcome.reason,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "timings": outcome.metrics.get("timings_seconds", {}),
         "data": outcome.metrics.get("data", {}),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -163,17 +163,23 @@ def test_retrain_grows_no_worse_than_linearly(
         section.add(
             f"{events:,} events, {orders:,} orders, {users:,} customers",
             result["seconds"],
-            ratio=result["seconds"] / base["seconds"],
-            target=f"data x{events / base_events:.2f}, peak {result['peak_mb']:,.0f} MB",
+            ratio=result["cpu_seconds"] / base["cpu_seconds"],
+            target=f"data x{events / base_events:.2f}, CPU {result['cpu_seconds']:.1f} s, "
+            f"peak {result['peak_mb']:,.0f} MB",
         )
     last_events, _, _, last = results[-1]
-    time_exp = _exponent((base_events, base["seconds"]), (last_events, last["seconds"]))
+    # CPU time of the training process: wall clock on a shared machine swings with its load.
+    time_exp = _exponent((base_events, base["cpu_seconds"]), (last_events, last["cpu_seconds"]))
+    wall_exp = _exponent((base_events, base["seconds"]), (last_events, last["seconds"]))
     memory_exp = _exponent((base_events, base["peak_mb"]), (last_events, last["peak_mb"]))
-    section.notes.append(f"growth exponent: time {time_exp:.2f}, peak memory {memory_exp:.2f}")
-    per_million = (last["seconds"] - base["seconds"]) / ((last_events - base_events) / 1e6)
+    section.notes.append(
+        f"growth exponent: CPU time {time_exp:.2f} (wall clock {wall_exp:.2f}), "
+        f"peak memory {memory_exp:.2f}; ratio column: CPU time"
+    )
+    per_million = (last["cpu_seconds"] - base["cpu_seconds"]) / ((last_events - base_events) / 1e6)
     mb_per_million = (last["peak_mb"] - base["peak_mb"]) / ((last_events - base_events) / 1e6)
     section.notes.append(
-        f"marginal cost: {per_million:.1f} s and {mb_per_million:,.0f} MB per million events"
+        f"marginal cost: {per_million:.1f} CPU s and {mb_per_million:,.0f} MB per million events"
     )
     for events, _, _, result in results:
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items() if k != "total")
