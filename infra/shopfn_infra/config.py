@@ -30,7 +30,7 @@ class StageConfig:
     housekeeping_schedule: str = "rate(1 hour)"  # each run purges what its 20 s allow
     retrain_check_schedule: str = "rate(15 minutes)"  # new-data and drift check
     # Above this many behavior events a run goes to the ECS task (docs/deploy.md: sizing).
-    retrain_ecs_above_events: int = 30_000_000
+    retrain_ecs_above_events: int = 8_000_000
     #: Empty: the region's first two AZs, as the account sees them at deploy time (Fn::GetAZs).
     availability_zones: tuple[str, ...] = ()
     api_p99_latency_ms: int = 3000
