@@ -12,14 +12,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN pip install --no-cache-dir uv==0.13.9 && useradd --create-home --uid 10001 shop
 WORKDIR /app
 
-# Dependencies first (cached layer): the runtime set plus the ML and support groups, from uv.lock.
+# Dependencies first (cached layer): the runtime set plus the ML, support and CLI groups (the
+# first start's progress bars need tqdm), from uv.lock.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-install-project --no-default-groups --group ml --group support
+RUN uv sync --frozen --no-install-project --no-default-groups --group ml --group support --group cli
 
 COPY layers ./layers
 COPY local ./local
 COPY functions ./functions
-RUN uv sync --frozen --no-default-groups --group ml --group support \
+RUN uv sync --frozen --no-default-groups --group ml --group support --group cli \
  && mkdir -p /data && chown shop:shop /data
 
 USER shop

@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: up test install lint typecheck bench load serve clean build synth deploy
+.PHONY: up test install lint typecheck bench load load-containers serve clean build synth deploy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -27,7 +27,13 @@ $(CHROMIUM): ## Debian's Chromium, for the dashboard's browser test (installed o
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y chromium
 
-test: install $(CHROMIUM) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+PGBOUNCER := /usr/sbin/pgbouncer
+
+$(PGBOUNCER): ## Debian's PgBouncer: the tests run the PostgreSQL suites through it too
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y pgbouncer
+
+test: install $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest
@@ -61,6 +67,9 @@ deploy: synth ## Deploy to the AWS account of your credentials (STAGE=dev|prod)
 
 load: install ## Locust: 50 shoppers/admins for 60 s against shopfn serve on PostgreSQL, then an audit
 	$(RUN) python tests/load/run_load.py
+
+load-containers: install $(PGBOUNCER) ## 64 one-connection "containers" through PgBouncer (8 server connections) and direct, 60 s each, then the audit
+	$(RUN) python tests/load/containers.py
 
 clean:
 	rm -rf .venv .tools build cdk.out .pytest_cache .ruff_cache

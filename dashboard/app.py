@@ -9,6 +9,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `shopui` next to this file
 
+from shopui.plaintext import literal
 from shopui.session import current_user, show_expiry_notice, sign_out
 
 st.set_page_config(page_title="shopfn", page_icon=":material/storefront:", layout="wide")
@@ -38,7 +39,7 @@ if user and user.get("role") == "admin":
 
 with st.sidebar:
     if user:
-        st.caption(f"Signed in as **{user['full_name']}** ({user['role']})")
+        st.caption(f"Signed in as **{literal(user['full_name'])}** ({literal(user['role'])})")
         if st.button("Sign out", key="sidebar_sign_out"):
             sign_out()
             st.rerun()

@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
+#: Suites that also run on PostgreSQL through PgBouncer in transaction mode ("pgbouncer").
+POOLED_SUITES = ("api", "concurrency")
 from pg_databases import create_postgres_database, drop_postgres_database  # noqa: E402
+from pgbouncer import Pooler, pgbouncer  # noqa: E402
 from support import MARIADB_ADMIN_URL, PG_ADMIN_URL  # noqa: E402 - after the path insert
 
 
@@ -62,15 +65,44 @@ def _reset_caches() -> None:
     reset_engine()
 
 
-def _create_database(backend: str, tmp: Path) -> str:
+@pytest.hookimpl(tryfirst=True)  # a mark, before pytest reads marks and fixture params
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of the pooled suites that take every backend take PgBouncer's too."""
+    if "database" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.path.parent.name not in POOLED_SUITES:
+        return
+    marks = metafunc.definition.iter_markers("parametrize")
+    if any("database" in str(mark.args[0]) for mark in marks):
+        return  # the test chose its backends
+    every = (*BACKENDS, "pgbouncer")
+    metafunc.definition.add_marker(pytest.mark.parametrize("database", every, indirect=True))
+
+
+@pytest.fixture(scope="session")
+def pooler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pooler]:
+    """PgBouncer in transaction mode in front of the test PostgreSQL, for the whole session."""
+    with pgbouncer(PG_ADMIN_URL, tmp_path_factory.mktemp("pgbouncer")) as running:
+        yield running
+
+
+def _database_name(backend: str) -> str:
+    kind = "_pgbouncer" if backend == "pgbouncer" else ""
+    return f"shopfn_test{kind}_{_worker_suffix()}"
+
+
+def _create_database(backend: str, tmp: Path, pooler: Pooler | None = None) -> str:
     """A fresh, empty database for `backend`; its SQLAlchemy URL."""
     import sqlalchemy as sa
 
-    name = f"shopfn_test_{_worker_suffix()}"
+    name = _database_name(backend)
     if backend == "sqlite":
         return f"sqlite:///{tmp / 'shopfn.db'}"
     if backend == "postgresql":
         return create_postgres_database(PG_ADMIN_URL, name)
+    if backend == "pgbouncer":
+        assert pooler is not None
+        return pooler.url_for(create_postgres_database(PG_ADMIN_URL, name))
     admin = sa.create_engine(MARIADB_ADMIN_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -84,8 +116,8 @@ def _create_database(backend: str, tmp: Path) -> str:
 def _drop_database(backend: str) -> None:
     import sqlalchemy as sa
 
-    name = f"shopfn_test_{_worker_suffix()}"
-    if backend == "postgresql":
+    name = _database_name(backend)
+    if backend in ("postgresql", "pgbouncer"):
         drop_postgres_database(PG_ADMIN_URL, name)
     elif backend == "mariadb":
         admin = sa.create_engine(MARIADB_ADMIN_URL)
@@ -98,11 +130,15 @@ def _drop_database(backend: str) -> None:
 def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A migrated database on each backend in turn; the engine points at it."""
+    """A migrated database on each backend in turn; the engine points at it.
+
+    "pgbouncer" is PostgreSQL reached through PgBouncer in transaction mode (POOLED_SUITES).
+    """
     from shop.migrate import upgrade
 
     backend: str = request.param
-    url = _create_database(backend, tmp_path_factory.mktemp(backend))
+    pooler = request.getfixturevalue("pooler") if backend == "pgbouncer" else None
+    url = _create_database(backend, tmp_path_factory.mktemp(backend), pooler)
     os.environ["DATABASE_URL"] = url
     _reset_caches()
     upgrade()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from shopui.client import ApiError
+from shopui.plaintext import literal
 from shopui.session import api, current_user, show_error, sign_in, sign_out
 
 user = current_user()
 if user:
     st.title("Your account")
-    st.write(f"**{user['full_name']}** · {user['email']} · role: `{user['role']}`")
+    st.markdown(
+        f"**{literal(user['full_name'])}** · {literal(user['email'])} · {literal(user['role'])}"
+    )
     if st.button("Sign out", key="account_sign_out"):
         sign_out()
         st.rerun()
@@ -26,11 +29,11 @@ with sign_in_tab, st.form("sign_in"):
             who = sign_in(email.strip(), password)
         except ApiError as exc:
             if exc.status == 401:
-                st.error("Wrong e-mail or password.")
+                st.error("Wrong e-mail or password. Check both and try again.")
             else:
                 show_error(exc)
         else:
-            st.success(f"Welcome back, {who['full_name']}!")
+            st.success(f"Welcome back, {literal(who['full_name'])}!")
             st.rerun()
 
 with sign_up_tab, st.form("sign_up"):
@@ -44,6 +47,6 @@ with sign_up_tab, st.form("sign_up"):
             api().register(new_email.strip(), new_password, full_name.strip())
             sign_in(new_email.strip(), new_password)
         except ApiError as exc:
-            show_error(exc)
+            show_error(exc, hint="Sign in with it instead, or use another e-mail address.")
         else:
             st.rerun()

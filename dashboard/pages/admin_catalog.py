@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from shopui.client import ApiError
+from shopui.formatting import count, money
+from shopui.plaintext import literal
 from shopui.session import api, call, require_admin, show_error
 
 require_admin()
@@ -16,7 +18,15 @@ products = page["items"] if page else []
 if products:
     st.dataframe(
         [
-            {k: p[k] for k in ("id", "sku", "name", "category", "price", "stock", "is_active")}
+            {
+                "ID": p["id"],
+                "SKU": p["sku"],
+                "Name": p["name"],
+                "Category": p["category"],
+                "Price": money(p["price"]),
+                "In stock": p["stock"],
+                "In the shop": "Yes" if p["is_active"] else "No",
+            }
             for p in products
         ],
         hide_index=True,
@@ -44,14 +54,14 @@ with edit_tab:
                     "is_active": active,
                 }
                 if call(api().update_product, chosen["id"], changes) is not None:
-                    st.success(f"Saved {name}.")
+                    st.success(f"Saved {literal(name)}.")
         if st.button("Deactivate this product", key="adm_deactivate"):
             try:
                 api().deactivate_product(chosen["id"])
             except ApiError as exc:
                 show_error(exc)
             else:
-                st.success(f"{chosen['name']} is deactivated; past orders keep it.")
+                st.success(f"{literal(chosen['name'])} is out of the shop; past orders keep it.")
     else:
         st.info("No products to edit.")
     with st.expander("Reactivate a deactivated product"):
@@ -59,22 +69,30 @@ with edit_tab:
         if st.button("Reactivate", key="adm_reactivate"):
             revived = call(api().update_product, int(hidden_id), {"is_active": True})
             if revived is not None:
-                st.success(f"{revived['name']} is back in the shop.")
+                st.success(f"{literal(revived['name'])} is back in the shop.")
 
 with stock_tab:
     if labels:
         target = labels[st.selectbox("Product", list(labels), key="adm_stock_pick")]
-        st.caption(f"Current stock: {target['stock']}")
+        st.caption(f"In stock now: {count(target['stock'])}")
         with st.form("adjust_stock"):
             delta = st.number_input("Change (+ received, - removed)", step=1, value=0)
             reason = st.text_input("Reason", placeholder="delivery from supplier, damaged, ...")
             if st.form_submit_button("Apply", type="primary"):
                 if delta == 0 or not reason.strip():
-                    st.error("Give a non-zero change and a reason.")
+                    st.error("Enter a change other than 0 and a reason, then apply.")
                 else:
-                    updated = call(api().adjust_stock, target["id"], int(delta), reason.strip())
+                    updated = call(
+                        api().adjust_stock,
+                        target["id"],
+                        int(delta),
+                        reason.strip(),
+                        hint="Enter a smaller change.",
+                    )
                     if updated is not None:
-                        st.success(f"{updated['name']}: stock is now {updated['stock']}.")
+                        st.success(
+                            f"{literal(updated['name'])}: stock is now {count(updated['stock'])}."
+                        )
 
 with create_tab, st.form("create_product", clear_on_submit=True):
     sku = st.text_input("SKU", placeholder="EL-1099")
@@ -94,4 +112,4 @@ with create_tab, st.form("create_product", clear_on_submit=True):
         }
         created = call(api().create_product, fields)
         if created is not None:
-            st.success(f"Created {created['name']} (id {created['id']}).")
+            st.success(f"Created {literal(created['name'])} (ID {created['id']}).")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shopui.session import api, call, money, require_admin
+from shopui.formatting import TIME_ZONE_NOTE, count, money, when
+from shopui.session import api, call, require_admin
 
 NEXT = {
     "pending": ["paid", "cancelled"],
@@ -26,18 +27,18 @@ result = call(
 )
 if result is None:
     st.stop()
-st.caption(f"{result['total']} orders")
+st.caption(f"{count(result['total'])} orders. {TIME_ZONE_NOTE}")
 if not result["items"]:
     st.info("No orders here.")
     st.stop()
 st.dataframe(
     [
         {
-            "id": o["id"],
-            "user": o.get("user_id"),
-            "status": o["status"],
-            "total": o.get("total"),
-            "created": str(o.get("created_at", ""))[:16].replace("T", " "),
+            "Order": o["id"],
+            "Customer ID": o.get("user_id"),
+            "Status": o["status"],
+            "Total": money(o.get("total")),
+            "Placed": when(o.get("created_at")),
         }
         for o in result["items"]
     ],

@@ -8,11 +8,14 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from shopui.session import api, call, money, require_admin
+from shopui.formatting import TIME_ZONE_NOTE, count, currency, money
+from shopui.plaintext import chart_label
+from shopui.session import api, call, require_admin
 from shopui.tables import as_rows, number
 
 require_admin()
 st.title("Overview")
+st.caption(f"Sales figures come from every order placed in the period. {TIME_ZONE_NOTE}")
 days = st.segmented_control("Period", [7, 30, 90], default=30, key="overview_days") or 30
 stats = call(api().order_stats, days=days, feature="Order statistics")
 
@@ -20,9 +23,9 @@ if stats is not None:
     totals = stats.get("totals", {})
     kpi = st.columns(4)
     kpi[0].metric(f"Revenue, last {days} days", money(totals.get("revenue")))
-    kpi[1].metric("Orders", totals.get("orders", "—"))
+    kpi[1].metric("Orders", count(totals.get("orders")))
     kpi[2].metric("Average order", money(totals.get("average_order_value")))
-    kpi[3].metric("Customers", totals.get("customers", "—"))
+    kpi[3].metric("Customers", count(totals.get("customers")))
 
     per_day = as_rows(stats.get("by_day", []))
     chart_left, chart_right = st.columns(2)
@@ -31,7 +34,7 @@ if stats is not None:
         fig = px.bar(
             x=x,
             y=[number(r.get("revenue")) for r in per_day],
-            labels={"x": "day", "y": "revenue"},
+            labels={"x": "day", "y": f"revenue ({currency()})"},
             title="Revenue per day",
         )
         chart_left.plotly_chart(fig, key="revenue_chart")
@@ -53,7 +56,7 @@ if stats is not None:
     status_col, top_col = st.columns(2)
     if by_status:
         fig = px.pie(
-            names=[str(r["status"]) for r in by_status],
+            names=[str(r["status"]).capitalize() for r in by_status],
             values=[number(r["count"]) for r in by_status],
             title="Orders by status",
             hole=0.4,
@@ -62,9 +65,9 @@ if stats is not None:
     if top:
         fig = px.bar(
             x=[number(r.get("revenue")) for r in top],
-            y=[str(r.get("name")) for r in top],
+            y=[chart_label(r.get("name")) for r in top],
             orientation="h",
-            labels={"x": "revenue", "y": ""},
+            labels={"x": f"revenue ({currency()})", "y": ""},
             title="Top products by revenue",
         )
         fig.update_layout(yaxis={"autorange": "reversed"})
@@ -77,7 +80,12 @@ if low is not None:
     if rows:
         st.dataframe(
             [
-                {k: r.get(k) for k in ("id", "sku", "name", "category", "stock") if k in r}
+                {
+                    "Product": r.get("name"),
+                    "SKU": r.get("sku"),
+                    "Category": r.get("category"),
+                    "In stock": count(r.get("stock")),
+                }
                 for r in rows
             ],
             hide_index=True,

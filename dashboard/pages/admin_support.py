@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shopui.formatting import TIME_ZONE_NOTE, count, when
 from shopui.session import api, call, require_admin
 
 STATUSES = ["open", "in_progress", "resolved"]
@@ -17,34 +18,38 @@ tickets = call(api().tickets, page_size=100, status=status or None, feature="Sup
 if tickets is None:
     st.stop()
 items = tickets.get("items", [])
-st.caption(f"{tickets.get('total', len(items))} tickets")
+st.caption(f"{count(tickets.get('total', len(items)))} tickets. {TIME_ZONE_NOTE}")
 if not items:
     st.success("No tickets here.")
     st.stop()
 st.dataframe(
     [
         {
-            "id": t["id"],
-            "status": t["status"],
-            "user": t.get("user_id"),
-            "summary": t["summary"],
-            "opened": str(t["created_at"])[:16].replace("T", " "),
+            "Ticket": t["id"],
+            "Status": t["status"].replace("_", " "),
+            "Customer ID": t.get("user_id"),
+            "Summary": t["summary"],
+            "Opened": when(t["created_at"]),
         }
         for t in items
     ],
     hide_index=True,
 )
 
-by_label = {f"#{t['id']} · {t['status']} · {t['summary'][:60]}": t for t in items}
+by_label = {f"#{t['id']} · {t['status']} · {' '.join(t['summary'].split())[:60]}": t for t in items}
 ticket = by_label[st.selectbox("Ticket", list(by_label), key="adm_ticket_pick")]
 conversation = call(api().conversation, ticket["conversation_id"], feature="Conversations")
 with st.container(border=True, height=320):
     for message in (conversation or {}).get("messages", []):
         with st.chat_message("user" if message["role"] == "user" else "assistant"):
-            st.write(message["content"])
+            st.text(message["content"])
 with st.form(f"ticket_{ticket['id']}"):
     new_status = st.radio(
-        "Status", STATUSES, index=STATUSES.index(ticket["status"]), horizontal=True
+        "Status",
+        STATUSES,
+        index=STATUSES.index(ticket["status"]),
+        format_func=lambda s: s.replace("_", " ").capitalize(),
+        horizontal=True,
     )
     note = st.text_area("Resolution note", ticket.get("resolution_note") or "")
     if st.form_submit_button("Save ticket", type="primary"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shopui.formatting import TIME_ZONE_NOTE, count, when
+from shopui.plaintext import literal
 from shopui.session import api, call, require_admin
 
 me = require_admin()
@@ -17,10 +19,17 @@ page_no = int(page_col.number_input("Page", min_value=1, value=1, key="adm_users
 result = call(api().users, q=q, role=role, page=page_no, page_size=50, feature="Users")
 if result is None:
     st.stop()
-st.caption(f"{result['total']} users")
+st.caption(f"{count(result['total'])} users. {TIME_ZONE_NOTE}")
 st.dataframe(
     [
-        {k: u[k] for k in ("id", "email", "full_name", "role", "is_active", "created_at")}
+        {
+            "ID": u["id"],
+            "E-mail": u["email"],
+            "Name": u["full_name"],
+            "Role": u["role"],
+            "Active": "Yes" if u["is_active"] else "No",
+            "Joined": when(u["created_at"]),
+        }
         for u in result["items"]
     ],
     hide_index=True,
@@ -45,6 +54,6 @@ if others:
             updated = call(api().update_user, user["id"], {"role": new_role, "is_active": active})
             if updated is not None:
                 st.success(
-                    f"{updated['email']} is now {updated['role']}, "
+                    f"{literal(updated['email'])} is now {updated['role']}, "
                     f"{'active' if updated['is_active'] else 'deactivated'}."
                 )

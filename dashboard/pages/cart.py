@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shopui.session import api, call, money, require_sign_in
+from shopui.formatting import money, plural
+from shopui.messages import SMALLER
+from shopui.plaintext import literal
+from shopui.session import api, call, require_sign_in
 
 require_sign_in("Sign in to see your cart.")
 st.title("Your cart")
@@ -20,23 +23,27 @@ for line in cart["items"]:
     pid = line["product_id"]
     with st.container(border=True):
         name_col, qty_col, total_col, action_col = st.columns([4, 2, 2, 2])
-        name_col.markdown(f"**{line['name']}**  \n{money(line['unit_price'])} each")
+        name_col.markdown(f"**{literal(line['name'])}**  \n{money(line['unit_price'])} each")
         if not line.get("is_active", True):
-            name_col.error("No longer sold: remove it to check out")
+            name_col.error("No longer sold. Remove it to check out.")
         elif not line.get("available", True):
-            name_col.error(f"Only {line.get('stock', 0)} left in stock")
+            name_col.error(
+                f"Only {line.get('stock', 0)} left in stock. Lower the quantity to check out."
+            )
         quantity = qty_col.number_input(
             "Quantity", min_value=0, max_value=100, value=line["quantity"], key=f"qty_{pid}"
         )
         total_col.markdown(f"**{money(line['line_total'])}**")
         changed = quantity != line["quantity"]  # applied at once: totals stay live
-        if changed and call(api().set_cart_quantity, pid, int(quantity), feature="The cart"):
+        if changed and call(
+            api().set_cart_quantity, pid, int(quantity), feature="The cart", hint=SMALLER
+        ):
             st.rerun()
         if action_col.button("Remove", key=f"rm_{pid}"):
             call(api().remove_from_cart, pid, feature="The cart")
             st.rerun()
 
-st.subheader(f"Subtotal: {money(cart['subtotal'])} ({cart['item_count']} items)")
+st.subheader(f"Subtotal: {money(cart['subtotal'])} ({plural(cart['item_count'], 'item')})")
 if not cart.get("can_checkout", True):
     st.warning("Lower the quantities marked above before checking out.")
 elif st.button("Proceed to checkout", type="primary", key="to_checkout"):

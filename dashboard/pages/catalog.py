@@ -7,7 +7,10 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from shopui.art import product_svg
-from shopui.session import api, call, current_user, money
+from shopui.formatting import money, plural
+from shopui.messages import SMALLER
+from shopui.plaintext import literal
+from shopui.session import api, call, current_user
 
 PAGE_SIZE = 12
 SORTS = {
@@ -26,7 +29,9 @@ def _price(text: str) -> str | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        st.warning(f"'{text}' is not a price; ignored.")
+        st.warning(
+            f"'{literal(text)}' is not a price, so it is ignored. Enter a number like 19.99."
+        )
         return None
     return str(value)
 
@@ -69,23 +74,26 @@ if not result["items"]:
     st.stop()
 
 pages = max(1, -(-result["total"] // PAGE_SIZE))
-st.caption(f"{result['total']} products · page {page_no} of {pages}")
+st.caption(f"{plural(result['total'], 'product')} · page {page_no} of {pages}")
 columns = st.columns(4)
 for index, product in enumerate(result["items"]):
     with columns[index % 4], st.container(border=True):
         st.image(product_svg(product["name"], product["category"]), width="stretch")
-        st.markdown(f"**{product['name']}**")
+        st.markdown(f"**{literal(product['name'])}**")
         stock = "In stock" if product["stock"] > 0 else "Out of stock"
-        st.caption(f"{product['category']} · {money(product['price'])} · {stock}")
+        st.caption(f"{literal(product['category'])} · {money(product['price'])} · {stock}")
         view, add = st.columns(2)
         if view.button("View", key=f"view_{product['id']}"):
             st.session_state["product_id"] = product["id"]
             st.switch_page("pages/product.py")
         if add.button("Add", key=f"add_{product['id']}", disabled=product["stock"] <= 0):
             if current_user() is None:
-                st.warning("Sign in to add to your cart.")
-            elif call(api().add_to_cart, product["id"], 1, feature="The cart") is not None:
-                st.toast(f"Added {product['name']} to your cart")
+                st.warning("Sign in to add to your cart: open Sign in in the menu.")
+            elif (
+                call(api().add_to_cart, product["id"], 1, feature="The cart", hint=SMALLER)
+                is not None
+            ):
+                st.toast(f"Added {literal(product['name'])} to your cart")
 
 prev_col, _, next_col = st.columns([1, 4, 1])
 if prev_col.button("← Previous", disabled=page_no <= 1, key="catalog_prev"):

@@ -7,7 +7,9 @@ import uuid
 import streamlit as st
 
 from shopui.client import ApiError
-from shopui.session import api, call, money, require_sign_in, show_error
+from shopui.formatting import money
+from shopui.plaintext import literal
+from shopui.session import api, call, require_sign_in, show_error
 
 KEY = "checkout_idempotency_key"
 
@@ -34,7 +36,7 @@ if not cart["items"] and KEY not in st.session_state:
     st.stop()
 
 for line in cart["items"]:
-    st.write(f"{line['quantity']} x {line['name']} — {money(line['line_total'])}")
+    st.markdown(f"{line['quantity']} x {literal(line['name'])} — {money(line['line_total'])}")
 st.subheader(f"Total: {money(cart['subtotal'])}")
 
 # One key per checkout attempt: a double click (two reruns) resends the same key, and the API
@@ -62,14 +64,17 @@ if submitted:
     if line2.strip():
         address["line2"] = line2.strip()
     if missing:
-        st.error(f"Please fill in: {', '.join(m.replace('_', ' ') for m in missing)}.")
+        st.error(
+            f"Please fill in the {', '.join(m.replace('_', ' ') for m in missing)}, "
+            "then place the order."
+        )
         st.stop()
     try:
         order = api().place_order(address, st.session_state[KEY])
     except ApiError as exc:
         if exc.status < 500 and exc.status != 401:
             st.session_state.pop(KEY, None)  # a definite answer: the next attempt is a new one
-        show_error(exc, feature="Checkout")
+        show_error(exc, feature="Checkout", hint="Change your cart, then place the order again.")
     else:
         st.session_state.pop(KEY, None)
         st.session_state["placed_order"] = order

@@ -5,10 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from shopui.art import product_svg
-from shopui.session import api, call, current_user, money
+from shopui.formatting import count, money
+from shopui.messages import SMALLER
+from shopui.plaintext import literal
+from shopui.session import api, call, current_user
 
-product_id = st.query_params.get("id") or st.session_state.get("product_id")
-if not product_id:
+product_id = str(st.query_params.get("id") or st.session_state.get("product_id") or "")
+if not product_id.isdigit():
     st.info("Pick a product in the shop first.")
     st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
@@ -21,14 +24,14 @@ if product is None:
 picture, info = st.columns([2, 3])
 picture.image(product_svg(product["name"], product["category"], width=480), width="stretch")
 with info:
-    st.title(product["name"])
-    st.caption(f"{product['category']} · SKU {product['sku']}")
+    st.title(literal(product["name"]))
+    st.caption(f"{literal(product['category'])} · SKU {literal(product['sku'])}")
     st.subheader(money(product["price"]))
-    st.write(product["description"])
+    st.text(product["description"])
     if product["stock"] > 0:
-        st.success(f"In stock: {product['stock']} available")
+        st.success(f"In stock: {count(product['stock'])} available")
     else:
-        st.error("Out of stock")
+        st.error("Out of stock. Look for something similar in the shop.")
     if current_user() is None:
         st.info("Sign in to buy.")
         st.page_link("pages/account.py", label="Sign in", icon=":material/person:")
@@ -37,8 +40,10 @@ with info:
             "Quantity", min_value=1, max_value=min(100, product["stock"]), value=1, key="pd_qty"
         )
         if st.button("Add to cart", type="primary", key="pd_add"):
-            cart = call(api().add_to_cart, product["id"], int(quantity), feature="The cart")
+            cart = call(
+                api().add_to_cart, product["id"], int(quantity), feature="The cart", hint=SMALLER
+            )
             if cart is not None:
-                st.success(f"Added {quantity} x {product['name']} to your cart.")
+                st.success(f"Added {quantity} x {literal(product['name'])} to your cart.")
                 st.page_link("pages/cart.py", label="Go to cart", icon=":material/shopping_cart:")
 st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")

@@ -53,6 +53,10 @@ class NotAvailable(ApiError):
     """The endpoint is not deployed (yet) or its API does not answer."""
 
 
+class Unreachable(NotAvailable):
+    """Nobody answers at the API's address (a transport failure, not an HTTP answer)."""
+
+
 class ShopClient:
     """Calls of the storefront and admin console, one method per endpoint they use."""
 
@@ -111,7 +115,7 @@ class ShopClient:
             raise ApiError(504, "Timeout", "The shop took too long to answer; try again.") from exc
         except httpx.TransportError as exc:
             name = "Commerce" if api == "commerce" else "ML"
-            raise NotAvailable(
+            raise Unreachable(
                 503, "Unreachable", f"The {name} API at {self._bases[api]} is not reachable."
             ) from exc
 
@@ -303,11 +307,6 @@ class ShopClient:
     def drift(self, model: str = "churn") -> Json:
         params = {"model": model}
         return self.request("ml", "GET", "/ml/monitoring/drift", params=params, extension=True)
-
-    def run_metrics(self, limit: int = 100) -> Json:
-        """Headline metrics of the latest runs, oldest first."""
-        params = {"limit": limit}
-        return self.request("ml", "GET", "/ml/monitoring/runs", params=params, extension=True)
 
     def start_retrain(self) -> dict[str, Any]:
         return self.request("ml", "POST", "/ml/retrain", json={})

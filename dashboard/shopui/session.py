@@ -10,6 +10,7 @@ import httpx
 import streamlit as st
 
 from shopui.client import ApiError, NotAvailable, SessionExpired, ShopClient
+from shopui.messages import explain
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ def current_user() -> dict[str, Any] | None:
 def show_expiry_notice() -> None:
     """The one-time 'sign in again' notice after a session ran out."""
     if st.session_state.pop(EXPIRED_NOTICE, False):
-        st.warning("Your session expired: please sign in again.", icon=":material/lock:")
+        st.warning("Your session expired. Please sign in again.", icon=":material/lock:")
 
 
 def is_admin() -> bool:
@@ -61,39 +62,38 @@ def sign_out() -> None:
         del st.session_state[key]
 
 
-def show_error(exc: ApiError, *, feature: str = "This feature") -> None:
-    """Say what went wrong in words a shopper understands; never a traceback."""
+def show_error(exc: ApiError, *, feature: str = "This feature", hint: str = "") -> None:
+    """Say what went wrong and what to do next, in words a shopper understands."""
     if isinstance(exc, SessionExpired):
         # Start over as a guest, so navigation and sidebar agree; the app shows the notice.
         st.session_state.pop(USER, None)
         st.session_state[EXPIRED_NOTICE] = True
         st.rerun()
-    elif isinstance(exc, NotAvailable):
-        st.info(
-            f"{feature} is not available yet. {exc.detail}".strip(), icon=":material/construction:"
-        )
-    elif exc.status == 409:
-        st.error(f"Not possible right now: {exc.message}", icon=":material/warning:")
-    elif exc.status == 403:
-        st.error("You are not allowed to do that.", icon=":material/block:")
+    text = explain(exc, feature, hint)
+    if isinstance(exc, NotAvailable):
+        st.info(text, icon=":material/construction:")
+    elif exc.status == 503 and exc.detail:
+        st.info(text, icon=":material/hourglass_empty:")
     elif exc.status == 429:
-        st.error(f"Too many attempts: {exc.message}", icon=":material/hourglass_top:")
-    elif exc.status == 503 and exc.detail:  # e.g. "no model is trained yet": the API says why
-        st.info(f"{feature}: {exc.detail}", icon=":material/hourglass_empty:")
-    elif exc.status >= 500:
-        st.error(f"The shop had a problem answering ({exc.status}); try again shortly.")
+        st.error(text, icon=":material/hourglass_top:")
+    elif exc.status == 403:
+        st.error(text, icon=":material/block:")
     else:
-        st.error(exc.message, icon=":material/warning:")
+        st.error(text, icon=":material/warning:")
 
 
 def call(
-    fn: Callable[..., T], *args: Any, feature: str = "This feature", **kwargs: Any
+    fn: Callable[..., T],
+    *args: Any,
+    feature: str = "This feature",
+    hint: str = "",
+    **kwargs: Any,
 ) -> T | None:
     """`fn(*args, **kwargs)`, or None after showing the API error to the user."""
     try:
         return fn(*args, **kwargs)
     except ApiError as exc:
-        show_error(exc, feature=feature)
+        show_error(exc, feature=feature, hint=hint)
         return None
 
 
@@ -115,8 +115,3 @@ def require_admin() -> dict[str, Any]:
         st.error("This page is for admins only.")
         st.stop()
     return user
-
-
-def money(value: Any) -> str:
-    """API money strings shown with a currency sign; keeps the API's exact decimals."""
-    return f"${value}" if value is not None else "—"

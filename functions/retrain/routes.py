@@ -13,7 +13,7 @@ from shop.http.schemas import Page
 from shop.ml import runs
 
 from .dispatch import check_now, start_run
-from .schemas import CheckIn, CheckOut, QueuedOut, RetrainIn, RunOut, Trigger
+from .schemas import CheckIn, CheckOut, QueuedOut, RetrainIn, RunOut, ScheduleOut, Trigger
 
 router = APIRouter(tags=["retrain"])
 
@@ -56,3 +56,13 @@ def list_runs(
 def get_run(run_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One training run with its metrics and promotion decision."""
     return runs.run_view(runs.get_run(session, run_id))
+
+
+@router.get("/schedule", response_model=ScheduleOut)
+def schedule(_admin: AdminUser) -> Any:
+    """When the models retrain by themselves (from the settings), and every run trigger."""
+    from shop.coltypes import utcnow
+    from shop.ml.config import get_ml_settings
+    from shop.ml.schedule import describe_schedule
+
+    return describe_schedule(get_ml_settings(), utcnow())

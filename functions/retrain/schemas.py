@@ -75,3 +75,28 @@ class CheckOut(Response):
     drift_note: str | None = None
     new_data_share_threshold: float
     drift_psi_threshold: float
+
+
+class ScheduleOut(Response):
+    """When the models retrain by themselves, and what else starts a run."""
+
+    description: str = Field(
+        description="Completes 'Models retrain ...', e.g. 'every night at 03:00 UTC'",
+        examples=["every night at 03:00 UTC"],
+    )
+    runs_on: str = Field(
+        description="What fires it: 'local scheduler' or 'EventBridge rule <name>'",
+        examples=["local scheduler"],
+    )
+    platform: Literal["local", "aws"]
+    expression: str = Field(
+        description="As set: RETRAIN_SCHEDULE locally, the rule's expression in AWS",
+        examples=["03:00", "cron(0 3 * * ? *)"],
+    )
+    next_run_at: datetime | None = Field(
+        description="The next automatic run (UTC), when it can be known"
+    )
+    triggers: list[str] = Field(
+        description="Every way a run can start, as run history names it",
+        examples=[["schedule", "manual", "new_data", "drift"]],
+    )

@@ -39,6 +39,10 @@ IMAGE_CONTEXT_EXCLUDES = [
     "*.pyc",
 ]
 
+#: Seconds a statement may run on the database for the API functions (they time out at 20 s,
+#: so a stuck statement answers 503 first). The deploy hook sets it on the database role.
+STATEMENT_TIMEOUT_SECONDS = 15
+
 
 class SharedLayer(Construct):
     """The `shop` package and its dependencies, built by `shopfn build` into build/."""
@@ -119,12 +123,20 @@ class ShopFunction(Construct):
             "ENVIRONMENT": config.stage,
             "DATABASE_SECRET_ARN": database.secret.secret_arn,
             "DB_POOL_SIZE": "2",  # one request at a time per container; the proxy pools
+            # Nothing that makes RDS Proxy pin a session (docs/deploy.md): no named prepared
+            # statements, and the statement timeout is the database role's (deploy hook).
+            "DB_PREPARE_THRESHOLD": "0",
+            "DB_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT_SECONDS),
+            "DB_STATEMENT_TIMEOUT_SCOPE": "role",
             "POWERTOOLS_SERVICE_NAME": spec.name,
             "POWERTOOLS_METRICS_NAMESPACE": "shopfn",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         }
+        if spec.timeout > API_GATEWAY_LIMIT_SECONDS:  # retrain: long queries, one container
+            environment["DB_STATEMENT_TIMEOUT"] = str(spec.timeout - 60)
+            environment["DB_STATEMENT_TIMEOUT_SCOPE"] = "transaction"
         jwt_secret = (
             database.jwt_signing_secret
             if Grant.JWT_SIGNING in self.grants

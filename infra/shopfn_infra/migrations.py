@@ -8,7 +8,12 @@ from constructs import Construct
 
 from shopfn_infra.config import StageConfig
 from shopfn_infra.data import Database
-from shopfn_infra.functions import RUNTIME, SharedLayer, lambda_logs_and_role
+from shopfn_infra.functions import (
+    RUNTIME,
+    STATEMENT_TIMEOUT_SECONDS,
+    SharedLayer,
+    lambda_logs_and_role,
+)
 from shopfn_infra.network import Network
 
 HOOK_HANDLER = "shop.deploy_hooks.handler"
@@ -80,6 +85,7 @@ class SchemaMigrations(Construct):
                 "JwtSigningSecretArn": database.jwt_signing_secret.secret_arn,
                 "JwtVerifySecretArn": database.jwt_verify_secret.secret_arn,
                 "LayerVersionArn": layer.layer.layer_version_arn,
+                "StatementTimeoutSeconds": str(STATEMENT_TIMEOUT_SECONDS),
             },
         )
         self.resource.node.add_dependency(database.instance)

@@ -21,9 +21,13 @@ class RetrainSchedule(Construct):
     """Runs retrain nightly; a run EventBridge cannot deliver, or that fails, lands in the DLQ."""
 
     def __init__(
-        self, scope: Construct, id: str, *, config: StageConfig, retrain: lambda_.IFunction
+        self, scope: Construct, id: str, *, config: StageConfig, retrain: lambda_.Function
     ) -> None:
         super().__init__(scope, id)
+        rule_name = f"{config.prefix}-retrain-nightly"
+        # GET /ml/retrain/schedule says what this rule does, read from the function's settings.
+        retrain.add_environment("RETRAIN_RULE_EXPRESSION", config.retrain_schedule)
+        retrain.add_environment("RETRAIN_RULE_NAME", rule_name)
         # Asynchronous runs (the schedule, POST /ml/retrain) that fail end in the same queue.
         self.dead_letters, self.rule = add_schedule(
             self,
@@ -31,7 +35,7 @@ class RetrainSchedule(Construct):
             Schedule(
                 queue_name=f"{config.prefix}-retrain-failures",
                 rule_id="Nightly",
-                rule_name=f"{config.prefix}-retrain-nightly",
+                rule_name=rule_name,
                 description="Retrain the churn and spend models every night",
                 expression=config.retrain_schedule,
                 delivery_retries=3,

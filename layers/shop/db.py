@@ -100,6 +100,16 @@ def _private_sqlite_file(path: str) -> None:
                 os.chmod(name, 0o600)
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for an in-memory database (`sqlite://`, `:memory:`)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None  # file: is a SQLite URI (uri=true), left to SQLite as written
+    return database
+
+
 def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     """An engine for `url` with the pool and pragmas shopfn expects on each backend.
 
@@ -113,8 +123,8 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
         kwargs["connect_args"] = {"ssl_context": ssl.create_default_context()}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
-        path = url.split("///", 1)[-1].split("?", 1)[0]
-        if path and path != ":memory:":
+        path = _sqlite_file(url)
+        if path is not None:
             _private_sqlite_file(path)
     else:
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=10, pool_recycle=1800)
@@ -128,7 +138,13 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     if engine.dialect.driver == "pg8000":
         from shop import pg_pipeline  # one network round trip per statement
 
-        pg_pipeline.install(engine, prepare_threshold=settings.db_prepare_threshold or None)
+        pg_pipeline.install(
+            engine,
+            prepare_threshold=settings.db_prepare_threshold or None,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
+        )
     return engine
 
 

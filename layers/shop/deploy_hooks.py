@@ -3,7 +3,9 @@
 CDK (`infra/shopfn_infra/migrations.py`) points a custom resource at `handler`. On Create
 and Update it (1) writes an RS256 key pair into the signing-key secret if it holds none yet,
 and the public half into the verify-only secret; (2) records the RDS Proxy endpoint in the
-database secret (`proxy_host`, read by `shop.db`); (3) applies every migration head. Delete
+database secret (`proxy_host`, read by `shop.db`); (3) applies every migration head; (4) sets
+the statement timeout on the database role (`StatementTimeoutSeconds`), so functions need no
+per-transaction SET that would make RDS Proxy pin their sessions. Delete
 does nothing: removing a stack must never drop data. The outcome is PUT to CloudFormation's
 pre-signed ResponseURL, as the custom-resource protocol requires (no helper library needed).
 """
@@ -68,6 +70,20 @@ def record_proxy_host(database_secret_arn: str, proxy_endpoint: str) -> None:
         client.put_secret_value(SecretId=database_secret_arn, SecretString=json.dumps(secret))
 
 
+def set_role_statement_timeout(seconds: float) -> None:
+    """The default statement_timeout of the role shopfn connects as (new sessions; PostgreSQL)."""
+    from sqlalchemy import text
+
+    from shop.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return
+    milliseconds = max(1, round(seconds * 1000))
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER ROLE CURRENT_USER SET statement_timeout = {milliseconds}"))
+
+
 def prepare(properties: dict[str, Any]) -> dict[str, str]:
     """Everything a Create or Update does, in order; the data returned to CloudFormation."""
     from shop.db import reset_engine
@@ -80,6 +96,8 @@ def prepare(properties: dict[str, Any]) -> dict[str, str]:
         record_proxy_host(properties["DatabaseSecretArn"], properties["ProxyEndpoint"])
     reset_engine()  # connect with the secret as it is now
     upgrade()
+    if properties.get("StatementTimeoutSeconds"):
+        set_role_statement_timeout(float(properties["StatementTimeoutSeconds"]))
     return {"Migrated": "heads", "SigningKeyGenerated": str(generated).lower()}
 
 

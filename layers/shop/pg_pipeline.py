@@ -16,16 +16,35 @@ every SQL text character by character to turn `%s` into `$1` (now once per disti
 and it parses timestamps with `strptime` (now the C `fromisoformat`, with pg8000's own parser
 for what that does not read, like BC dates).
 
-A statement that a connection runs for the `prepare_threshold`-th time (psycopg's rule) is
-then kept prepared on the server under a name: later runs skip parsing and planning, which
-for a large query (the ML features) is most of its time, and a few tenths of a millisecond
-for every small one. A connection keeps at most MAX_PREPARED of them, closing the least
-recently used. `prepare_threshold=None` turns this off (RDS Proxy may pin a session that
-holds named statements; see docs/deploy.md).
+By default every statement is unnamed: Parse, Bind and Execute travel in one write and end
+with its Sync, so nothing outlives the statement on the server, and a transaction pooler
+(PgBouncer in transaction mode, RDS Proxy) may hand each transaction to any backend.
+
+Opt-in, on a direct connection only: with `prepare_threshold=n` a statement is kept prepared
+on the server under a name from its n-th run on a connection on (psycopg prepares from the
+run after its threshold: its default of 5 prepares on the 6th run). Later runs skip parsing
+and planning, which for a large query (the ML features) is most of its time, and a few
+tenths of a millisecond for every small one. A connection keeps at most MAX_PREPARED of
+them, closing the least recently used. Named statements live in the server's backend, so
+behind a transaction pooler they may be missing on the next backend (26000) and RDS Proxy
+pins the session that holds them; see docs/deploy.md. When the server has lost or outdated
+them (26000 after DISCARD ALL or a failover, 0A000 after a column type change) the
+connection forgets every kept statement and runs the statement again, unnamed, once, if it
+was the first of its transaction (nothing else has run that a retry would redo or lose).
+
+Failures never leave a half-read answer behind: any exception while a response is read
+closes the socket, so the connection cannot hand the next caller this statement's rows, and
+SQLAlchemy (which sees "network error" or "connection is closed") discards it. A read that
+waits longer than `read_timeout` is such an exception. `statement_timeout` is set with
+`SET LOCAL` in the same write as each transaction's BEGIN: it works behind PgBouncer (which
+drops startup options) and ends with the transaction. RDS Proxy may pin a session for any
+SET, so there shop.db leaves it out and the database role holds the timeout instead.
 """
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
 from datetime import date, datetime
 from functools import lru_cache
 from struct import Struct
@@ -37,6 +56,7 @@ from pg8000.converters import DATE, TIMESTAMP, TIMESTAMPTZ, make_params
 from pg8000.core import (
     EXECUTE_MSG,
     IDLE,
+    IN_FAILED_TRANSACTION,
     IN_TRANSACTION,
     NULL_BYTE,
     READY_FOR_QUERY,
@@ -47,7 +67,7 @@ from pg8000.core import (
     _write,
 )
 from pg8000.dbapi import convert_paramstyle as _scan_paramstyle
-from pg8000.exceptions import InterfaceError
+from pg8000.exceptions import DatabaseError, InterfaceError
 from sqlalchemy import event
 
 _int32, _uint16 = Struct("!i").pack, Struct("!H").pack
@@ -61,6 +81,9 @@ MAX_PREPARED = 64
 #: Statements with more parameters than this (bulk INSERTs, long IN lists) are never kept:
 #: their run, not their planning, is what costs, and the server would hold large plans.
 MAX_PREPARED_PARAMETERS = 256
+#: SQLSTATEs of a kept statement the server no longer has (26000) or can no longer run as it
+#: was prepared (0A000: "cached plan must not change result type").
+_STALE_PREPARED = frozenset({"26000", "0A000"})
 
 
 def _message(code: bytes, data: bytes | bytearray) -> bytes:
@@ -126,14 +149,34 @@ class PipelinedConnection(pg8000.legacy.Connection):
     """
 
     _begin_pending = False
+    _sock: Any  # pg8000's buffered socket file and the socket under it (None once closed)
+    _usock: Any
 
-    def __init__(self, *args: Any, prepare_threshold: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *args: Any,
+        prepare_threshold: int | None = None,
+        statement_timeout: float | None = None,
+        read_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except OSError as exc:  # a timeout during the handshake, which pg8000 lets through
+            raise InterfaceError(f"network error while connecting: {exc!r}") from exc
+        if read_timeout is not None and self._usock is not None:
+            self._usock.settimeout(read_timeout)  # pg8000's `timeout` stays for connecting
+        begin = _BEGIN
+        if statement_timeout:
+            begin += f"; set local statement_timeout = {max(1, round(statement_timeout * 1000))}"
+        self._begin_message = _message(_QUERY, self._text(begin))
         self._threshold = prepare_threshold
         #: Runs so far of statements not prepared yet (bounded like the prepared ones).
         self._runs: dict[tuple[str, tuple[int, ...]], int] = {}
         self._prepared: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self._names = 0
+        # Unique per connection: behind a pooler, a name must never run another's statement.
+        self._name_prefix = b"shopfn_" + os.urandom(4).hex().encode() + b"_"
         self._to_close: list[bytes] = []
         for oid, adapter in _ADAPTERS.items():
             self.register_in_adapter(oid, adapter)
@@ -183,12 +226,21 @@ class PipelinedConnection(pg8000.legacy.Connection):
         parse = name is None
         if name is None:
             self._names += 1
-            name = b"shopfn_%d" % self._names + NULL_BYTE
+            name = self._name_prefix + b"%d" % self._names + NULL_BYTE
+        first_of_transaction = self._begin_pending or self._transaction_status == IDLE
         try:
             context = self._run(statement, self._extended(statement, vals, oids, name, parse))
-        except BaseException:
+        except DatabaseError as exc:
             # A new statement's Parse may or may not have gone through, and an old one may be
             # gone or stale (a schema change): close it with the next write, prepare anew.
+            self._to_close.append(name)
+            if _sqlstate(exc) not in _STALE_PREPARED:
+                raise
+            self._forget_prepared()
+            if not first_of_transaction:
+                raise  # earlier statements of this transaction are lost with it: the caller's call
+            return self._rerun_unnamed(statement, vals, oids)
+        except BaseException:
             self._to_close.append(name)
             raise
         self._prepared[key] = name  # most recently used last
@@ -196,6 +248,20 @@ class PipelinedConnection(pg8000.legacy.Connection):
             oldest = next(iter(self._prepared))
             self._to_close.append(self._prepared.pop(oldest))
         return context
+
+    def _forget_prepared(self) -> None:
+        """Close every kept statement with the next write and count runs afresh."""
+        self._to_close.extend(self._prepared.values())
+        self._prepared.clear()
+        self._runs.clear()
+
+    def _rerun_unnamed(self, statement: str, vals: Any, oids: Any) -> Context:
+        """Run again, unnamed, a transaction's first statement that failed before it ran."""
+        if self._transaction_status == IN_FAILED_TRANSACTION:
+            self._run("rollback", _message(_QUERY, self._text("rollback")))
+            self._begin_pending = True
+            self._transaction_status = IN_TRANSACTION
+        return self._run(statement, self._extended(statement, vals, oids))
 
     def rollback(self) -> None:
         if self._begin_pending:
@@ -241,7 +307,7 @@ class PipelinedConnection(pg8000.legacy.Connection):
         if not self._begin_pending:
             return []
         self._begin_pending = False
-        return [(Context(_BEGIN), _message(_QUERY, self._text(_BEGIN)))]
+        return [(Context(_BEGIN), self._begin_message)]
 
     def _send_pending_begin(self) -> None:
         if begin := self._take_pending_begin():
@@ -261,17 +327,41 @@ class PipelinedConnection(pg8000.legacy.Connection):
         return context
 
     def _exchange(self, exchange: list[tuple[Context, bytes]]) -> None:
-        """Write every message at once, then read each answer (up to ReadyForQuery) in turn."""
+        """Write every message at once, then read each answer (up to ReadyForQuery) in turn.
+
+        Any exception on the way (a timeout, a reset, a message that would not parse) closes
+        the connection: unread answers must never reach the next statement.
+        """
         if self._sock is None:
             raise InterfaceError("connection is closed")
-        _write(self._sock, b"".join(messages for _, messages in exchange))
-        _flush(self._sock)
-        # Read every answer before raising, or the next statement would read this one's.
-        for context, _ in exchange:
-            self._read_until_ready(context)
+        try:
+            _write(self._sock, b"".join(messages for _, messages in exchange))
+            _flush(self._sock)
+            # Read every answer before raising, or the next statement would read this one's.
+            for context, _ in exchange:
+                self._read_until_ready(context)
+        except Exception as exc:
+            self._abandon()
+            if isinstance(exc, InterfaceError):
+                raise
+            # A timeout (outside pg8000's own wrapping) or a failure to read an answer: the
+            # "network error" SQLAlchemy takes for a disconnect, to discard the connection.
+            raise InterfaceError(f"network error: {exc!r}") from exc
+        except BaseException:
+            self._abandon()
+            raise
         for context, _ in exchange:
             if context.error is not None:
                 raise context.error
+
+    def _abandon(self) -> None:
+        """Close the socket without a goodbye: what is left unread on it is lost with it."""
+        streams = (self._sock, self._usock)
+        self._sock = self._usock = None
+        for stream in streams:
+            if stream is not None:
+                with suppress(OSError):  # a buffered write may fail to flush: closed anyway
+                    stream.close()
 
     def _read_until_ready(self, context: Context) -> None:
         code = None
@@ -280,15 +370,43 @@ class PipelinedConnection(pg8000.legacy.Connection):
             self.message_types[code](_read(self._sock, length - 4), context)
 
 
-def install(engine: Any, *, prepare_threshold: int | None) -> None:
+def _sqlstate(exc: DatabaseError) -> str | None:
+    details = exc.args[0] if exc.args else None
+    return details.get("C") if isinstance(details, dict) else None
+
+
+def install(
+    engine: Any,
+    *,
+    prepare_threshold: int | None,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    set_statement_timeout: bool = True,
+) -> None:
     """Make `engine` (postgresql+pg8000) connect with PipelinedConnection.
+
+    `connect_timeout` bounds opening a connection; `statement_timeout` (seconds, None or 0:
+    no limit) bounds each wait for an answer on the client at that plus `connect_timeout`
+    (a connection that silently went away), and each statement on the server with SET LOCAL
+    unless `set_statement_timeout` is False (the database role holds it instead).
 
     Also lets SQLAlchemy batch an INSERT of many rows into multi-row statements even without
     RETURNING (as it does for psycopg2): pg8000's executemany is one statement per row.
     """
     engine.dialect.use_insertmanyvalues_wo_returning = True
+    read_timeout = None
+    if statement_timeout:
+        read_timeout = statement_timeout + (connect_timeout or 0)
 
     def connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
-        return PipelinedConnection(*cargs, prepare_threshold=prepare_threshold, **cparams)
+        if connect_timeout is not None:
+            cparams.setdefault("timeout", connect_timeout)
+        return PipelinedConnection(
+            *cargs,
+            prepare_threshold=prepare_threshold,
+            statement_timeout=statement_timeout if set_statement_timeout else None,
+            read_timeout=read_timeout,
+            **cparams,
+        )
 
     event.listen(engine, "do_connect", connect)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,10 +29,25 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 5
     db_prepare_threshold: int = Field(
-        default=2,
+        default=0,
         ge=0,
         description="PostgreSQL: a statement's run on a connection from which it is kept "
-        "prepared (0: never)",
+        "prepared (0: never; only on a direct connection, never behind a transaction pooler)",
+    )
+    db_connect_timeout: float = Field(
+        default=5.0, gt=0, description="PostgreSQL: seconds to open a connection"
+    )
+    db_statement_timeout: float = Field(
+        default=15.0,
+        ge=0,
+        description="PostgreSQL: seconds a statement may run (0: no limit); an answer later "
+        "than this plus DB_CONNECT_TIMEOUT drops the connection",
+    )
+    db_statement_timeout_scope: Literal["transaction", "role"] = Field(
+        default="transaction",
+        description="PostgreSQL: how the server learns DB_STATEMENT_TIMEOUT: SET LOCAL with "
+        "each transaction, or `role` (the deploy hook sets it on the database role; nothing "
+        "per transaction, so RDS Proxy never pins a session for it)",
     )
 
     jwt_issuer: str = "shopfn"
@@ -116,10 +132,12 @@ class Settings(BaseSettings):
     @field_validator("housekeeping_schedule")
     @classmethod
     def _schedule_shape(cls, value: str) -> str:
-        if not SCHEDULE_PATTERN.fullmatch(value.strip().lower()):
+        spec = value.strip().lower()
+        every = spec.startswith("every:") and SCHEDULE_PATTERN.fullmatch(spec)
+        if not SCHEDULE_PATTERN.fullmatch(spec) or (every and float(spec[6:]) <= 0):
             raise ValueError(
-                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' or 'off', "
-                f"not {value!r}"
+                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' (more than 0) "
+                f"or 'off', not {value!r}"
             )
         return value
 

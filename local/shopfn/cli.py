@@ -93,6 +93,7 @@ _PURGED_LABELS = {
     "refresh_tokens": "expired or revoked sign-in tokens",
     "login_failures": "old failed sign-ins",
     "support_rate_hits": "old chat rate-limit counts",
+    "throttle_locks": "idle sign-in and chat throttle keys",
     "support_conversations": "expired anonymous chats",
     "behavior_events": "behavior events past their retention",
 }

@@ -37,17 +37,34 @@ def _simulate(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
-    from shopfn.simulate import simulate
+    from shopfn.simulate import DEFAULT_DAYS, PROFILES, simulate
 
-    if args.users < 1 or args.days < 1:
+    if args.profile not in PROFILES:
+        print(
+            f"unknown --profile {args.profile!r}: choose one of {', '.join(PROFILES)}",
+            file=sys.stderr,
+        )
+        return 2
+    days = DEFAULT_DAYS[args.profile] if args.days is None else args.days
+    if args.users < 1 or days < 1:
         print("--users and --days must be positive", file=sys.stderr)
+        return 2
+    try:
+        end = None if args.end is None else _utc_instant(args.end)
+    except ValueError:
+        print("--end must be a date like 2026-09-01 (or an ISO time, UTC)", file=sys.stderr)
         return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
     with session_scope() as session:
-        result = simulate(session, users=args.users, days=args.days, seed=args.seed)
-    print(f"simulated {result.users} customers, {result.orders} orders, {result.events} events")
+        result = simulate(
+            session, users=args.users, days=days, seed=args.seed, now=end, profile=args.profile
+        )
+    print(
+        f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
+        f"over {days} days ({args.profile} profile)"
+    )
     return 0
 
 
@@ -55,51 +72,96 @@ def _import_transactions(args: argparse.Namespace) -> int:
     from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
-    from shopfn.importer import Columns, ImportFailed, import_transactions
+    from shopfn.importer import ImportFailed, import_transactions
+    from shopfn.transaction_log import LogFormat, check_date_format
 
     path = Path(args.file)
     if not path.is_file():
         print(f"no such file: {path}", file=sys.stderr)
         return 2
-    columns = Columns(
+    problem = check_date_format(args.date_format)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    log_format = LogFormat(
         customer=args.customer_column,
         date=args.date_column,
         quantity=args.quantity_column,
         amount=args.amount_column,
+        price=args.price_column,
         date_format=args.date_format,
+        delimiter=args.delimiter,
     )
+    report = None
+    if args.on_error == "skip":
+        report = Path(args.report) if args.report else _report_path(path)
+        if report.resolve() == path.resolve():
+            print("--report must not be the file being imported", file=sys.stderr)
+            return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
     try:
         with session_scope() as session:
-            result = import_transactions(session, path, columns)
+            result = import_transactions(
+                session, path, log_format, on_error=args.on_error, report=report
+            )
     except ImportFailed as exc:
         print(f"import refused, nothing was written: {exc}", file=sys.stderr)
-        for error in exc.errors[:50]:
-            print(f"  {error}", file=sys.stderr)
+        if exc.bad_lines:
+            for error in exc.errors[:50]:
+                print(f"  {error}", file=sys.stderr)
+            if exc.bad_lines > 50:
+                print(f"  ... and {exc.bad_lines - 50} more", file=sys.stderr)
+            print(
+                "  (--on-error skip imports the good lines and reports the rest)", file=sys.stderr
+            )
+        return 1
+    except OSError as exc:  # the report cannot be written
+        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
     print(
         f"imported {result.orders} orders for {result.customers} customers "
-        f"({result.new_customers} new)"
+        f"({result.new_customers} new); {result.returns} of the orders are returns; "
+        f"{result.repeated} lines were already imported"
     )
+    if report is not None:
+        print(f"{result.rejected} lines rejected, listed with reasons in {report}")
     return 0
+
+
+def _report_path(path: Path) -> Path:
+    """`sales.csv.gz` -> `sales.rejected.csv`, next to the log."""
+    name = path.name.removesuffix(".gz")
+    return path.with_name(f"{Path(name).stem}.rejected.csv")
+
+
+def _utc_instant(text: str) -> datetime:
+    """A date or ISO time given on the command line, as an aware UTC instant."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _backtest(args: argparse.Namespace) -> int:
     from shop.db import session_scope
-    from shop.ml.backtest import backtest
+    from shop.ml.backtest import BacktestRefused, backtest
     from shop.progress import watched_by
     from shopfn.progress import progress_bar
 
     try:
-        cutoff = datetime.fromisoformat(args.cutoff)
+        cutoff = _utc_instant(args.cutoff)
     except ValueError:
         print("--cutoff must be a date like 2026-09-01", file=sys.stderr)
         return 2
-    cutoff = cutoff.replace(tzinfo=UTC) if cutoff.tzinfo is None else cutoff.astimezone(UTC)
-    with session_scope() as session, watched_by(progress_bar):
-        result = backtest(session, cutoff, args.horizon_days)
+    if not 1 <= args.horizon_days <= 3650 or not 1 <= args.spend_days <= 3650:
+        print("--horizon-days and --spend-days must be between 1 and 3650", file=sys.stderr)
+        return 2
+    try:
+        with session_scope() as session, watched_by(progress_bar):
+            result = backtest(session, cutoff, args.horizon_days, spend_days=args.spend_days)
+    except BacktestRefused as exc:
+        print(f"backtest refused: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -108,7 +170,12 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    print(f"cutoff {result['validation_cutoff']}, horizon {result['horizon_days']} days")
+    print(
+        f"cutoff {result['validation_cutoff']}, churn horizon {result['horizon_days']} days, "
+        f"spend window {result['spend_days']} days"
+    )
+    if not result["complete"]:
+        print("note: the history ends before these windows do; the scores are not final")
     if not result["models"]:
         print(result.get("reason"))
         return
@@ -116,6 +183,8 @@ def _print_table(result: dict[str, Any]) -> None:
         for kind, metrics in kinds.items():
             shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
             print(f"  {name:5} {kind:6} {shown}")
+        chosen = result["chosen"][name]
+        print(f"  {name:5} chosen: {chosen['kind'] or 'none'} ({chosen['reason']})")
 
 
 def add_ml_commands(commands: Any) -> None:
@@ -125,25 +194,62 @@ def add_ml_commands(commands: Any) -> None:
     )
     simulate = commands.add_parser("simulate", help="write a synthetic shop history")
     simulate.add_argument("--users", type=int, default=500)
-    simulate.add_argument("--days", type=int, default=365)
+    simulate.add_argument(
+        "--days", type=int, default=None, help="length of the history (365; 540 for transactions)"
+    )
     simulate.add_argument("--seed", type=int, default=None)
+    simulate.add_argument(
+        "--end", default=None, help="when the history ends, e.g. 2026-09-01 (default: now, UTC)"
+    )
+    simulate.add_argument(
+        "--profile",
+        default="default",
+        help="default: a storefront with browsing, carts and orders; "
+        "transactions: orders only, like an imported sales log",
+    )
     simulate.set_defaults(run=_simulate)
 
     importing = commands.add_parser("import", help="import data from files")
     kinds = importing.add_subparsers(dest="kind", required=True)
-    transactions = kinds.add_parser("transactions", help="a CSV transaction log")
+    transactions = kinds.add_parser(
+        "transactions", help="a transaction log (CSV, tab or space separated, or .gz)"
+    )
     transactions.add_argument("file")
     transactions.add_argument("--customer-column", default="customer_id")
     transactions.add_argument("--date-column", default="date")
     transactions.add_argument("--quantity-column", default="quantity")
-    transactions.add_argument("--amount-column", default="amount")
-    transactions.add_argument("--date-format", default="%Y-%m-%d", help="strptime format")
+    transactions.add_argument("--amount-column", default="amount", help="the line's total")
+    transactions.add_argument(
+        "--price-column", help="a unit price column instead: amount = quantity x price"
+    )
+    transactions.add_argument(
+        "--date-format",
+        default="iso",
+        help="iso (2026-03-01 08:26:00) or strptime, e.g. %%d/%%m/%%Y",
+    )
+    transactions.add_argument(
+        "--delimiter", choices=("auto", "comma", "tab", "semicolon", "whitespace"), default="auto"
+    )
+    transactions.add_argument(
+        "--on-error",
+        choices=("abort", "skip"),
+        default="abort",
+        help="abort: any bad line imports nothing; skip: import the good lines, report the rest",
+    )
+    transactions.add_argument(
+        "--report", help="where --on-error skip lists rejected lines (default FILE.rejected.csv)"
+    )
     transactions.set_defaults(run=_import_transactions)
 
     ml = commands.add_parser("ml", help="model tools")
     tools = ml.add_subparsers(dest="tool", required=True)
     backtest = tools.add_parser("backtest", help="train before a cutoff, score the horizon after")
     backtest.add_argument("--cutoff", required=True, help="UTC date, e.g. 2026-09-01")
-    backtest.add_argument("--horizon-days", type=int, default=30)
+    backtest.add_argument(
+        "--horizon-days", type=int, default=30, help="churn: no purchase in this many days"
+    )
+    backtest.add_argument(
+        "--spend-days", type=int, default=30, help="spend: what is bought in this many days"
+    )
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(run=_backtest)

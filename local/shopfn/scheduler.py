@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from shop.ml.schedule import next_local_fire as next_fire
 from shopfn.gateway import invoke
 from shopfn.manifest import load_manifest
 
@@ -38,21 +39,6 @@ def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
         "resources": [rule_arn],
         "detail": {},
     }
-
-
-def next_fire(schedule: str, now: datetime) -> datetime | None:
-    """When `schedule` fires next after `now` (None for `off`); ValueError if malformed."""
-    spec = schedule.strip().lower()
-    if spec in ("off", "none", ""):
-        return None
-    if spec.startswith("every:"):
-        seconds = float(spec.split(":", 1)[1])
-        if seconds <= 0:
-            raise ValueError("every:SECONDS needs a positive number")
-        return now + timedelta(seconds=seconds)
-    hour, _, minute = spec.partition(":")
-    at = now.replace(hour=int(hour), minute=int(minute or 0), second=0, microsecond=0)
-    return at if at > now else at + timedelta(days=1)
 
 
 class FunctionScheduler(threading.Thread):

@@ -1,8 +1,10 @@
 """`shopfn simulate`: a realistic synthetic shop history, written with bulk inserts.
 
-Shoppers come in segments with different purchase rates and baskets; some churn part-way
-(they go quiet after a burst of support messages and abandoned carts); some only browse.
-Everything is timestamped in the past `days` days, so models can be trained at once.
+Two profiles. `default`: shoppers come in segments with different purchase rates and
+baskets; some churn part-way (they go quiet after a burst of support messages and abandoned
+carts); some only browse. `transactions`: what a real retail log holds, orders only
+(`shopfn.simulate_transactions`). Everything is timestamped in the past `days` days, so
+models can be trained at once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from sqlalchemy.orm import Session
 from shop.coltypes import utcnow
 from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Product, User
 from shop.passwords import hash_password
+from shopfn import simulate_transactions
 from shopfn.progress import progress_bar
+
+#: The shapes of history `simulate` can write.
+PROFILES: tuple[str, ...] = ("default", "transactions")
+#: Length of the history by profile when none is asked for: a retail log spans over a year.
+DEFAULT_DAYS: dict[str, int] = {"default": 365, "transactions": 540}
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,19 @@ class _Buffers:
 
 
 def simulate(
-    session: Session, *, users: int, days: int, seed: int | None = None, now: datetime | None = None
+    session: Session,
+    *,
+    users: int,
+    days: int,
+    seed: int | None = None,
+    now: datetime | None = None,
+    profile: str = "default",
 ) -> SimulationResult:
     """Write `users` simulated customers with `days` days of history ending at `now`."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     rng = random.Random(seed)  # noqa: S311 - simulated data, not secrets
     now = now or utcnow()
-    start = now - timedelta(days=days)
     products = [
         (pid, name, Decimal(price))
         for pid, name, price in session.execute(
@@ -73,36 +88,12 @@ def simulate(
     ]
     if not products:
         raise ValueError("the catalog is empty: run `shopfn seed` first")
-    # One real bcrypt hash of an unknown secret: simulated shoppers cannot sign in.
-    password_hash = hash_password(secrets.token_urlsafe(24))
-    tag = secrets.token_hex(3)
     buffers = _Buffers([], [], [], [], [])
-    plans: list[tuple[int, Segment, datetime]] = []
-    for i in range(users):
-        segment = rng.choices(SEGMENTS, weights=[s.share for s in SEGMENTS])[0]
-        signup = start + timedelta(seconds=rng.uniform(0, days * 0.7) * 86400)
-        buffers.users.append(
-            {
-                "email": f"sim-{tag}-{i}@example.com",
-                "full_name": f"Simulated Shopper {i}",
-                "password_hash": password_hash,
-                "role": "customer",
-                "is_active": True,
-                "created_at": signup,
-                "updated_at": signup,
-            }
-        )
-        plans.append((i, segment, signup))
-    user_ids = list(
-        session.execute(
-            insert(User).returning(User.id, sort_by_parameter_order=True), buffers.users
-        ).scalars()
-    )
-    with progress_bar(len(user_ids), "simulating shoppers", unit="shopper") as bar:
-        for (_, segment, signup), user_id in zip(plans, user_ids, strict=True):
-            _shopper(rng, buffers, user_id, segment, signup, now, products)
-            bar.update()
-
+    writer = _Writer(session, rng, buffers, now, products)
+    if profile == "transactions":
+        user_ids = _transaction_customers(writer, users, days)
+    else:
+        user_ids = _shoppers(writer, users, days)
     rows = len(buffers.orders) + len(buffers.events)
     with progress_bar(rows, "saving the history", unit="row") as bar:
         order_ids = _write_orders(session, buffers)
@@ -113,6 +104,81 @@ def simulate(
             bar.update(len(chunk))
     session.commit()
     return SimulationResult(users=len(user_ids), orders=len(order_ids), events=len(buffers.events))
+
+
+def _insert_users(session: Session, signups: list[datetime]) -> list[int]:
+    """One simulated customer per sign-up time; their ids in the same order."""
+    # One real bcrypt hash of an unknown secret: simulated shoppers cannot sign in.
+    password_hash = hash_password(secrets.token_urlsafe(24))
+    tag = secrets.token_hex(3)
+    rows = [
+        {
+            "email": f"sim-{tag}-{i}@example.com",
+            "full_name": f"Simulated Shopper {i}",
+            "password_hash": password_hash,
+            "role": "customer",
+            "is_active": True,
+            "created_at": signup,
+            "updated_at": signup,
+        }
+        for i, signup in enumerate(signups)
+    ]
+    return list(
+        session.execute(
+            insert(User).returning(User.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
+
+
+@dataclass
+class _Writer:
+    """What every profile writes with: the session, the random source, buffers and catalog."""
+
+    session: Session
+    rng: random.Random
+    buffers: _Buffers
+    now: datetime
+    products: list[tuple[int, str, Decimal]]
+
+
+def _shoppers(writer: _Writer, users: int, days: int) -> list[int]:
+    """The default profile: segmented shoppers with sign-ups, browsing, carts and orders."""
+    rng, now = writer.rng, writer.now
+    start = now - timedelta(days=days)
+    plans: list[tuple[Segment, datetime]] = []
+    for _ in range(users):
+        segment = rng.choices(SEGMENTS, weights=[s.share for s in SEGMENTS])[0]
+        plans.append((segment, start + timedelta(seconds=rng.uniform(0, days * 0.7) * 86400)))
+    user_ids = _insert_users(writer.session, [signup for _, signup in plans])
+    with progress_bar(len(user_ids), "simulating shoppers", unit="shopper") as bar:
+        for (segment, signup), user_id in zip(plans, user_ids, strict=True):
+            _shopper(rng, writer.buffers, user_id, segment, signup, now, writer.products)
+            bar.update()
+    return user_ids
+
+
+def _transaction_customers(writer: _Writer, users: int, days: int) -> list[int]:
+    """The transactions profile: customers known from their first order, and orders only."""
+    rng, now = writer.rng, writer.now
+    start = now - timedelta(days=days)
+    with progress_bar(users, "simulating customers", unit="customer") as bar:
+        histories = []
+        for _ in range(users):
+            first = simulate_transactions.first_order_at(rng, start, days)
+            histories.append(simulate_transactions.purchase_times(rng, first, now))
+            bar.update()
+    user_ids = _insert_users(writer.session, [times[0] for times in histories])
+    buffers = writer.buffers
+    for user_id, times in zip(user_ids, histories, strict=True):
+        values = simulate_transactions.order_values(rng, len(times))
+        for at, value in zip(times, values, strict=True):
+            order, lines = simulate_transactions.transaction_order(
+                rng, user_id, at, value, rng.choice(writer.products)
+            )
+            buffers.orders.append(order)
+            buffers.lines.append(lines)
+            buffers.cancelled_at.append(None)
+    return user_ids
 
 
 def _event(

@@ -97,6 +97,31 @@ def test_a_no_op_change_keeps_the_users_tokens(client: LambdaClient) -> None:
     assert client.get("/cart", token=b.access_token).status == 200
 
 
+def test_a_change_committed_after_another_still_ends_the_tokens_issued_between(
+    client: LambdaClient,
+) -> None:
+    from shop.db import new_session
+    from shop.services import accounts
+
+    admin = make_admin(client)
+    shopper = sign_up(client)
+    late = new_session()
+    try:
+        loaded = late.get(User, shopper.id)  # read before the first change commits
+        assert loaded is not None and loaded.token_epoch == 0
+        assert patch_user(client, admin, shopper, role="admin").status == 200
+        between = login(client, shopper).json()["access_token"]
+        assert client.get("/orders/stats", token=between).status == 200
+        change = accounts.ProfileChange(
+            password="brand new secret", current_password=shopper.password
+        )
+        assert accounts.update_profile(late, shopper.id, change) is loaded
+    finally:
+        late.close()
+
+    assert_refused(client.get("/orders/stats", token=between))
+
+
 # --- point 2: deactivation and password changes, everywhere ----------------------------------
 
 
@@ -218,6 +243,20 @@ def test_a_token_of_a_deleted_account_is_refused(client: LambdaClient) -> None:
     assert_refused(client.get("/cart", token=shopper.access_token), "invalid or expired")
 
 
-def test_anonymous_product_reads_still_work(client: LambdaClient) -> None:
+def test_anonymous_product_reads_still_work_and_read_no_account(client: LambdaClient) -> None:
+    from sqlalchemy import event
+
+    from shop.db import get_engine
+
     product = new_product(client, make_admin(client))
-    assert client.get(f"/products/{product}").status == 200
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        assert client.get(f"/products/{product}").status == 200
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    assert statements and not [s for s in statements if "FROM users" in s], statements

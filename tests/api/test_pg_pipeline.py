@@ -247,5 +247,5 @@ def test_the_engine_uses_the_pipelined_connection_for_pg8000(database: str) -> N
     engine = get_engine()
     with engine.connect() as connection:
         driver = connection.connection.dbapi_connection
-    expected = PipelinedConnection if database == "postgresql" else object
+    expected = PipelinedConnection if database in ("postgresql", "pgbouncer") else object
     assert isinstance(driver, expected)

@@ -482,6 +482,34 @@ def test_a_stranger_locks_only_their_own_address_out(client: LambdaClient) -> No
     assert login(LambdaClient(source_ip="198.51.100.7"), owner.email, owner.password).status == 200
 
 
+def test_a_guess_counted_while_the_owner_signs_in_stays_counted(
+    client: LambdaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop.services import auth
+
+    owner = sign_up(client)
+    check_password = auth.verify_password
+    guesses: list[int] = []
+
+    def guessed_meanwhile(password: str, password_hash: str) -> bool:
+        if password == owner.password:  # a wrong guess from the same address lands meanwhile
+            guess = threading.Thread(
+                target=lambda: guesses.append(login(client, owner.email, "guess").status)
+            )
+            guess.start()
+            guess.join()
+        return check_password(password, password_hash)
+
+    monkeypatch.setattr(auth, "verify_password", guessed_meanwhile)
+    assert login(client, owner.email, owner.password).status == 200
+    assert guesses == [401]
+    with session_scope() as session:
+        failures = session.scalar(
+            select(func.count()).select_from(LoginFailure).where(LoginFailure.email == owner.email)
+        )
+    assert failures == 1
+
+
 def test_past_the_account_ceiling_the_account_backs_off_for_seconds_not_the_window(
     client: LambdaClient,
 ) -> None:

@@ -6,6 +6,7 @@ scripts in-process against it, the browser test runs Streamlit itself.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, APP, Platform
 from servers import ServeProcess, running_serve, serve_environment
+
+sys.path.insert(0, str(APP.parent))  # `shopui`, as the app itself finds it
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from dashboard_platform import Platform
+from markdown_check import visible
 from streamlit.testing.v1 import AppTest
 from test_dashboard_storefront import assert_clean, click, product_id, shown
+
+from shopui import ml_words as words
 
 pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
 
@@ -69,12 +73,13 @@ def test_overview_charts_sales_from_the_stats_endpoint(
     app = make_app(admin_state, page="pages/admin_overview.py")
     assert_clean(app)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Revenue, last 30 days"] == f"${stats['totals']['revenue']}"
-    assert metrics["Orders"] == str(stats["totals"]["orders"])
+    assert metrics["Revenue, last 30 days"] == f"${Decimal(stats['totals']['revenue']):,.2f}"
+    assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", metrics["Revenue, last 30 days"])
+    assert metrics["Orders"] == f"{stats['totals']['orders']:,}"
     assert len(app.get("plotly_chart")) == 4  # revenue, orders per day, by status, top products
     low = app.dataframe[0].value
-    assert "Merino Crew Sweater" in set(low["name"])
-    assert int(low.loc[low["name"] == "Merino Crew Sweater", "stock"].iloc[0]) == 3
+    assert "Merino Crew Sweater" in set(low["Product"])
+    assert low.loc[low["Product"] == "Merino Crew Sweater", "In stock"].iloc[0] == "3"
 
 
 def test_admin_creates_edits_restocks_and_deactivates_a_product(
@@ -93,7 +98,7 @@ def test_admin_creates_edits_restocks_and_deactivates_a_product(
     assert created["total"] == 1
     mug = created["items"][0]
     assert (mug["sku"], mug["price"], mug["stock"]) == ("DB-9001", "12.50", 5)
-    assert f"Created Dashboard Mug (id {mug['id']})." in shown(app)
+    assert f"Created Dashboard Mug (ID {mug['id']})." in shown(app)
 
     label = "DB-9001 · Dashboard Mug"
     app.text_input(key="adm_cat_q").input("Dashboard Mug").run()
@@ -105,7 +110,9 @@ def test_admin_creates_edits_restocks_and_deactivates_a_product(
     widget(app.number_input, "Change (+ received, - removed)").set_value(-7)
     widget(app.text_input, "Reason").input("broken in transit")
     click(app, "Apply")
-    assert any(e.value.startswith("Not possible right now") for e in app.error)  # below zero
+    assert [visible(e.value) for e in app.error] == [  # below zero
+        "Not enough stock: 5 left, cannot remove 7. Enter a smaller change."
+    ]
     widget(app.number_input, "Change (+ received, - removed)").set_value(10)
     click(app, "Apply")
     assert "Dashboard Mug: stock is now 15." in shown(app)
@@ -148,7 +155,7 @@ def test_admin_promotes_and_deactivates_a_user(
     app = make_app(admin_state, page="pages/admin_users.py")
     app.text_input(key="adm_users_q").input("promote-me").run()
     assert_clean(app)
-    assert list(app.dataframe[0].value["email"]) == ["promote-me@example.com"]
+    assert list(app.dataframe[0].value["E-mail"]) == ["promote-me@example.com"]
     widget(app.radio, "Role").set_value("admin")
     widget(app.checkbox, "Active (may sign in)").uncheck()
     click(app, "Save")
@@ -174,7 +181,7 @@ def test_shopper_asks_for_a_human_and_admin_resolves_the_ticket(
         o for o in app.selectbox(key="adm_ticket_pick").options if o.startswith(f"#{mine['id']} ")
     )
     app.selectbox(key="adm_ticket_pick").select(label).run()
-    said = [m.markdown[0].value for m in app.chat_message if m.markdown]
+    said = [m.text[0].value for m in app.chat_message if m.text]
     assert "I want to talk to a human about my order, please" in said
     widget(app.radio, "Status").set_value("resolved")
     widget(app.text_area, "Resolution note").input("Called the customer.")
@@ -182,6 +189,36 @@ def test_shopper_asks_for_a_human_and_admin_resolves_the_ticket(
     assert f"Ticket #{mine['id']} is resolved." in shown(app)
     ticket = platform.get(f"/support/tickets/{mine['id']}", admin_state).json()
     assert (ticket["status"], ticket["resolution_note"]) == ("resolved", "Called the customer.")
+
+
+BARE_METRICS = re.compile(r"\b(auc|mae|rmse|spearman|brier|log_loss|ece|psi)\b", re.IGNORECASE)
+
+
+def assert_plain_ml_page(app: AppTest) -> None:
+    """The ML page speaks in sentences; metric names only in tooltips and the details."""
+    text = shown(app)
+    assert not BARE_METRICS.search(text), BARE_METRICS.findall(text)
+    assert not re.search(r"\b\d+\.000\b", text)  # no count with three decimals
+    assert "Models retrain every night at 03:00 UTC (local scheduler)." in text
+    assert "A run also starts when you press Retrain now." in text
+    assert "EventBridge" not in text
+    sentences = [visible(m.value) for m in app.markdown]
+    assert any(
+        re.fullmatch(
+            r"Tells a customer who is leaving from one who is staying \d+% of the time "
+            r"\(guessing would get 50%\)\.",
+            s,
+        )
+        for s in sentences
+    )
+    assert any(
+        re.fullmatch(r"A customer's 30-day spend forecast is typically off by \$[\d,]+\.\d\d\.", s)
+        for s in sentences
+    )
+    assert any(re.fullmatch(r"The newest (churn|spend) model \(run \d+\) .+", s) for s in sentences)
+    tooltips = [m.proto.help for m in app.markdown if m.proto.help]
+    assert any(t.startswith("AUC (area under the ROC curve) 0.") for t in tooltips)
+    assert any(t.startswith("MAE (mean absolute error) ") for t in tooltips)
 
 
 def ml_is_live(platform: Platform) -> bool:
@@ -198,10 +235,11 @@ def test_ml_page_retrains_and_shows_the_finished_run(
     assert_clean(app)
     if not ml_is_live(platform):  # before the ML functions are deployed, each section says so
         notes = [i.value for i in app.info]
-        assert any("The model registry is not available yet" in n for n in notes)
+        assert any("The model list is not available yet" in n for n in notes)
         assert any("Run history is not available yet" in n for n in notes)
         return
-    assert "Champion models" in shown(app)
+    assert "How good are the models in use?" in shown(app)
+    assert_plain_ml_page(app)
     click(app, "Retrain now")
     assert_clean(app)
     deadline = time.monotonic() + 180
@@ -216,10 +254,11 @@ def test_ml_page_retrains_and_shows_the_finished_run(
         headers={"Authorization": f"Bearer {admin_state['access_token']}"},
     ).json()
     assert status == run["status"] in {"succeeded", "failed", "skipped"}
-    assert message.startswith(f"Run {run_id} {status}")
+    assert message.startswith(f"Run {run_id} {'finished' if status == 'succeeded' else status}")
     assert message in shown(app)
-    history = next(d.value for d in app.dataframe if "trigger" in d.value.columns)
-    assert run_id in set(history["run"])
+    history = next(d.value for d in app.dataframe if "Started by" in d.value.columns)
+    row = history.loc[history["Run"] == run_id].iloc[0]
+    assert (row["Started by"], row["Result"]) == ("Started by hand", words.status_words(status))
 
 
 def test_ml_page_says_when_the_ml_api_is_unreachable(
@@ -231,9 +270,7 @@ def test_ml_page_says_when_the_ml_api_is_unreachable(
     app = make_app(admin_state, page="pages/admin_ml.py")
     assert_clean(app)
     notes = [i.value for i in app.info]
-    assert any(
-        "The model registry is not available yet" in n and "not reachable" in n for n in notes
-    )
+    assert "The model list can't be reached right now. Try again in a minute." in notes
     click(app, "Retrain now")
     assert_clean(app)
-    assert any("Retraining is not available yet" in i.value for i in app.info)
+    assert any("Retraining can't be reached right now" in i.value for i in app.info)

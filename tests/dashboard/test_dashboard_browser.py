@@ -1,13 +1,15 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-An admin signs in and opens the ML page (and retrains when the retrain API is there); a
-shopper signs up, adds to the cart and checks out. Screenshots go to test-output/dashboard/;
-with UPDATE_SCREENSHOTS=1 the main pages are also copied to docs/screenshots/ for the README.
+An admin signs in, opens the ML page, retrains and reads the plain sentences; a shopper
+signs up, adds to the cart and checks out; hostile names and chat messages stay text.
+Screenshots go to test-output/dashboard/; with UPDATE_SCREENSHOTS=1 the main pages are also
+copied to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import httpx
 import pytest
 from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, Platform
 from servers import ROOT, free_port
-from test_dashboard_admin import place_order
+from test_dashboard_admin import BARE_METRICS, place_order
 from test_dashboard_storefront import product_id
 
 pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
@@ -36,6 +38,11 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 WAIT_MS = 30_000
+EVIL_HOST = "evil.example"
+HOSTILE = (
+    f"![x](https://{EVIL_HOST}/?d=1) [deal](https://{EVIL_HOST}) https://{EVIL_HOST}/bare "
+    f"www.{EVIL_HOST} boss@{EVIL_HOST} <b>bold</b> <img src=https://{EVIL_HOST}/i.png>"
+)
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
@@ -131,19 +138,82 @@ def test_admin_sees_ml_monitoring_and_sales_overview(
     open_page(page, "ML monitoring")
     expect(page.get_by_role("heading", name="ML monitoring")).to_be_visible(timeout=WAIT_MS)
     expect(
-        page.get_by_text("Models retrain nightly").or_(page.get_by_text("Nightly schedule"))
+        page.get_by_text("Models retrain every night at 03:00 UTC (local scheduler).")
     ).to_be_visible(timeout=WAIT_MS)
-    ml_live = httpx.get(f"{platform.ml_url}/ml/retrain/health").status_code == 200
-    if ml_live:
-        page.get_by_role("button", name="Retrain now").click()
-        expect(page.get_by_text("Run ").filter(has_text="promoted").first).to_be_visible(
-            timeout=120_000
-        )
-    else:
-        expect(page.get_by_text("is not available yet").first).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Retrain now").click()
+    expect(page.get_by_text(re.compile(r"^Run \d+ (finished|was skipped|failed)"))).to_be_visible(
+        timeout=120_000
+    )
+    main = page.get_by_test_id("stMain")
+    expect(
+        main.get_by_text("Tells a customer who is leaving from one who is staying")
+    ).to_be_visible(timeout=WAIT_MS)
+    expect(main.get_by_text("spend forecast is typically off by $")).to_be_visible()
+    expect(main.get_by_text(re.compile(r"^The newest churn model \(run \d+\)"))).to_be_visible()
+    page.wait_for_timeout(1500)  # charts and tables drawn
+    words = main.inner_text()
+    assert not BARE_METRICS.search(words), BARE_METRICS.findall(words)
+    assert not re.search(r"\b\d+\.000\b", words)
     snap(page, "admin-ml", readme=True)
     assert not page.get_by_text("Something went wrong").count()
     page.close()
+
+
+def assert_nothing_loads_or_links(page: Any) -> None:
+    """No image source and no link in the page points at the hostile address."""
+    main = page.get_by_test_id("stMain")
+    assert main.locator(f'img[src*="{EVIL_HOST}"], a[href*="{EVIL_HOST}"]').count() == 0
+    assert main.locator("a[href^='mailto:'], b, img:not([src^='data:'])").count() == 0
+
+
+def test_hostile_text_renders_as_text_in_the_browser(
+    browser: Any, dashboard_url: str, platform: Platform
+) -> None:
+    from playwright.sync_api import expect
+
+    admin = platform.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    created = platform.post(
+        "/products",
+        admin,
+        {
+            "sku": "EV-BROWSER",
+            "name": f"Evil {HOSTILE}",
+            "category": "Oddities",
+            "price": "5.00",
+            "stock": 3,
+            "description": HOSTILE,
+        },
+    )
+    assert created.status_code == 201, created.text
+    shopper = platform.sign_up("browser-hostile@example.com", name=f"Eve {HOSTILE}")
+    question = f"I want a human. {HOSTILE}"
+    assert platform.post("/support/chat", shopper, {"message": question}).is_success
+    try:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{dashboard_url}/product?id={created.json()['id']}")
+        title = page.get_by_role("heading", level=1)
+        expect(title).to_be_visible(timeout=WAIT_MS)
+        # As typed; the invisible word joiners are what keeps bare addresses from linking.
+        assert title.inner_text().replace("\u2060", "") == f"Evil {HOSTILE}"
+        expect(page.get_by_text(HOSTILE, exact=True)).to_be_visible()  # the description
+        assert_nothing_loads_or_links(page)
+
+        page.goto(dashboard_url)
+        expect(page.get_by_role("heading", name="Shop")).to_be_visible(timeout=WAIT_MS)
+        sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+        expect(page.get_by_text("Signed in as")).to_be_visible(timeout=WAIT_MS)
+        open_page(page, "Support tickets")
+        expect(page.get_by_role("heading", name="Support tickets")).to_be_visible(timeout=WAIT_MS)
+        page.get_by_test_id("stSelectbox").filter(has_text="Ticket").click()
+        page.get_by_role("option").filter(has_text="I want a human").first.click()
+        expect(page.get_by_text(question, exact=True)).to_be_visible(timeout=WAIT_MS)
+        assert_nothing_loads_or_links(page)
+        page.close()
+    finally:
+        httpx.delete(
+            f"{platform.commerce_url}/products/{created.json()['id']}",
+            headers={"Authorization": f"Bearer {admin['access_token']}"},
+        )
 
 
 def test_shopper_adds_to_cart_and_checks_out_in_the_browser(
@@ -174,7 +244,7 @@ def test_shopper_adds_to_cart_and_checks_out_in_the_browser(
     snap(page, "product", readme=True)
 
     open_page(page, "Cart")
-    expect(page.get_by_text("Subtotal: $39.90 (1 items)")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Subtotal: $39.90 (1 item)")).to_be_visible(timeout=WAIT_MS)
     snap(page, "cart", readme=True)
     page.get_by_role("button", name="Proceed to checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)

@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from dashboard_platform import Platform
+from markdown_check import visible
 from streamlit.testing.v1 import AppTest
+
+from shopui import formatting as fmt
 
 pytestmark = pytest.mark.e2e  # starts `shopfn serve` as a subprocess
 
@@ -16,7 +19,7 @@ AppFactory = Callable[..., AppTest]
 
 
 def shown(app: AppTest) -> str:
-    """Everything a person reads on the page, as one string."""
+    """Everything a person reads on the page, as one string (Markdown resolved to its text)."""
     parts: list[str] = []
     for kind in (
         "title",
@@ -29,7 +32,8 @@ def shown(app: AppTest) -> str:
         "warning",
         "error",
     ):
-        parts += [str(element.value) for element in getattr(app, kind)]
+        parts += [visible(str(element.value)) for element in getattr(app, kind)]
+    parts += [str(element.value) for element in app.text]
     return "\n".join(parts)
 
 
@@ -39,7 +43,13 @@ def assert_clean(app: AppTest) -> None:
 
 
 def card_names(app: AppTest) -> list[str]:
-    return [m.value.strip("*") for m in app.markdown if m.value.startswith("**")]
+    return [visible(m.value) for m in app.markdown if m.value.startswith("**")]
+
+
+def prices(app: AppTest) -> list[float]:
+    """The prices on the catalog cards, as numbers."""
+    captions = [visible(c.value) for c in app.caption]
+    return [float(c.split("$")[1].split(" ")[0].replace(",", "")) for c in captions if "$" in c]
 
 
 def click(app: AppTest, label: str) -> AppTest:
@@ -73,21 +83,17 @@ def test_search_category_price_and_sort_narrow_the_catalog(make_app: AppFactory)
     app.selectbox(key="catalog_category").select("Books").run()
     assert len(card_names(app)) == 4
     app.selectbox(key="catalog_sort").select("Price: high to low").run()
-    prices = [c.value.split("$")[1].split(" ")[0] for c in app.caption if "$" in c.value]
-    assert [float(p) for p in prices] == sorted((float(p) for p in prices), reverse=True)
-    app.text_input(key="catalog_max").input("15").run()
+    assert prices(app) == sorted(prices(app), reverse=True)
+    app.text_input(key="catalog_max").input("20").run()
     assert_clean(app)
-    assert all(
-        float(p.split("$")[1].split(" ")[0]) <= 15
-        for p in [c.value for c in app.caption if "$" in c.value]
-    )
+    assert prices(app) and all(p <= 20 for p in prices(app))
 
 
 def test_bad_price_filter_is_explained_not_crashed(make_app: AppFactory) -> None:
     app = make_app()
     app.text_input(key="catalog_min").input("cheap").run()
     assert_clean(app)
-    assert "'cheap' is not a price" in shown(app)
+    assert "'cheap' is not a price, so it is ignored. Enter a number like 19.99." in shown(app)
 
 
 def test_shopper_signs_up_and_in_through_the_forms(make_app: AppFactory) -> None:
@@ -97,7 +103,8 @@ def test_shopper_signs_up_and_in_through_the_forms(make_app: AppFactory) -> None
     app.text_input(key="signup_password").input("short")
     click(app, "Create account")
     assert_clean(app)
-    assert any("password" in e.value.lower() for e in app.error)  # 422 explained
+    said = [visible(e.value) for e in app.error]  # the 422 in words, with the next step
+    assert said == ["The password needs at least 8 characters. Correct it and try again."]
 
     app.text_input(key="signup_password").input("long-enough-pw")
     click(app, "Create account")
@@ -112,7 +119,7 @@ def test_wrong_password_says_so(make_app: AppFactory) -> None:
     app.text_input(key="signin_password").input("wrong-password")
     click(app, "Sign in")
     assert_clean(app)
-    assert [e.value for e in app.error] == ["Wrong e-mail or password."]
+    assert [e.value for e in app.error] == ["Wrong e-mail or password. Check both and try again."]
 
 
 def test_expired_session_asks_to_sign_in_again(
@@ -121,10 +128,10 @@ def test_expired_session_asks_to_sign_in_again(
     state = {**shopper_state, "access_token": "expired.token.value", "refresh_token": "bad"}
     app = make_app(state)
     assert_clean(app)
-    assert "Your session expired: please sign in again." in shown(app)
+    assert "Your session expired. Please sign in again." in shown(app)
     assert "access_token" not in app.session_state
     next(b for b in app.button if b.label == "Add").click().run()
-    assert "Sign in to add to your cart." in shown(app)
+    assert "Sign in to add to your cart: open Sign in in the menu." in shown(app)
 
 
 def test_stale_access_token_is_renewed_with_the_refresh_token(
@@ -254,7 +261,9 @@ def test_checkout_short_of_stock_is_explained(
         fill_shipping(app)
         click(app, "Place order")
         assert_clean(app)
-        assert any(e.value.startswith("Not possible right now") for e in app.error)
+        said = [visible(e.value) for e in app.error]
+        assert len(said) == 1 and said[0].startswith("Cannot check out: Two-Person Dome Tent")
+        assert said[0].endswith("Change your cart, then place the order again.")
         assert platform.get("/orders", shopper_state).json()["total"] == 0
 
         app.switch_page("pages/cart.py")
@@ -283,7 +292,9 @@ def test_shopper_sees_status_history_and_cancels(
     app.run()
     assert_clean(app)
     assert f"Order #{order_id} · pending" in app.expander[0].label
-    assert any(m.value.startswith("- pending at") for m in app.markdown)
+    placed = fmt.when(platform.get(f"/orders/{order_id}", shopper_state).json()["created_at"])
+    assert f"Order #{order_id} · pending · $129.00 · {placed}" in app.expander[0].label
+    assert any(visible(m.value).startswith("pending on ") for m in app.markdown)
     click(app, "Cancel order")
     assert_clean(app)
     order = platform.get(f"/orders/{order_id}", shopper_state).json()
@@ -299,6 +310,8 @@ def test_add_on_a_catalog_card_puts_one_in_the_cart(
     app.text_input(key="catalog_q").input("backpack").run()
     app.button(key=f"add_{pid}").click().run()
     assert_clean(app)
-    assert [t.value for t in app.toast] == ["Added Trail Running Backpack 12 L to your cart"]
+    assert [visible(t.value) for t in app.toast] == [
+        "Added Trail Running Backpack 12 L to your cart"
+    ]
     lines = platform.get("/cart", shopper_state).json()["items"]
     assert [(line["product_id"], line["quantity"]) for line in lines] == [(pid, 1)]

@@ -98,14 +98,14 @@ def test_a_new_route_without_a_section_is_named_in_the_failure() -> None:
     """What a helper adding a route sees: the route, its function and the heading to add."""
     served = {
         **served_routes(),
-        ("GET", "/ml/retrain/schedule"): ServedRoute(
-            "retrain", "GET", "/ml/retrain/schedule", frozenset({200})
+        ("GET", "/ml/retrain/pause"): ServedRoute(
+            "retrain", "GET", "/ml/retrain/pause", frozenset({200})
         ),
     }
     documented = read_api_doc(_prefixes())
     assert undocumented(served, documented) == [
-        "GET /ml/retrain/schedule (function retrain) is not in api.md: add a "
-        "'### GET /ml/retrain/schedule' section with Who, Request, Response, Errors and an example"
+        "GET /ml/retrain/pause (function retrain) is not in api.md: add a "
+        "'### GET /ml/retrain/pause' section with Who, Request, Response, Errors and an example"
     ]
 
 

@@ -166,6 +166,7 @@ def test_the_default_retention_covers_every_event_a_training_run_reads() -> None
     [
         ("HOUSEKEEPING_SCHEDULE", "sometimes", "HOUSEKEEPING_SCHEDULE must be 'HH:MM'"),
         ("HOUSEKEEPING_SCHEDULE", "25:00", "HOUSEKEEPING_SCHEDULE must be 'HH:MM'"),
+        ("HOUSEKEEPING_SCHEDULE", "every:0", "HOUSEKEEPING_SCHEDULE must be 'HH:MM'"),
         ("HOUSEKEEPING_BATCH_SIZE", "10", "greater than or equal to 100"),
         ("BEHAVIOR_EVENT_RETENTION_DAYS", "0", "greater than or equal to 1"),
         ("IDEMPOTENCY_KEY_RETENTION_HOURS", "soon", "valid integer"),

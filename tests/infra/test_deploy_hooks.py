@@ -149,3 +149,36 @@ def test_a_failure_is_reported_to_cloudformation_instead_of_hanging(
     handler(_event("Create", url, broken), None)
     assert received[0]["Status"] == "FAILED"
     assert "ResourceNotFoundException" in received[0]["Reason"]
+
+
+def test_the_statement_timeout_is_set_on_the_database_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new session of the role gets it, without a SET of its own (RDS Proxy: no pin)."""
+    from support import PG_ADMIN_URL
+
+    from shop.db import reset_engine
+    from shop.deploy_hooks import set_role_statement_timeout
+    from shop.settings import get_settings
+
+    role = f"shopfn_hook_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    as_role = sa.engine.make_url(PG_ADMIN_URL).set(username=role)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE ROLE {role} LOGIN"))
+    try:
+        monkeypatch.setenv("DATABASE_URL", as_role.render_as_string(False))
+        get_settings.cache_clear()
+        reset_engine()
+        set_role_statement_timeout(15)
+        reset_engine()
+        fresh = sa.create_engine(as_role)
+        with fresh.connect() as connection:
+            assert connection.execute(sa.text("SHOW statement_timeout")).scalar() == "15s"
+        fresh.dispose()
+        with admin.connect() as connection:
+            assert connection.execute(sa.text("SHOW statement_timeout")).scalar() == "0"
+    finally:
+        reset_engine()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP ROLE {role}"))
+        admin.dispose()
+        get_settings.cache_clear()

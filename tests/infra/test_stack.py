@@ -180,6 +180,24 @@ def test_one_lambda_per_manifest_function_behind_its_prefix(dev) -> None:
     dev.assertions.resource_count_is("AWS::ApiGateway::Method", len(MANIFEST) * 2)
 
 
+def test_nothing_makes_rds_proxy_pin_a_session_by_default(dev) -> None:
+    """No named prepared statements, no per-transaction SET: the role holds the timeout."""
+    for name in API_FUNCTIONS:
+        _, value = function(dev, name)
+        env = value["Properties"]["Environment"]["Variables"]
+        assert env["DB_PREPARE_THRESHOLD"] == "0"
+        assert env["DB_STATEMENT_TIMEOUT_SCOPE"] == "role"
+        assert 0 < float(env["DB_STATEMENT_TIMEOUT"]) < value["Properties"]["Timeout"]
+    (migrate,) = resources(dev, "Custom::ShopfnMigrations").values()
+    assert migrate["Properties"]["StatementTimeoutSeconds"] == env["DB_STATEMENT_TIMEOUT"]
+    (proxy,) = resources(dev, "AWS::RDS::DBProxy").values()
+    assert "InitQuery" not in json.dumps(proxy)  # no session SET for every connection either
+    _, retrain = function(dev, "retrain")
+    env = retrain["Properties"]["Environment"]["Variables"]
+    assert env["DB_PREPARE_THRESHOLD"] == "0"
+    assert float(env["DB_STATEMENT_TIMEOUT"]) < retrain["Properties"]["Timeout"]
+
+
 def test_api_functions_time_out_before_api_gateway_gives_up(dev) -> None:
     for name in API_FUNCTIONS:
         _, value = function(dev, name)
@@ -269,6 +287,10 @@ def test_nightly_rule_retries_and_dead_letters_retrain(dev) -> None:
             ],
         },
     )
+    # GET /ml/retrain/schedule describes this very rule, read from the function's settings.
+    env = function(dev, "retrain")[1]["Properties"]["Environment"]["Variables"]
+    assert env["RETRAIN_RULE_EXPRESSION"] == "cron(0 3 * * ? *)"
+    assert env["RETRAIN_RULE_NAME"].endswith("-retrain-nightly")
     dev.assertions.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
         {"DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}},

@@ -44,6 +44,16 @@ def test_build_contexts_and_dockerfiles_exist(compose) -> None:
         assert (context / service["build"].get("dockerfile", "Dockerfile")).is_file()
 
 
+def test_the_api_image_installs_what_shopfn_serve_imports() -> None:
+    """ml and support for the functions, cli for the progress bars of the first start's
+    simulated history and training (tqdm): a group left out fails the container's first start."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    syncs = [line for line in dockerfile.splitlines() if "uv sync" in line]
+    assert len(syncs) == 2, syncs
+    for line in syncs:
+        assert {"ml", "support", "cli"} <= set(re.findall(r"--group (\S+)", line)), line
+
+
 def test_ports_are_the_documented_ones(compose) -> None:
     services = compose["services"]
     assert {"8001:8001", "8000:8000"} <= set(services["api"]["ports"])

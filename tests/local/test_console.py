@@ -78,6 +78,17 @@ def test_a_function_warning_stands_out_on_the_console_with_its_request_id(
     assert "{" not in out  # no JSON log line either
 
 
+def test_the_console_takes_a_lower_case_log_level_as_powertools_does(
+    console: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop.http.handler import observability
+
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "info")
+    logger, _metrics, _tracer = observability(f"lower{uuid.uuid4().hex[:8]}")
+    assert logger.log_level == logging.INFO
+    assert [h.level for h in logger.handlers] == [logging.INFO]
+
+
 def test_without_the_console_a_function_logs_json_as_in_aws(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

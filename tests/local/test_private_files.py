@@ -61,6 +61,22 @@ def test_an_older_world_readable_database_is_made_owner_only(
     assert mode(Path(f"{db}-shm")) == 0o600
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_makes_no_file(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop.db import build_engine
+
+    monkeypatch.chdir(tmp_path)
+    engine = build_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_generated_signing_key_is_owner_only(
     tmp_path: Path, open_umask: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

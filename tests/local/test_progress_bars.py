@@ -17,7 +17,8 @@ from terminal import run_on_terminal
 
 from shop.progress import advance, in_steps, watched_by
 
-SIMULATE = ["simulate", "--users", "60", "--days", "30", "--seed", "1"]
+#: A month of history ending at a fixed instant, whatever the day the tests run.
+SIMULATE = ["simulate", "--users", "60", "--days", "30", "--seed", "1", "--end", "2026-06-30"]
 #: tqdm's bar: a description, a percentage and `count/total [elapsed<remaining`.
 _BAR = r"{desc}: +\d+%\|.*\| *\d+(\.\d+)?k?/\d+(\.\d+)?k? \[\d\d:\d\d<"
 
@@ -68,8 +69,9 @@ def test_retrain_and_backtest_show_their_steps_on_a_terminal(shop: Shop) -> None
     assert retrain.returncode == 0, retrain.terminal
     assert re.search(_BAR.format(desc="training models"), retrain.terminal), retrain.terminal
     assert '"status": "skipped"' in retrain.stdout
+    # Inside the simulated month (a cutoff outside the history is refused).
     backtest = run_on_terminal(
-        _shopfn("ml", "backtest", "--cutoff", "2026-01-01", "--horizon-days", "30"), shop.env
+        _shopfn("ml", "backtest", "--cutoff", "2026-06-15", "--horizon-days", "30"), shop.env
     )
     assert re.search(_BAR.format(desc="backtest"), backtest.terminal), backtest.terminal
     assert "not enough history" in backtest.stdout

@@ -172,11 +172,14 @@ def test_log_format_json_keeps_the_structured_logs_and_metrics(tmp_path: Path) -
     assert "shopfn is running" not in "\n".join(lines)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A database of its own on the test PostgreSQL, dropped afterwards."""
+@pytest.fixture(params=["direct", "pgbouncer"])
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own on the test PostgreSQL (directly or through PgBouncer), dropped
+    afterwards."""
     name = f"shopfn_serve_{uuid.uuid4().hex[:10]}"
     url = create_postgres_database(PG_ADMIN_URL, name)
+    if request.param == "pgbouncer":
+        url = request.getfixturevalue("pooler").url_for(url)
     try:
         yield url
     finally:

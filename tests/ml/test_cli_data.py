@@ -81,12 +81,90 @@ def test_simulate_then_backtest_prints_metrics_as_json(db: str, capsys) -> None:
     assert _count(Order) > 200 and _count(BehaviorEvent) > 2000
     capsys.readouterr()
     cutoff = FIXED_NOW.date().replace(day=1).isoformat()
-    code = main(["ml", "backtest", "--cutoff", cutoff, "--horizon-days", "20", "--json"])
+    args = ["ml", "backtest", "--cutoff", cutoff, "--horizon-days", "20", "--spend-days", "14"]
+    code = main([*args, "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["horizon_days"] == 20 and out["validation_cutoff"].startswith(cutoff)
+    assert out["spend_days"] == 14 and out["complete"] is True
     assert set(out["models"]["churn"]) == {"gbm", "bgnbd", "rfm"}
     assert out["models"]["churn"]["gbm"]["auc"] > 0.5
+    for name in ("churn", "spend"):
+        chosen = out["chosen"][name]
+        assert chosen["kind"] in out["models"][name]
+        assert chosen["metrics"] == out["models"][name][chosen["kind"]]
+
+
+def test_simulate_refuses_an_unknown_profile_and_writes_nothing(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from shop.models import Order, User
+    from shopfn.cli import main
+
+    assert main(["simulate", "--users", "10", "--profile", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown --profile 'nonsense': choose one of default, transactions" in err
+    assert _count(User) == 0 and _count(Order) == 0
+
+
+def test_simulate_ends_the_history_where_asked_and_refuses_a_bad_end(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from shop.db import session_scope
+    from shop.models import Order, User
+    from shopfn.cli import main
+
+    assert main(["simulate", "--users", "10", "--end", "someday"]) == 2
+    assert "--end must be a date like 2026-09-01" in capsys.readouterr().err
+    assert _count(User) == 0 and _count(Order) == 0
+
+    assert (
+        main(["simulate", "--users", "30", "--days", "60", "--seed", "5", "--end", "2025-03-01"])
+        == 0
+    )
+    with session_scope() as session:
+        first, last = session.execute(
+            select(func.min(Order.created_at), func.max(Order.created_at))
+        ).one()
+    assert datetime(2024, 12, 31, tzinfo=UTC) <= first.replace(tzinfo=UTC)
+    assert last.replace(tzinfo=UTC) <= datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def test_simulate_transactions_profile_writes_orders_only(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from shop.models import BehaviorEvent, Order
+    from shopfn.cli import main
+
+    assert main(["simulate", "--users", "40", "--profile", "transactions", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "simulated 40 customers" in out and "over 540 days (transactions profile)" in out
+    assert _count(Order) >= 40 and _count(BehaviorEvent) == 0
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "message"),
+    [
+        ("2020-01-01", "is outside the order history"),
+        ("2031-01-01", "is outside the order history"),
+    ],
+)
+def test_backtest_refuses_a_cutoff_outside_the_history(
+    db: str, capsys, cutoff: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    from shopfn.cli import main
+
+    assert main(["simulate", "--users", "30", "--days", "120", "--seed", "1"]) == 0
+    capsys.readouterr()
+    assert main(["ml", "backtest", "--cutoff", cutoff]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "pick a date between" in captured.err
+    assert captured.out == ""
+
+
+def test_backtest_on_an_empty_shop_and_with_bad_windows_says_why(db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    from shopfn.cli import main
+
+    assert main(["ml", "backtest", "--cutoff", "2026-01-01"]) == 2
+    assert "no orders yet" in capsys.readouterr().err
+    assert main(["ml", "backtest", "--cutoff", "2026-01-01", "--spend-days", "0"]) == 2
+    assert "between 1 and 3650" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from shop.settings import get_settings
 #: Error responses documented on every route of every function.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {problems.PROBLEM_JSON: {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 

@@ -53,7 +53,8 @@ def observability(service: str) -> tuple[Logger, Metrics, Tracer | None]:
     # An invocation that records no business metric is normal here, not worth a warning.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     if console_logging():  # a person reads these: warnings and errors only, no JSON
-        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
+        # Powertools accepts `info` as well as `INFO`; logging.Handler only the latter.
+        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING").strip().upper()
         logger = Logger(service=service, level=level, logger_handler=_ToProcessLogging(level))
     else:
         logger = Logger(service=service)

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -87,6 +89,24 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
+#: Seconds a client should wait before retrying after a database failure.
+DATABASE_RETRY_AFTER = 1
+
+
+def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A database failure (dropped connection, failover, timeout, pooler error) is a 503.
+
+    The request's transaction was rolled back (or never committed), so retrying is safe;
+    the error is logged with its cause, as an unexpected one would be.
+    """
+    get_logger().error("database unavailable", exc_info=exc)
+    return problem_response(
+        503,
+        "The database is not available right now. Please try again in a moment.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     get_logger().exception("unhandled error", exc_info=exc)
     return problem_response(500, "An unexpected error occurred; it has been logged.")
@@ -97,4 +117,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.ShopError, _shop_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in (DBAPIError, DisconnectionError, PoolTimeout):
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected)

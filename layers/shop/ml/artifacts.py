@@ -32,6 +32,10 @@ class ArtifactError(Exception):
     """An artifact is missing or unreadable."""
 
 
+class ArtifactStoreUnavailable(ArtifactError):
+    """The store cannot be reached (network, endpoint down): nothing was read or written."""
+
+
 class ArtifactIntegrityError(ArtifactError):
     """An artifact's bytes do not match the SHA-256 recorded for them: refused."""
 
@@ -73,31 +77,43 @@ class _LocalBackend:
 class _S3Backend:
     def __init__(self, bucket: str, endpoint_url: str | None) -> None:
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
         self.location = f"s3://{bucket}"
-        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+        # Bounded: an unreachable endpoint fails a request in seconds, not boto's 60 s x 5.
+        config = Config(
+            connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3}
+        )
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
 
     def get(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body: bytes = response["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
             raise ArtifactError(f"cannot read {key} from {self.location}") from exc
-        body: bytes = response["Body"].read()
+        except BotoCoreError as exc:
+            raise ArtifactStoreUnavailable(f"cannot reach {self.location}: {exc}") from exc
         return body
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-            ServerSideEncryption="AES256",
-        )
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ServerSideEncryption="AES256",
+            )
+        except BotoCoreError as exc:
+            raise ArtifactStoreUnavailable(f"cannot reach {self.location}: {exc}") from exc
 
 
 @dataclass(frozen=True)

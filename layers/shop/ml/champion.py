@@ -1,8 +1,13 @@
-"""Champion/challenger: promote only what beats both the baselines and the current champion."""
+"""Champion/challenger: promote only what beats both the baselines and the current champion.
+
+A candidate that ranks customers backwards on the validation window (AUC below 0.5, or a
+negative Spearman correlation) is never chosen, whatever its other metrics: that is a bug
+in its data or training, not a weak model.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shop.ml.evaluation import PRIMARY_METRIC, better
@@ -11,15 +16,51 @@ from shop.ml.training import Candidate
 BASELINES = ("bgnbd", "rfm")
 
 
+#: Each ranking metric's floor: below it a model orders customers worse than chance.
+RANKING_FLOORS: dict[str, float] = {"auc": 0.5, "spearman": 0.0}
+
+
 @dataclass(frozen=True)
 class Decision:
     best: Candidate
     promote: bool
     reason: str
     champion_metrics: dict[str, Any] | None = None
+    #: Candidates left out because they rank backwards, with why.
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def ranks_backwards(metrics: dict[str, Any]) -> str | None:
+    """Why these validation metrics disqualify a model, or None if they do not."""
+    for metric, floor in RANKING_FLOORS.items():
+        value = metrics.get(metric)
+        if value is not None and value < floor:
+            return (
+                f"{metric} {value:.4f} is below {floor:g}: it ranks customers backwards "
+                "(never promoted)"
+            )
+    return None
 
 
 def decide(
+    name: str, candidates: list[Candidate], champion: tuple[str, dict[str, Any]] | None
+) -> Decision:
+    """`choose`, with the candidates that rank backwards left out and named in the reason."""
+    rejected = {c.kind: why for c in candidates if (why := ranks_backwards(c.metrics))}
+    eligible = [c for c in candidates if c.kind not in rejected]
+    if not eligible:
+        shown = "; ".join(f"{kind}: {why}" for kind, why in rejected.items())
+        return Decision(
+            candidates[0], False, f"no candidate can be promoted ({shown})", None, rejected
+        )
+    decision = choose(name, eligible, champion)
+    if not rejected:
+        return decision
+    shown = "; ".join(f"{kind} left out: {why}" for kind, why in rejected.items())
+    return replace(decision, reason=f"{decision.reason}; {shown}", rejected=rejected)
+
+
+def choose(
     name: str, candidates: list[Candidate], champion: tuple[str, dict[str, Any]] | None
 ) -> Decision:
     """The run's best candidate on the validation window, and whether it replaces the champion.

@@ -36,6 +36,12 @@ class MlSettings(BaseSettings):
     retrain_ecs_above_events: int = Field(
         default=0, ge=0, description="runs over more behavior events go to ECS (0: never)"
     )
+    retrain_rule_expression: str | None = Field(
+        default=None, description="AWS: the nightly EventBridge rule's expression (set by CDK)"
+    )
+    retrain_rule_name: str | None = Field(
+        default=None, description="AWS: the nightly EventBridge rule's name (set by CDK)"
+    )
     seed_demo_history: bool = Field(
         default=True, description="`shopfn serve` on an empty shop simulates a history and trains"
     )

@@ -50,26 +50,45 @@ class CutoffPlan:
     train: list[datetime]
     validation: datetime
     horizon_days: int
+    spend_days: int = SPEND_DAYS
 
     def as_dict(self) -> dict[str, object]:
         return {
             "train_cutoffs": [c.isoformat() for c in self.train],
             "validation_cutoff": self.validation.isoformat(),
             "horizon_days": self.horizon_days,
-            "spend_days": SPEND_DAYS,
+            "spend_days": self.spend_days,
         }
 
+    @property
+    def label_days(self) -> int:
+        """How long after a cutoff its labels need: the longer of the two windows."""
+        return max(self.horizon_days, self.spend_days)
 
-def plan_cutoffs(now: datetime, horizon_days: int, train_cutoffs: int = 3) -> CutoffPlan:
+
+def training_cutoffs(validation: datetime, label_days: int, count: int) -> list[datetime]:
+    """`count` cutoffs before `validation`, each one's label window ending by the next one."""
+    step = timedelta(days=label_days)
+    return [validation - step * k for k in range(count, 0, -1)]
+
+
+def plan_cutoffs(
+    now: datetime, horizon_days: int, train_cutoffs: int = 3, spend_days: int = SPEND_DAYS
+) -> CutoffPlan:
     """The validation cutoff (whose label window ended by `now`) and earlier training ones."""
-    step = timedelta(days=max(horizon_days, SPEND_DAYS))
+    label_days = max(horizon_days, spend_days)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    validation = day - step
-    train = [validation - step * k for k in range(train_cutoffs, 0, -1)]
-    return CutoffPlan(train=train, validation=validation, horizon_days=horizon_days)
+    validation = day - timedelta(days=label_days)
+    train = training_cutoffs(validation, label_days, train_cutoffs)
+    return CutoffPlan(train, validation, horizon_days, spend_days)
 
 
-def build_examples(session: Session, cutoffs: Sequence[datetime], horizon_days: int) -> Examples:
+def build_examples(
+    session: Session,
+    cutoffs: Sequence[datetime],
+    horizon_days: int,
+    spend_days: int = SPEND_DAYS,
+) -> Examples:
     """Features at each cutoff for the active population, with the labels after it."""
     frames: list[FeatureFrame] = []
     churned: list[NDArray[np.float64]] = []
@@ -78,7 +97,7 @@ def build_examples(session: Session, cutoffs: Sequence[datetime], horizon_days: 
         frame = compute_features(session, cutoff, active_only=True)
         if len(frame.user_ids) == 0:
             continue
-        churn, value = churn_and_spend(session, cutoff, frame.user_ids, horizon_days)
+        churn, value = churn_and_spend(session, cutoff, frame.user_ids, horizon_days, spend_days)
         frames.append(frame)
         churned.append(churn)
         spend.append(value)

@@ -239,9 +239,10 @@ def _feature_query(for_ids: bool) -> Select[Any]:
 
 
 def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[Any]:
-    """Per user: valid orders, spend, cancellations, windowed counts and spend, last order.
+    """Per user: purchases, net spend, cancellations, windowed counts and spend, last purchase.
 
-    An order is valid unless a "cancelled" status change happened before `as_of`.
+    An order is valid unless a "cancelled" status change happened before `as_of`; a valid
+    order with a negative total is a return: it lowers spend and is not counted as a purchase.
     """
     change = _alias(OrderStatusChange, "sc")
     order = _alias(Order, "o")
@@ -265,19 +266,22 @@ def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[An
     ).outerjoin(xc, xc.c.order_id == order.c.id)
     orders = per_order.subquery("po")
     valid = orders.c.ok == _ONE
+    # A return (an imported order with a negative total) is no purchase; its value is netted.
+    bought = and_(valid, orders.c.total >= _ZERO)
     created = orders.c.at
     windowed = {w: and_(valid, orders.c.w >= _LEVEL[w]) for w in WINDOWS}
+    bought_in = {w: and_(bought, orders.c.w >= _LEVEL[w]) for w in WINDOWS}
     columns = [
-        _sum_if(valid),
+        _sum_if(bought),
         _sum_if(valid, orders.c.total),
         _sum_if(~valid),
-        *(_sum_if(windowed[w]) for w in WINDOWS),
+        *(_sum_if(bought_in[w]) for w in WINDOWS),
         *(_sum_if(windowed[w], orders.c.total) for w in WINDOWS),
     ]
     return select(
         orders.c.user_id,
         *(column.label(f"o{i}") for i, column in enumerate(columns)),
-        type_coerce(func.max(case((valid, created), else_=None)), UTCDateTime()).label("last"),
+        type_coerce(func.max(case((bought, created), else_=None)), UTCDateTime()).label("last"),
     ).group_by(orders.c.user_id)
 
 

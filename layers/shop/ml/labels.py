@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from shop.ml.lookback import SPEND_DAYS  # also read from here by dataset, backtest
@@ -16,9 +16,10 @@ from shop.models import Order
 def orders_after(
     session: Session, cutoff: datetime, days: int, user_ids: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(number of orders, their total value) per user in [cutoff, cutoff + days).
+    """(number of purchases, net value) per user in [cutoff, cutoff + days).
 
-    Cancelled orders do not count: a cancelled purchase is no purchase.
+    Cancelled orders do not count: a cancelled purchase is no purchase. A return (an imported
+    order with a negative total) is no purchase either, but takes its value off the total.
     """
     counts = np.zeros(len(user_ids))
     totals = np.zeros(len(user_ids))
@@ -26,7 +27,7 @@ def orders_after(
         return counts, totals
     row_of = {int(u): i for i, u in enumerate(user_ids)}
     query = (
-        select(Order.user_id, func.count(), func.sum(Order.total))
+        select(Order.user_id, func.sum(case((Order.total >= 0, 1), else_=0)), func.sum(Order.total))
         .where(
             Order.created_at >= cutoff,
             Order.created_at < cutoff + timedelta(days=days),
@@ -37,16 +38,21 @@ def orders_after(
     for user_id, count, total in session.execute(query):
         row = row_of.get(int(user_id))
         if row is not None:
-            counts[row] = float(count)
+            counts[row] = float(count or 0)
             totals[row] = float(total or 0)
     return counts, totals
 
 
 def churn_and_spend(
-    session: Session, cutoff: datetime, user_ids: NDArray[np.int64], horizon_days: int = 30
+    session: Session,
+    cutoff: datetime,
+    user_ids: NDArray[np.int64],
+    horizon_days: int = 30,
+    spend_days: int = SPEND_DAYS,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(churned, spend): churned = no order in `horizon_days`; spend = value in 30 days."""
-    counts, spend = orders_after(session, cutoff, SPEND_DAYS, user_ids)
-    if horizon_days != SPEND_DAYS:
+    """(churned, spend): churned = no purchase in `horizon_days`; spend = net value bought in
+    `spend_days`, never below zero (a customer who only returned things spent nothing)."""
+    counts, spend = orders_after(session, cutoff, spend_days, user_ids)
+    if horizon_days != spend_days:
         counts, _ = orders_after(session, cutoff, horizon_days, user_ids)
-    return (counts == 0).astype(np.float64), spend
+    return (counts == 0).astype(np.float64), np.maximum(spend, 0.0)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
 from shop.errors import NotFound, Unavailable
-from shop.ml.artifacts import ArtifactError, ArtifactStore
+from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable
 from shop.ml.config import get_ml_settings
 from shop.ml.features import FeatureFrame, compute_features
 from shop.ml.scoring import ServingModel
@@ -75,6 +75,12 @@ class ChampionCache:
                     continue
                 stored = store.load_version(name, pointer[0], metadata_sha256=pointer[1])
                 self._models[name] = ServingModel.from_stored(stored)
+            except ArtifactStoreUnavailable as exc:
+                # Keep serving what we had; without it, 503 until the store answers again.
+                if name not in self._models:
+                    raise Unavailable(
+                        "The model store cannot be reached right now; try again shortly."
+                    ) from exc
             except ArtifactError as exc:
                 # A tampered or half-written artifact is never served; keep what we had.
                 if name not in self._models:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from shop.coltypes import utcnow
 from shop.db import new_session
 from shop.logging import get_logger
-from shop.ml.artifacts import ArtifactError, ArtifactStore
+from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
 from shop.ml.champion import Decision, decide
 from shop.ml.config import get_ml_settings
 from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs
@@ -86,7 +86,7 @@ def run_scheduled(*, store: ArtifactStore | None = None, now: datetime | None = 
 
 def users_with_history(session: Session, before: datetime) -> int:
     query = select(func.count(func.distinct(Order.user_id))).where(
-        Order.created_at < before, Order.status != "cancelled"
+        Order.created_at < before, Order.status != "cancelled", Order.total >= 0
     )
     return int(session.scalar(query) or 0)
 
@@ -119,6 +119,8 @@ def train_and_promote(
         return Outcome(
             "skipped", {"data": data}, reason="not enough history before the training cutoffs"
         )
+    # Before the costly fit: an unreachable store fails the run now, the champion untouched.
+    stored = {name: _load_champion(store, name) for name in MODEL_NAMES}
     mark = time.perf_counter()
     candidates = fit_candidates(train, plan, seed=run_id)
     timings["fit"] = time.perf_counter() - mark
@@ -131,7 +133,7 @@ def train_and_promote(
     timings["drift_reference"] = time.perf_counter() - mark
     mark = time.perf_counter()
     score_candidates(candidates, validation)
-    champions = {name: _champion_metrics(store, name, validation) for name in MODEL_NAMES}
+    champions = {name: _champion_metrics(stored[name], validation) for name in MODEL_NAMES}
     timings["evaluate"] = time.perf_counter() - mark
     advance()
     mark = time.perf_counter()
@@ -153,17 +155,28 @@ def train_and_promote(
     return Outcome("succeeded", metrics, promoted, reason)
 
 
-def _champion_metrics(
-    store: ArtifactStore, name: str, validation: Any
-) -> tuple[str, dict[str, Any]] | None:
-    """The current champion re-scored on this run's validation window (None if there is none)."""
+def _load_champion(store: ArtifactStore, name: str) -> StoredModel | None:
+    """The current champion; None if there is none or it is unreadable (tampered, partial).
+
+    An unreachable store raises: a candidate must never replace a champion it was not
+    compared with.
+    """
     try:
-        stored = store.load_champion(name)
+        return store.load_champion(name)
+    except ArtifactStoreUnavailable:
+        raise
     except ArtifactError:
         get_logger().warning("champion unreadable; treated as absent", extra={"model": name})
         return None
+
+
+def _champion_metrics(
+    stored: StoredModel | None, validation: Any
+) -> tuple[str, dict[str, Any]] | None:
+    """The champion re-scored on this run's validation window (None if there is none)."""
     if stored is None:
         return None
+    name = stored.name
     try:
         predicted = ServingModel.from_stored(stored).predict(validation.merged)
     except (KeyError, ValueError):  # trained on features that no longer exist
@@ -223,6 +236,7 @@ def _summary(candidates: list[Candidate], decision: Decision) -> dict[str, Any]:
         "chosen": decision.best.kind,
         "promoted": decision.promote,
         "reason": decision.reason,
+        "rejected": decision.rejected,
         "champion_on_this_window": decision.champion_metrics,
         "calibration": decision.best.metrics.get("calibration"),
         "candidates": {c.kind: _trim(c.metrics) for c in candidates},

@@ -12,6 +12,7 @@ tests/ml/test_scoring.py proves they agree.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -158,8 +159,22 @@ class _Scorer(Protocol):
     def one(self, row: NDArray[np.float64]) -> float: ...
 
 
+def amount_from_raw(metadata: dict[str, Any], raw: Any) -> Any:
+    """The amount graph's output as money: exp back from log(1 + spend) when learned so.
+
+    Models stored before the log scale was introduced predict the amount itself.
+    """
+    scale = metadata.get("amount_scale")
+    if scale is None:
+        return raw
+    smearing = float(scale["smearing"])
+    if isinstance(raw, float):  # one customer: no numpy call
+        return math.exp(raw) * smearing - 1.0
+    return np.exp(np.asarray(raw, dtype=np.float64)) * smearing - 1.0
+
+
 def _hurdle(buys: Any, amounts: Any) -> Any:
-    """P(order) x E[spend | order], in float32 as the graphs give them."""
+    """P(order) x E[spend | order]."""
     return buys * np.maximum(amounts, 0.0)
 
 
@@ -179,6 +194,7 @@ class _GbmScorer:
             ]
             self._column = int(metadata["purchase_class"])
         self._graphs = graphs
+        self._metadata = metadata
         self._row = np.zeros((1, self._inputs.width), dtype=np.float32)
         self._bound = [_BoundRow(graph, self._row) for graph in graphs]
         self._lock = threading.Lock()
@@ -187,31 +203,33 @@ class _GbmScorer:
         features = self._inputs.build(frame)
         if self._churn:
             return self._graphs[0].run(features)[:, self._column].astype(np.float64)
-        buys = self._graphs[0].run(features)[:, self._column]
-        amounts = self._graphs[1].run(features).ravel()
-        return _hurdle(buys, amounts).astype(np.float64)
+        buys = self._graphs[0].run(features)[:, self._column].astype(np.float64)
+        amounts = amount_from_raw(self._metadata, self._graphs[1].run(features).ravel())
+        return np.asarray(_hurdle(buys, amounts), dtype=np.float64)
 
     def one(self, row: NDArray[np.float64]) -> float:
         with self._lock:
             self._inputs.fill_row(row, self._row)
             if self._churn:
                 return float(self._bound[0].run()[0, self._column])
-            buys = self._bound[0].run()[0, self._column]
-            return float(_hurdle(buys, self._bound[1].run()[0, 0]))
+            buys = float(self._bound[0].run()[0, self._column])
+            amount = amount_from_raw(self._metadata, float(self._bound[1].run()[0, 0]))
+            return buys * max(amount, 0.0)
 
 
 class _ClvScorer:
-    """BG/NBD + Gamma-Gamma: churn over the model's horizon, or spend over SPEND_DAYS."""
+    """BG/NBD + Gamma-Gamma: churn over the model's horizon, or spend over its spend window."""
 
     def __init__(self, name: str, metadata: dict[str, Any]) -> None:
         self._clv = ClvModel.from_dict(metadata["clv"])
         self._churn = name == "churn"
         self._horizon = float(metadata.get("horizon_days", SPEND_DAYS))
+        self._spend_days = float(metadata.get("spend_days", SPEND_DAYS))
 
     def _score(self, x: Number, tx: Number, t_age: Number, m: Number) -> Number:
         if self._churn:
             return self._clv.churn_probability(x, tx, t_age, self._horizon)
-        return self._clv.expected_spend(x, tx, t_age, m, SPEND_DAYS)
+        return self._clv.expected_spend(x, tx, t_age, m, self._spend_days)
 
     def many(self, frame: FeatureFrame) -> NDArray[np.float64]:
         return self._score(*frame.clv_inputs())

@@ -36,8 +36,6 @@ from shop.ml.features import compute_features
 from shop.ml.runs import RunAlreadyActive, queue_run
 from shop.models import BehaviorEvent, ModelVersion, Order, TrainingRun
 
-#: Every trigger a run may record, in the contract's order.
-TRIGGERS: tuple[str, ...] = ("schedule", "manual", "new_data", "drift")
 #: The triggers the check itself queues.
 CHECK_TRIGGERS: tuple[str, ...] = ("new_data", "drift")
 _MIN_SAMPLE = 30  # fewer active users in the sample: drift is not judged

@@ -74,6 +74,9 @@ class Order(TimestampMixin, Base):
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
     item_count: Mapped[int] = mapped_column(Integer, nullable=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    #: Set on orders made by `shopfn import transactions`: a digest of the source line, so
+    #: importing the same line again adds nothing. Only imported returns may be negative.
+    import_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.product_id", cascade="all, delete-orphan"
@@ -89,7 +92,10 @@ class Order(TimestampMixin, Base):
             "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')",
             name="status_valid",
         ),
-        CheckConstraint("subtotal >= 0 AND total >= 0", name="amounts_non_negative"),
+        CheckConstraint(
+            "(subtotal >= 0 AND total >= 0) OR import_key IS NOT NULL",
+            name="amounts_non_negative_or_imported",
+        ),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_created", "created_at"),
@@ -123,7 +129,12 @@ class OrderItem(Base):
 
     order: Mapped[Order] = relationship(back_populates="items")
 
-    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+    # A negative quantity is a returned line (imported logs only): it takes value off.
+    __table_args__ = (
+        CheckConstraint(
+            "quantity >= 1 OR (quantity <= -1 AND line_total <= 0)", name="quantity_or_return"
+        ),
+    )
 
 
 class OrderStatusChange(Base):

@@ -60,8 +60,8 @@ def _throttled(retry_after: float) -> TooManyRequests:
     )
 
 
-def _count_attempt(session: Session, email: str, address: str) -> None:
-    """Record this sign-in as a failure up front, or raise TooManyRequests (429).
+def _count_attempt(session: Session, email: str, address: str) -> int:
+    """Record this sign-in as a failure up front (its id), or raise TooManyRequests (429).
 
     Attempts on one account take turns here (a row lock), and each is counted before its
     password is checked, so parallel guesses cannot all pass a count taken before any of
@@ -89,8 +89,10 @@ def _count_attempt(session: Session, email: str, address: str) -> None:
         if (waited := (now - last).total_seconds()) < wait:
             session.rollback()
             raise _throttled(wait - waited)
-    session.add(LoginFailure(email=email, address=address, failed_at=now))
+    failure = LoginFailure(email=email, address=address, failed_at=now)
+    session.add(failure)
     session.commit()
+    return failure.id
 
 
 def login(session: Session, *, email: str, password: str, address: str = "unknown") -> TokenPair:
@@ -101,7 +103,7 @@ def login(session: Session, *, email: str, password: str, address: str = "unknow
     """
     email = normalize_email(email)
     address = address_bucket(address)
-    _count_attempt(session, email, address)
+    counted = _count_attempt(session, email, address)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         burn_verification_time(password)
@@ -110,8 +112,14 @@ def login(session: Session, *, email: str, password: str, address: str = "unknow
         ok = verify_password(password, user.password_hash) and user.is_active
     if not ok or user is None:
         raise AuthenticationFailed(WRONG_CREDENTIALS)
+    # The owner is back: this attempt's failure and the earlier ones from this address go.
+    # Guesses counted after this attempt (in parallel with its password check) stay counted.
     session.execute(
-        delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
+        delete(LoginFailure).where(
+            LoginFailure.email == email,
+            LoginFailure.address == address,
+            LoginFailure.id <= counted,
+        )
     )
     pair = _issue_pair(session, user)
     record_event(session, "login", user_id=user.id)

@@ -43,5 +43,9 @@ def confirm_principal(session: Session, claimed: Principal) -> Principal:
 
 
 def bump_token_epoch(user: User) -> None:
-    """End every access token of `user` issued so far (on its caller's commit)."""
-    user.token_epoch = (user.token_epoch or 0) + 1
+    """End every access token of `user` issued so far (on its caller's commit).
+
+    Incremented in SQL, not from the value this session loaded: of two changes committed
+    one after the other, the second must still end tokens issued in between.
+    """
+    user.token_epoch = User.token_epoch + 1

@@ -129,7 +129,9 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
             hits.c.hit_at <= now - timedelta(seconds=settings.support_rate_window_seconds),
         ),
         # A key's lock row only serialises requests counting against it; once nothing it
-        # counts is left, it goes (the next request for the key creates it again).
+        # counts is left, it goes (the next request for the key creates it again). Its keys
+        # are hashes, not ever-growing ids: on MariaDB a batch's range locks can hold up a
+        # request for a key in that range until the batch commits (milliseconds).
         Rule(
             "throttle_locks",
             locks,

@@ -1,0 +1,277 @@
+"""Reading a shop's transaction log as it comes: comma, tab, semicolon or space separated,
+plain or gzip, with the shop's own column names and date format.
+
+Each data line becomes a `Transaction` or a `Rejected` (with its reason), streamed: a log of
+millions of lines never sits in memory. A line's `key` is a digest of what it says (its
+normalized values and every other column), so the same line read twice, from one file or
+two, has the same key.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from hashlib import blake2b
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+#: `--delimiter` names; "auto" picks one from the header line.
+DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whitespace": " "}
+#: `--date-format` value for ISO 8601 dates ("2026-03-01", "2026-03-01 08:26:00", with offset).
+ISO = "iso"
+_CENT = Decimal("0.01")
+_TOO_LARGE = Decimal("10000000000")
+_GZIP_MAGIC = b"\x1f\x8b"
+_DATE_CACHE_SIZE = 100_000
+_T = TypeVar("_T")
+_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class LogUnreadable(Exception):
+    """The file as a whole cannot be read (not text, broken gzip, no header, missing column)."""
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """Where each value is in the log and how it is written."""
+
+    customer: str = "customer_id"
+    date: str = "date"
+    quantity: str = "quantity"
+    #: Column of the line's total; unused when `price` (a unit price column) is given.
+    amount: str = "amount"
+    price: str | None = None
+    date_format: str = ISO
+    delimiter: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One valid line: a purchase, or a return when the amount is negative."""
+
+    line: int
+    customer: str
+    at: datetime
+    quantity: int
+    amount: Decimal
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One line that cannot be imported, with the reason and its fields as read."""
+
+    line: int
+    reason: str
+    fields: list[str]
+
+
+def check_date_format(date_format: str) -> str | None:
+    """Why `date_format` cannot read dates (None when it can): a clear message for the CLI."""
+    if date_format == ISO:
+        return None
+    sample = datetime(2001, 2, 3, 4, 5, 6)
+    try:
+        parsed = datetime.strptime(sample.strftime(date_format), date_format)
+    except ValueError as exc:
+        return f"--date-format {date_format!r} is not a date format ({exc})"
+    if parsed.date() != sample.date():
+        return f"--date-format {date_format!r} must contain the year, month and day (%Y, %m, %d)"
+    return None
+
+
+class TransactionLog:
+    """An open log: `header`, then `lines()`; `position()` is how far into the file it is."""
+
+    def __init__(self, path: Path, log_format: LogFormat) -> None:
+        self.path = path
+        self.format = log_format
+        self.size = path.stat().st_size
+        self._raw: IO[bytes] = path.open("rb")
+        try:
+            binary: IO[bytes] = self._raw
+            if self._raw.read(2) == _GZIP_MAGIC:
+                self._raw.seek(0)
+                binary = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
+            else:
+                self._raw.seek(0)
+            # Other columns (descriptions) may be in any encoding; the mapped ones are ASCII.
+            self._text = io.TextIOWrapper(
+                binary, encoding="utf-8-sig", errors="replace", newline=""
+            )
+            header_line = _reading(1, self._text.readline)
+            self.delimiter = _delimiter(header_line, log_format.delimiter)
+            header: list[str] = next(self._reader([header_line]), [])
+        except BaseException:
+            self._raw.close()
+            raise
+        self.header = [name.strip() for name in header]
+        self._columns = self._mapped_columns()
+
+    def __enter__(self) -> TransactionLog:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._raw.close()
+
+    def position(self) -> int:
+        """Bytes of the file read so far (of the compressed file for gzip)."""
+        return self._raw.tell()
+
+    def _reader(self, lines: Iterator[str] | list[str]) -> Any:
+        """A csv reader (its `line_num` counts the lines it took) for the log's separator."""
+        if self.delimiter == " ":  # runs of spaces and tabs are one separator
+            cleaned = (line.replace("\t", " ").strip() for line in lines)
+            return csv.reader(cleaned, delimiter=" ", skipinitialspace=True)
+        return csv.reader(lines, delimiter=self.delimiter)
+
+    def _mapped_columns(self) -> tuple[int, int, int, int]:
+        f = self.format
+        wanted = (f.customer, f.date, f.quantity, f.price or f.amount)
+        if not any(self.header):
+            raise LogUnreadable("line 1: the file is empty or has no header line")
+        missing = [name for name in wanted if name not in self.header]
+        if missing:
+            found = ", ".join(self.header[:12])
+            raise LogUnreadable(
+                f"line 1: missing column(s) {', '.join(missing)} (the file has: {found})"
+            )
+        customer, date, quantity, value = (self.header.index(name) for name in wanted)
+        return customer, date, quantity, value
+
+    def lines(self) -> Iterator[Transaction | Rejected]:
+        """Every data line in order (blank lines skipped); LogUnreadable if reading breaks."""
+        customer_at, date_at, quantity_at, value_at = self._columns
+        others = [i for i in range(len(self.header)) if i not in self._columns]
+        width = len(self.header)
+        parse_date = _date_parser(self.format.date_format)
+        by_price = self.format.price is not None
+        now = datetime.now(UTC)
+        reader = self._reader(self._text)
+        while True:
+            fields = _reading(reader.line_num + 2, lambda: next(reader, None))
+            if fields is None:
+                return
+            line = reader.line_num + 1
+            if not fields or fields == [""]:
+                continue
+            if len(fields) != width:
+                yield Rejected(line, f"has {len(fields)} fields, the header has {width}", fields)
+                continue
+            try:
+                customer = _customer(fields[customer_at])
+                at = parse_date(fields[date_at].strip())
+                if at > now:
+                    raise _BadLine("date is in the future")
+                quantity = _quantity(fields[quantity_at])
+                amount = _amount(fields[value_at], quantity if by_price else None)
+            except _BadLine as problem:
+                yield Rejected(line, str(problem), fields)
+                continue
+            if quantity < 0 or amount < 0:  # a return, whichever sign the log wrote
+                quantity, amount = -abs(quantity), -abs(amount) + 0
+            key = _key(
+                at,
+                [customer, at.isoformat(), str(quantity), str(amount)]
+                + [fields[i].strip() for i in others],
+            )
+            yield Transaction(line, customer, at, quantity, amount, key)
+
+
+class _BadLine(ValueError):
+    pass
+
+
+def _key(at: datetime, values: list[str]) -> str:
+    """32 hex digits identifying a line by what it says: its time in seconds (12 digits), then
+    a digest of all its values (20 digits, 80 bits). Logs are mostly in time order, so new
+    keys land at the end of the unique index instead of all over it."""
+    seconds = int((at - _EPOCH).total_seconds())
+    digest = blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
+    return f"{seconds:012x}{digest}"
+
+
+def _reading(line: int, read: Callable[[], _T]) -> _T:
+    """`read()`, with a broken file (bad gzip, binary data) as LogUnreadable at `line`."""
+    try:
+        return read()
+    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+        raise LogUnreadable(f"line {line}: the file cannot be read ({exc})") from None
+
+
+def _delimiter(header_line: str, choice: str) -> str:
+    """The named delimiter, or for "auto" the most frequent of comma, tab and semicolon in
+    the header line, or runs of spaces when it has none of them."""
+    if choice != "auto":
+        return DELIMITERS[choice]
+    counts = {d: header_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else " "
+
+
+def _customer(raw: str) -> str:
+    customer = raw.strip()
+    if not customer:
+        raise _BadLine("customer id is empty")
+    if len(customer) > 100:
+        raise _BadLine("customer id is longer than 100 characters")
+    return customer
+
+
+def _quantity(raw: str) -> int:
+    try:
+        quantity = int(raw.strip())
+    except ValueError:
+        raise _BadLine(f"quantity {raw!r} is not a whole number") from None
+    if quantity == 0:
+        raise _BadLine("quantity is 0")
+    return quantity
+
+
+def _amount(raw: str, quantity: int | None) -> Decimal:
+    """The line's total: the amount column, or quantity x unit price rounded to the cent."""
+    name = "amount" if quantity is None else "price"
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise _BadLine(f"{name} {raw!r} is not a number") from None
+    if not value.is_finite():
+        raise _BadLine(f"{name} {raw!r} is not a number")
+    if quantity is not None:
+        value = (value * quantity).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    elif value != value.quantize(_CENT):
+        raise _BadLine(f"amount {raw!r} has more than two decimals")
+    if abs(value) >= _TOO_LARGE:
+        raise _BadLine(f"{name} {raw!r} is too large")
+    return value + 0  # -0.00 is 0.00 (keys must not tell them apart)
+
+
+def _date_parser(date_format: str) -> Callable[[str], datetime]:
+    """Text to an aware UTC datetime; logs repeat dates a lot, so parses are remembered."""
+    cache: dict[str, datetime] = {}
+
+    def parse(raw: str) -> datetime:
+        at = cache.get(raw)
+        if at is not None:
+            return at
+        try:
+            if date_format == ISO:
+                at = datetime.fromisoformat(raw)
+            else:
+                at = datetime.strptime(raw, date_format)
+        except ValueError:
+            shown = "an ISO date like 2026-03-01" if date_format == ISO else repr(date_format)
+            raise _BadLine(f"date {raw!r} does not match {shown}") from None
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        if len(cache) >= _DATE_CACHE_SIZE:
+            cache.clear()
+        cache[raw] = at
+        return at
+
+    return parse
