@@ -1,8 +1,10 @@
 """The local stand-in for the EventBridge rules: RETRAIN_SCHEDULE fires the retrain function,
-HOUSEKEEPING_SCHEDULE the users function's purge.
+RETRAIN_CHECK_SCHEDULE its new-data and drift check, HOUSEKEEPING_SCHEDULE the users
+function's purge.
 
 `HH:MM` fires daily at that UTC time, `every:SECONDS` at a fixed interval (demos, tests),
-`off` never. Each firing sends the real `Scheduled Event` shape to the function's handler.
+`off` never. Each firing sends what the rule sends in AWS: the `Scheduled Event` shape, or
+the rule's fixed input (the check's `{"shopfn_retrain_check": true}`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from shopfn.manifest import load_manifest
 log = logging.getLogger("shopfn.scheduler")
 RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-nightly-retrain"
 HOUSEKEEPING_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-housekeeping"
+#: The fixed input of the retrain check rule (see functions/retrain/dispatch.py).
+CHECK_EVENT: dict[str, Any] = {"shopfn_retrain_check": True}
 
 
 def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
@@ -40,12 +44,19 @@ def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
 class FunctionScheduler(threading.Thread):
     """A daemon thread that fires a function (retrain by default) on the schedule until stopped."""
 
-    def __init__(self, schedule: str, function: str = "retrain", rule_arn: str = RULE_ARN) -> None:
+    def __init__(
+        self,
+        schedule: str,
+        function: str = "retrain",
+        rule_arn: str = RULE_ARN,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(name=f"{function}-scheduler", daemon=True)
         next_fire(schedule, datetime.now(UTC))  # fail at start on a malformed schedule
         self.schedule = schedule
         self.function = function
         self.rule_arn = rule_arn
+        self.payload = payload  # the rule's fixed input; None sends the Scheduled Event
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
@@ -62,7 +73,8 @@ class FunctionScheduler(threading.Thread):
             if self._stop_event.wait((fire_at - now).total_seconds()):
                 return
             try:
-                result = invoke(spec, scheduled_event(datetime.now(UTC), self.rule_arn))
+                event = self.payload or scheduled_event(datetime.now(UTC), self.rule_arn)
+                result = invoke(spec, dict(event))
                 log.info("scheduled %s run finished: %s", self.function, result)
             except Exception:  # keep the schedule alive; the run itself records failures
                 log.exception("scheduled %s run failed", self.function)
@@ -88,5 +100,17 @@ def start_housekeeping_scheduler() -> FunctionScheduler | None:
     if next_fire(schedule, datetime.now(UTC)) is None:
         return None
     scheduler = FunctionScheduler(schedule, "users", HOUSEKEEPING_RULE_ARN)
+    scheduler.start()
+    return scheduler
+
+
+def start_check_scheduler() -> FunctionScheduler | None:
+    """Start the new-data and drift check from RETRAIN_CHECK_SCHEDULE (None when `off`)."""
+    from shop.ml.config import get_ml_settings
+
+    schedule = get_ml_settings().retrain_check_schedule
+    if next_fire(schedule, datetime.now(UTC)) is None:
+        return None
+    scheduler = FunctionScheduler(schedule, payload=CHECK_EVENT)
     scheduler.start()
     return scheduler
