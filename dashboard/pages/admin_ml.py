@@ -93,7 +93,8 @@ if isinstance(schedule, dict):
         text += f" Next automatic run: {fmt.when(schedule['next_run_at'], zone=True)}."
     others = [words.trigger_clause(t) for t in schedule.get("triggers", []) if t != "schedule"]
     if others:
-        text += " A run also starts " + " or ".join(others) + "."
+        listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " or " + others[-1]
+        text += f" A run also starts {listed}."
     schedule_col.info(no_math(text), icon=":material/bedtime:")
 
 if button_col.button("Retrain now", type="primary", key="retrain_now"):

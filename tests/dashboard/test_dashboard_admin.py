@@ -200,7 +200,10 @@ def assert_plain_ml_page(app: AppTest) -> None:
     assert not BARE_METRICS.search(text), BARE_METRICS.findall(text)
     assert not re.search(r"\b\d+\.000\b", text)  # no count with three decimals
     assert "Models retrain every night at 03:00 UTC (local scheduler)." in text
-    assert "A run also starts when you press Retrain now." in text
+    assert (
+        "A run also starts when you press Retrain now, when enough new orders and visits have "
+        "come in or when customers' behaviour has changed a lot since the models learned."
+    ) in text
     assert "EventBridge" not in text
     sentences = [visible(m.value) for m in app.markdown]
     assert any(
