@@ -103,6 +103,15 @@ def openai_secret(secret: IConstruct) -> None:
     )
 
 
+def dashboard_proxy_secret(secret: IConstruct) -> None:
+    acknowledge(
+        secret,
+        "read once per dashboard task and function container; rotate it by the runbook in "
+        "docs/deploy.md (a new value, then restart the dashboard)",
+        "SMG4",
+    )
+
+
 def apis(scope: IConstruct) -> None:
     acknowledge(
         scope,

@@ -84,6 +84,7 @@ class ShopfnStack(Stack):
             network=network,
             apis=apis,
             access_logs=artifacts.access_logs,
+            proxy_secret=database.dashboard_proxy_secret,
         )
         Monitoring(
             self,
@@ -116,6 +117,7 @@ class ShopfnStack(Stack):
         nag.jwt_key_secret(database.jwt_signing_secret)
         nag.jwt_key_secret(database.jwt_verify_secret)
         nag.openai_secret(database.openai_secret)
+        nag.dashboard_proxy_secret(database.dashboard_proxy_secret)
         nag.apis(apis)
         nag.dashboard(dashboard)
         if schedule:
