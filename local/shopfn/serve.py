@@ -125,13 +125,11 @@ def share_dashboard_proxy_secret() -> str:
     A random one for this run when unset: with it the APIs believe the browser address the
     dashboard forwards, so each shopper is throttled on their own (shop.http.dashboard_proxy).
     """
-    from shop.http.dashboard_proxy import proxy_secret
     from shop.settings import get_settings
 
     secret = os.environ.get("DASHBOARD_PROXY_SECRET") or secrets.token_urlsafe(32)
     os.environ["DASHBOARD_PROXY_SECRET"] = secret
     get_settings.cache_clear()
-    proxy_secret.cache_clear()
     return secret
 
 

@@ -22,16 +22,14 @@ DASHBOARD_IP = "10.0.5.20"  # the dashboard server: every request arrives from h
 
 
 def _reread_settings() -> None:
-    from shop.http.dashboard_proxy import proxy_secret
     from shop.settings import get_settings
 
     get_settings.cache_clear()
-    proxy_secret.cache_clear()
 
 
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Environment for one test, settings and the cached secret re-read before and after."""
+    """Environment for one test, settings re-read before and after."""
     monkeypatch.delenv("DASHBOARD_PROXY_SECRET", raising=False)
     monkeypatch.delenv("DASHBOARD_PROXY_SECRET_ARN", raising=False)
     _reread_settings()

@@ -21,26 +21,29 @@ CLIENT_ADDRESS_HEADER = "x-shopfn-client-address"
 PROXY_SECRET_HEADER = "x-shopfn-proxy-secret"  # noqa: S105 - a header name, not a secret
 
 
-@lru_cache(maxsize=1)
 def proxy_secret() -> bytes | None:
-    """DASHBOARD_PROXY_SECRET, else the secret DASHBOARD_PROXY_SECRET_ARN names, read once.
+    """DASHBOARD_PROXY_SECRET, else the secret DASHBOARD_PROXY_SECRET_ARN names (read once)."""
+    settings = get_settings()
+    return _resolve(settings.dashboard_proxy_secret, settings.dashboard_proxy_secret_arn)
 
-    None turns forwarding off. An unreadable secret does too (logged), rather than failing
+
+@lru_cache(maxsize=4)
+def _resolve(value: str | None, secret_arn: str | None) -> bytes | None:
+    """None turns forwarding off. So does an unreadable secret (logged), rather than failing
     every sign-in: shoppers on the dashboard then share its address, as without the feature.
     """
-    settings = get_settings()
-    if settings.dashboard_proxy_secret:
-        return settings.dashboard_proxy_secret.encode()
-    if not settings.dashboard_proxy_secret_arn:
+    if value:
+        return value.encode()
+    if not secret_arn:
         return None
     from shop.secret_values import secret_string
 
     try:
-        value = secret_string(settings.dashboard_proxy_secret_arn).strip()
+        stored = secret_string(secret_arn).strip()
     except Exception:
         get_logger().warning("Dashboard proxy secret not readable; forwarded addresses ignored")
         return None
-    return value.encode() or None
+    return stored.encode() or None
 
 
 def forwarded_address(headers: Mapping[str, str]) -> str | None:
