@@ -1,47 +1,151 @@
-"""Start a queued run without holding the request: self-invocation in AWS, a thread locally."""
+"""Start a queued run without holding the request: a thread locally; in AWS a
+self-invocation, or an ECS task when the shop's data outgrows one Lambda."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
+from contextlib import closing
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shop.db import new_session
 from shop.errors import Unavailable
 from shop.logging import get_logger
+from shop.ml.artifacts import ArtifactStore
+from shop.ml.config import get_ml_settings
 from shop.ml.retraining import execute_run
-from shop.ml.runs import mark_finished
+from shop.ml.runs import RunAlreadyActive, mark_finished, mark_on_ecs, queue_run, record_skipped
+from shop.ml.triggers import Thresholds, run_check
+from shop.models import BehaviorEvent
 
 #: The payload this function sends itself to run a queued training run.
 RUN_EVENT_KEY = "shopfn_retrain_run_id"
+#: The payload of the 15-minute rule (and the local scheduler): run the check.
+CHECK_EVENT_KEY = "shopfn_retrain_check"
+#: Where the ECS task is; set by CDK on the function, absent locally.
+ECS_ENV = ("RETRAIN_ECS_CLUSTER", "RETRAIN_ECS_TASK_DEFINITION", "RETRAIN_ECS_SUBNETS")
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
 
 
 def _lambda_client() -> Any:
-    import boto3
-
-    return boto3.client("lambda", endpoint_url=os.environ.get("AWS_ENDPOINT_URL"))
+    return _client("lambda")
 
 
-def start_run(run_id: int) -> None:
-    """Have run `run_id` executed in the background."""
+def _ecs_client() -> Any:
+    return _client("ecs")
+
+
+def runs_on_ecs(session: Session) -> bool:
+    """True when ECS is configured and the shop has more events than one Lambda trains on."""
+    above = get_ml_settings().retrain_ecs_above_events
+    if above <= 0 or not all(os.environ.get(name) for name in ECS_ENV):
+        return False
+    events = session.scalar(select(func.count(BehaviorEvent.id))) or 0
+    return int(events) > above
+
+
+def _run_task(run_id: int) -> None:
+    env = os.environ
+    started = _ecs_client().run_task(
+        cluster=env["RETRAIN_ECS_CLUSTER"],
+        taskDefinition=env["RETRAIN_ECS_TASK_DEFINITION"],
+        launchType="FARGATE",
+        count=1,
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": env["RETRAIN_ECS_SUBNETS"].split(","),
+                "securityGroups": [
+                    g for g in env.get("RETRAIN_ECS_SECURITY_GROUPS", "").split(",") if g
+                ],
+                "assignPublicIp": "DISABLED",
+            }
+        },
+        overrides={
+            "containerOverrides": [
+                {
+                    "name": env.get("RETRAIN_ECS_CONTAINER", "retrain"),
+                    "environment": [{"name": "SHOPFN_RETRAIN_RUN_ID", "value": str(run_id)}],
+                }
+            ]
+        },
+        startedBy=f"shopfn-run-{run_id}",
+    )
+    if started.get("failures") or not started.get("tasks"):  # e.g. no Fargate capacity
+        raise RuntimeError(f"ECS did not start the task: {started.get('failures')}")
+
+
+def _invoke_self(function_name: str, run_id: int) -> None:
+    _lambda_client().invoke(
+        FunctionName=function_name,
+        InvocationType="Event",
+        Payload=json.dumps({RUN_EVENT_KEY: run_id}).encode(),
+    )
+
+
+def start_run(run_id: int, *, on_ecs: bool | None = None) -> None:
+    """Have run `run_id` executed in the background (on ECS when the data is that large)."""
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if function_name is None:
         threading.Thread(
             target=execute_run, args=(run_id,), name=f"retrain-{run_id}", daemon=True
         ).start()
         return
+    session = new_session()
     try:
-        _lambda_client().invoke(
-            FunctionName=function_name,
-            InvocationType="Event",
-            Payload=json.dumps({RUN_EVENT_KEY: run_id}).encode(),
-        )
+        if on_ecs is None:
+            on_ecs = runs_on_ecs(session)
+        if on_ecs:
+            mark_on_ecs(session, run_id)
+            _run_task(run_id)
+        else:
+            _invoke_self(function_name, run_id)
     except Exception as exc:  # any AWS failure: close the run rather than leave it queued
+        session.rollback()
         get_logger().exception("could not start the training run", extra={"run_id": run_id})
-        session = new_session()
-        try:
-            mark_finished(session, run_id, "failed", reason=f"could not be started: {exc}")
-        finally:
-            session.close()
+        mark_finished(session, run_id, "failed", reason=f"could not be started: {exc}")
         raise Unavailable("The training run could not be started; try again later.") from exc
+    finally:
+        session.close()
+
+
+def check_now(
+    session: Session,
+    now: datetime,
+    *,
+    new_data_share: float | None = None,
+    drift_psi: float | None = None,
+    drift: bool = True,
+) -> dict[str, Any]:
+    """The new-data and drift check, starting the run it queues; thresholds as overridden."""
+    thresholds = Thresholds.from_settings(new_data_share=new_data_share, drift_psi=drift_psi)
+    store = ArtifactStore.from_settings()
+    found = run_check(session, now, thresholds, store, start_run, drift=drift)
+    found["new_data_share_threshold"] = thresholds.new_data_share
+    found["drift_psi_threshold"] = thresholds.drift_psi
+    get_logger().info("retrain check", extra={"check": json.dumps(found, default=str)})
+    return found
+
+
+def scheduled_on_ecs() -> int | None:
+    """The nightly run handed to ECS when the data is that large (its id), else None."""
+    with closing(new_session()) as session:
+        if not runs_on_ecs(session):
+            return None
+        try:
+            run_id = queue_run(session, "schedule").id
+        except RunAlreadyActive as exc:
+            active = exc.extra.get("active_run_id")
+            reason = f"run {active} was still active when the schedule fired"
+            return record_skipped(session, "schedule", reason).id
+    start_run(run_id, on_ecs=True)
+    return run_id

@@ -1,8 +1,11 @@
-"""Lambda entry point of the retrain function: HTTP via Mangum, plus two non-HTTP events.
+"""Lambda entry point of the retrain function: HTTP via Mangum, plus three non-HTTP events.
 
-- the nightly EventBridge rule's `Scheduled Event` runs training right here;
-- `{"shopfn_retrain_run_id": N}`, sent by POST /ml/retrain to this function asynchronously,
-  runs the queued run N.
+- the nightly EventBridge rule's `Scheduled Event` runs training right here, or hands it to
+  the ECS task when the shop has more events than `RETRAIN_ECS_ABOVE_EVENTS`;
+- `{"shopfn_retrain_check": true}`, from the 15-minute rule, runs the new-data and drift
+  check, which may queue a run;
+- `{"shopfn_retrain_run_id": N}`, sent by POST /ml/retrain (or the check) to this function
+  asynchronously, runs the queued run N.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from typing import Any
 from shop.coldstart import building_function
 
 with building_function():
+    from shop.coltypes import utcnow
+    from shop.db import session_scope
     from shop.http.app import create_app
     from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
     from shop.ml.retraining import execute_run, run_scheduled
+    from shop.ml.triggers import drift_due
 
-    from .dispatch import RUN_EVENT_KEY
+    from .dispatch import CHECK_EVENT_KEY, RUN_EVENT_KEY, check_now, scheduled_on_ecs
     from .routes import router
 
     app = create_app(
@@ -32,9 +38,14 @@ with building_function():
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Route schedule and self-invocation events before Mangum sees them."""
     if is_scheduled_event(event):
-        run_id = run_scheduled()
-        get_logger().info("scheduled training run finished", extra={"run_id": run_id})
+        run_id = scheduled_on_ecs() or run_scheduled()
+        get_logger().info("scheduled training run handled", extra={"run_id": run_id})
         return {"run_id": run_id}
+    if event.get(CHECK_EVENT_KEY) is True:
+        now = utcnow()
+        with session_scope() as session:
+            found = check_now(session, now, drift=drift_due(now))
+        return {"trigger": found["trigger"], "run_id": found["run_id"]}
     queued = event.get(RUN_EVENT_KEY)
     if isinstance(queued, int) and not isinstance(queued, bool):
         execute_run(queued)

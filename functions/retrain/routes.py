@@ -1,4 +1,5 @@
-"""Routes of the retrain function: start a run, follow runs (admins only)."""
+"""Routes of the retrain function: start a run, check whether one is needed, follow runs
+(admins only)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,43 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from shop.coltypes import utcnow
 from shop.http.deps import AdminUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
 from shop.ml import runs
 
-from .dispatch import start_run
-from .schemas import QueuedOut, RetrainIn, RunOut, ScheduleOut
+from .dispatch import check_now, start_run
+from .schemas import CheckIn, CheckOut, QueuedOut, RetrainIn, RunOut, ScheduleOut, Trigger
 
 router = APIRouter(tags=["retrain"])
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=QueuedOut)
 def retrain(
-    _admin: AdminUser, session: SessionDep, response: Response, _body: RetrainIn | None = None
+    _admin: AdminUser, session: SessionDep, response: Response, body: RetrainIn | None = None
 ) -> Any:
     """Queue a training run and start it in the background; 409 while another is active."""
-    run = runs.queue_run(session, "manual")
+    run = runs.queue_run(session, (body or RetrainIn()).trigger)
     start_run(run.id)
     response.headers["Location"] = f"/ml/retrain/runs/{run.id}"
     return {"run_id": run.id, "status": "queued"}
 
 
+@router.post("/check", response_model=CheckOut)
+def check(_admin: AdminUser, session: SessionDep, body: CheckIn | None = None) -> Any:
+    """Run the 15-minute check now: queue a run if new data or drift warrants one."""
+    body = body or CheckIn()
+    return check_now(
+        session, utcnow(), new_data_share=body.new_data_share, drift_psi=body.drift_psi
+    )
+
+
 @router.get("/runs", response_model=Page[RunOut])
-def list_runs(_admin: AdminUser, session: SessionDep, page: PageDep) -> Any:
-    """Training runs, newest first."""
-    result = runs.list_runs(session, page)
+def list_runs(
+    _admin: AdminUser, session: SessionDep, page: PageDep, trigger: Trigger | None = None
+) -> Any:
+    """Training runs, newest first; `trigger` keeps the runs started that way."""
+    result = runs.list_runs(session, page, trigger=trigger)
     return {
         "items": [runs.run_view(run) for run in result.items],
         "total": result.total,

@@ -9,9 +9,18 @@ from pydantic import Field
 
 from shop.http.schemas import RequestBody, Response
 
+#: Why a run started: the nightly schedule, an admin, or the check (new data, drift).
+Trigger = Literal["schedule", "manual", "new_data", "drift"]
+
 
 class RetrainIn(RequestBody):
-    """No options yet: `{}` starts a run with the configured horizon and cutoffs."""
+    """`{}` starts a run with the configured horizon and cutoffs.
+
+    A request can only start a manual run; the other triggers are recorded by the schedule
+    and the check, so any other `trigger` is refused.
+    """
+
+    trigger: Literal["manual"] = "manual"
 
 
 class QueuedOut(Response):
@@ -21,7 +30,7 @@ class QueuedOut(Response):
 
 class RunOut(Response):
     run_id: int
-    trigger: Literal["schedule", "manual"]
+    trigger: Trigger
     status: Literal["queued", "running", "succeeded", "failed", "skipped"]
     queued_at: datetime
     started_at: datetime | None
@@ -29,6 +38,43 @@ class RunOut(Response):
     metrics: dict[str, Any]
     promoted: bool
     reason: str | None
+
+
+class CheckIn(RequestBody):
+    """Thresholds for this check only; an omitted one is the configured value."""
+
+    new_data_share: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="queue a run when new orders or events exceed this share of the last run's",
+    )
+    drift_psi: float | None = Field(
+        default=None, gt=0, le=10, description="queue a run when a feature's PSI exceeds this"
+    )
+
+
+class CheckOut(Response):
+    """What the check saw and whether it queued a run."""
+
+    checked_at: datetime
+    trigger: Literal["new_data", "drift"] | None
+    run_id: int | None
+    reason: str
+    baseline_run_id: int | None = None
+    data_until: datetime | None = None
+    orders: int | None = None
+    new_orders: int | None = None
+    orders_share: float | None = None
+    events: int | None = None
+    new_events: int | None = None
+    events_share: float | None = None
+    drift_psi: float | None = None
+    drift_feature: str | None = None
+    sampled_users: int | None = None
+    drift_note: str | None = None
+    new_data_share_threshold: float
+    drift_psi_threshold: float
 
 
 class ScheduleOut(Response):
@@ -52,5 +98,5 @@ class ScheduleOut(Response):
     )
     triggers: list[str] = Field(
         description="Every way a run can start, as run history names it",
-        examples=[["schedule", "manual"]],
+        examples=[["schedule", "manual", "new_data", "drift"]],
     )

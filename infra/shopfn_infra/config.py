@@ -28,6 +28,9 @@ class StageConfig:
     certificate_arn: str | None = None
     retrain_schedule: str = "cron(0 3 * * ? *)"  # nightly, 03:00 UTC
     housekeeping_schedule: str = "rate(1 hour)"  # each run purges what its 20 s allow
+    retrain_check_schedule: str = "rate(15 minutes)"  # new-data and drift check
+    # Above this many behavior events a run goes to the ECS task (docs/deploy.md: sizing).
+    retrain_ecs_above_events: int = 8_000_000
     #: Empty: the region's first two AZs, as the account sees them at deploy time (Fn::GetAZs).
     availability_zones: tuple[str, ...] = ()
     api_p99_latency_ms: int = 3000
@@ -82,6 +85,10 @@ class StageConfig:
             certificate_arn=value("certificateArn"),
             retrain_schedule=str(value("retrainSchedule", cls.retrain_schedule)),
             housekeeping_schedule=str(value("housekeepingSchedule", cls.housekeeping_schedule)),
+            retrain_check_schedule=str(value("retrainCheckSchedule", cls.retrain_check_schedule)),
+            retrain_ecs_above_events=int(
+                value("retrainEcsAboveEvents", cls.retrain_ecs_above_events)
+            ),
             api_p99_latency_ms=int(value("apiP99LatencyMs", cls.api_p99_latency_ms)),
             availability_zones=_names(value("availabilityZones", ())),
         )

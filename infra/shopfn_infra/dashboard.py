@@ -36,12 +36,7 @@ class Dashboard(Construct):
         proxy_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, id)
-        cluster = ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=network.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-        )
+        cluster = network.cluster(self)
         log_group = stage_log_group(self, "Logs", config=config)
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)

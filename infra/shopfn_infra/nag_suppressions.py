@@ -169,3 +169,19 @@ def dashboard(scope: IConstruct) -> None:
         "permissions; log writes are scoped to the dashboard's log group",
         "IAM5[Resource::*]",
     )
+
+
+def retrain_task(scope: IConstruct, bucket_logical: str, *bucket_actions: str) -> None:
+    acknowledge(
+        scope,
+        "the environment holds the stage, the bucket name and the database secret's ARN "
+        "(never its value); the task reads the secret itself at start",
+        "ECS2",
+    )
+    acknowledge(
+        scope,
+        "ecr:GetAuthorizationToken (pulling the retrain image) has no resource-level "
+        "permissions; log writes are scoped to the task's log group",
+        "IAM5[Resource::*]",
+    )
+    bucket_grants(scope, bucket_logical, *bucket_actions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 from shopfn_infra.config import StageConfig
@@ -53,6 +54,12 @@ class Network(Construct):
             vpc=self.vpc,
             description="shopfn Lambda functions: reach the database proxy and the internet",
             allow_all_outbound=True,
+        )
+
+    def cluster(self, scope: Construct) -> ecs.Cluster:
+        """An ECS cluster (`Cluster` in `scope`) in this VPC, with Container Insights on."""
+        return ecs.Cluster(
+            scope, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
 
 

@@ -9,7 +9,7 @@ from shopfn.manifest import load_manifest
 from shopfn_infra import cfn_lint_suppressions as lint
 from shopfn_infra import nag_suppressions as nag
 from shopfn_infra.apis import RestApis
-from shopfn_infra.artifacts import ArtifactStore
+from shopfn_infra.artifacts import BUCKET_READ, BUCKET_WRITE, ArtifactStore
 from shopfn_infra.config import AZ_COUNT, StageConfig
 from shopfn_infra.dashboard import Dashboard
 from shopfn_infra.data import Database
@@ -20,10 +20,9 @@ from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
 from shopfn_infra.monitoring import Monitoring
 from shopfn_infra.network import Network
 from shopfn_infra.permissions import Grant
+from shopfn_infra.retrain_task import RetrainTask
 
 RETRAIN = "retrain"
-BUCKET_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
-BUCKET_WRITE = ("s3:DeleteObject*", "s3:Abort*")
 
 
 class ShopfnStack(Stack):
@@ -68,6 +67,19 @@ class ShopfnStack(Stack):
         retrain = functions.get(RETRAIN)
         schedule = (
             RetrainSchedule(self, "Retrain", config=config, retrain=retrain.function)
+            if retrain
+            else None
+        )
+        (
+            RetrainTask(
+                self,
+                "RetrainTask",
+                config=config,
+                network=network,
+                database=database,
+                artifacts=artifacts,
+                retrain=retrain,
+            )
             if retrain
             else None
         )
@@ -127,9 +139,8 @@ class ShopfnStack(Stack):
         lint.template(self, config)
         lint.vpc_default_security_group(network.default_security_group_handler)
         if retrain and schedule:
-            lint.scheduled(
-                retrain.function, schedule.rule, schedule.dead_letters, lint.RETRAIN_TRIGGERS
-            )
+            # The whole construct: the nightly and the check rule's permissions alike.
+            lint.scheduled(retrain.function, schedule, schedule.dead_letters, lint.RETRAIN_TRIGGERS)
         if users and housekeeping:
             lint.scheduled(
                 users.function,

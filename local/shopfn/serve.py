@@ -200,10 +200,15 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
         from shopfn.simulate import seed_first_start
 
         seed_first_start()
-    from shopfn.scheduler import start_housekeeping_scheduler, start_scheduler
+    from shopfn.scheduler import (
+        start_check_scheduler,
+        start_housekeeping_scheduler,
+        start_scheduler,
+    )
 
     scheduler = start_scheduler()
     housekeeping = start_housekeeping_scheduler()
+    check = start_check_scheduler()
     dashboard = None
     if options.dashboard_port is not None:
         from shopfn.dashboard import Dashboard, api_url
@@ -228,5 +233,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
             scheduler.stop()
         if housekeeping is not None:
             housekeeping.stop()
+        if check is not None:
+            check.stop()
         if dashboard is not None:
             dashboard.stop()

@@ -5,16 +5,27 @@ stage (load + features + labels, fit, evaluate, upload) is reported as a share o
 Customers are simulated 1,000 at a time until both sizes are reached (the simulated shop has
 more events per order than the issue's ratio, so it ends with more events than asked for);
 BENCH_RETRAIN_EVENTS and BENCH_RETRAIN_ORDERS change the sizes.
+
+Growth (issue #16): one run at 0.25M, 0.5M, 1M, 2M and 4M events (BENCH_RETRAIN_SIZES), the
+shop grown in place between sizes with customers and orders in the simulation's proportion;
+time and peak memory must grow no worse than linearly (exponent <= 1.1 from the smallest to
+the largest size).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from measure import Section, on_postgresql
+from retrain_once import train_once
 
 EVENTS = int(os.environ.get("BENCH_RETRAIN_EVENTS", "1000000"))
 ORDERS = int(os.environ.get("BENCH_RETRAIN_ORDERS", "100000"))
@@ -28,11 +39,7 @@ def test_retrain_on_a_million_events(
 ) -> None:
     from sqlalchemy import func, select
 
-    from shop.coltypes import utcnow
     from shop.db import session_scope
-    from shop.ml.artifacts import ArtifactStore
-    from shop.ml.retraining import train_and_promote
-    from shop.ml.runs import mark_finished, mark_running, queue_run
     from shop.models import BehaviorEvent, Order
     from shop.services.seed import seed_catalog
     from shopfn.simulate import simulate
@@ -46,14 +53,7 @@ def test_retrain_on_a_million_events(
             events = session.scalar(select(func.count()).select_from(BehaviorEvent)) or 0
             orders = session.scalar(select(func.count()).select_from(Order)) or 0
         part += 1
-    with session_scope() as session:
-        run_id = queue_run(session, "manual").id
-        mark_running(session, run_id)
-    with session_scope() as session:
-        start = time.perf_counter()
-        outcome = train_and_promote(session, run_id, ArtifactStore.from_settings(), utcnow())
-        total = time.perf_counter() - start
-        mark_finished(session, run_id, outcome.status, metrics=outcome.metrics)
+    outcome, total = train_once()
     assert outcome.status == "succeeded", outcome.reason
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     section = bench_report(f"ML retrain ({events:,} events, {orders:,} orders, PostgreSQL)")
@@ -71,3 +71,134 @@ def test_retrain_on_a_million_events(
     ok = total <= BUDGET_SECONDS and peak_gb <= BUDGET_GB
     section.verdict = "within target" if ok else "OVER TARGET"
     assert ok, f"retrain took {total:.1f} s with a peak of {peak_gb:.2f} GB"
+
+
+#: Event counts of the growth benchmark; customers and orders follow (the simulation's mix).
+SIZES = [
+    int(s)
+    for s in os.environ.get("BENCH_RETRAIN_SIZES", "250000,500000,1000000,2000000,4000000").split(
+        ","
+    )
+]
+#: Growth exponent allowed between the smallest and the largest size (1.0 is linear).
+MAX_EXPONENT = 1.1
+#: Customers simulated per step while the shop grows to the next size.
+CHUNK = 250
+#: The 15-minute check's budget (issue #16: 50 ms with 100,000 orders).
+CHECK_BUDGET_SECONDS = 0.050
+
+
+def _retrain_in_a_fresh_interpreter(data_dir: Path) -> dict:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env.pop("ARTIFACT_BUCKET", None)
+    script = Path(__file__).with_name("retrain_once.py")
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _check_costs(data_dir: Path) -> tuple[float, float]:
+    """Median seconds of the scheduled check: counts only, and with the drift sample."""
+    import statistics
+
+    from shop.coltypes import utcnow
+    from shop.db import session_scope
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.triggers import Thresholds, evaluate
+
+    store = ArtifactStore.local(data_dir / "artifacts")
+    thresholds = Thresholds.from_settings()
+    costs = []
+    for drift in (False, True):
+        samples = []
+        with session_scope() as session:
+            for _ in range(12):  # the first warms the drift reference cache
+                start = time.perf_counter()
+                found = evaluate(session, utcnow(), thresholds, store, drift=drift)
+                samples.append(time.perf_counter() - start)
+        assert found["trigger"] is None, found  # the full path: nothing short-circuits it
+        costs.append(statistics.median(samples[1:]))
+    return costs[0], costs[1]
+
+
+def _exponent(small: tuple[float, float], large: tuple[float, float]) -> float:
+    """b in y = a * n^b through two (n, y) points."""
+    return math.log(large[1] / small[1]) / math.log(large[0] / small[0])
+
+
+@on_postgresql
+def test_retrain_grows_no_worse_than_linearly(
+    postgres_db: str, bench_report: Callable[[str], Section], tmp_path: Path
+) -> None:
+    """Time and peak memory of one run at each size, data grown in place between sizes."""
+    from sqlalchemy import func, select
+
+    from shop.db import session_scope
+    from shop.models import BehaviorEvent, Order, User
+    from shop.services.seed import seed_catalog
+    from shopfn.simulate import simulate
+
+    with session_scope() as session:
+        seed_catalog(session)
+    part, results = 0, []
+    for size in SIZES:
+        events = 0
+        while events < size:
+            with session_scope() as session:
+                simulate(session, users=CHUNK, days=540, seed=1000 + part)
+                events = session.scalar(select(func.count()).select_from(BehaviorEvent)) or 0
+            part += 1
+        with session_scope() as session:
+            orders = session.scalar(select(func.count()).select_from(Order)) or 0
+            users = session.scalar(select(func.count()).select_from(User)) or 0
+        result = _retrain_in_a_fresh_interpreter(tmp_path / "data")
+        assert result["status"] == "succeeded", result["reason"]
+        result["check"] = _check_costs(tmp_path / "data")
+        results.append((events, orders, users, result))
+    section = bench_report("ML retrain growth (PostgreSQL, one fresh interpreter per size)")
+    base_events, _, _, base = results[0]
+    for events, orders, users, result in results:
+        section.add(
+            f"{events:,} events, {orders:,} orders, {users:,} customers",
+            result["seconds"],
+            ratio=result["cpu_seconds"] / base["cpu_seconds"],
+            target=f"data x{events / base_events:.2f}, CPU {result['cpu_seconds']:.1f} s, "
+            f"peak {result['peak_mb']:,.0f} MB",
+        )
+    last_events, _, _, last = results[-1]
+    # CPU time of the training process: wall clock on a shared machine swings with its load.
+    time_exp = _exponent((base_events, base["cpu_seconds"]), (last_events, last["cpu_seconds"]))
+    wall_exp = _exponent((base_events, base["seconds"]), (last_events, last["seconds"]))
+    memory_exp = _exponent((base_events, base["peak_mb"]), (last_events, last["peak_mb"]))
+    section.notes.append(
+        f"growth exponent: CPU time {time_exp:.2f} (wall clock {wall_exp:.2f}), "
+        f"peak memory {memory_exp:.2f}; ratio column: CPU time"
+    )
+    per_million = (last["cpu_seconds"] - base["cpu_seconds"]) / ((last_events - base_events) / 1e6)
+    mb_per_million = (last["peak_mb"] - base["peak_mb"]) / ((last_events - base_events) / 1e6)
+    section.notes.append(
+        f"marginal cost: {per_million:.1f} CPU s and {mb_per_million:,.0f} MB per million events"
+    )
+    for events, _, _, result in results:
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items() if k != "total")
+        section.notes.append(f"{events:,} events: {stages}")
+    ok = len(results) < 2 or (time_exp <= MAX_EXPONENT and memory_exp <= MAX_EXPONENT)
+    section.verdict = "no worse than linear" if ok else "WORSE THAN LINEAR"
+
+    check = bench_report("ML retrain check (PostgreSQL, median of 11 after the run at each size)")
+    check.add("target: the 15-minute check", CHECK_BUDGET_SECONDS, ratio=1.0)
+    for events, orders, _, result in results:
+        counts, sampled = result["check"]
+        check.add(
+            f"{orders:,} orders, {events:,} events: counts",
+            counts,
+            ratio=counts / CHECK_BUDGET_SECONDS,
+            target="<= 1.00x",
+        )
+        check.add("  with the hourly drift sample", sampled, ratio=sampled / CHECK_BUDGET_SECONDS)
+    counts_ok = all(r["check"][0] <= CHECK_BUDGET_SECONDS for *_, r in results)
+    check.verdict = "within target" if counts_ok else "OVER TARGET"
+    assert ok, f"time exponent {time_exp:.2f}, memory exponent {memory_exp:.2f}"
+    assert counts_ok, [r["check"] for *_, r in results]

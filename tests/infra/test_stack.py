@@ -319,6 +319,49 @@ def test_nightly_rule_retries_and_dead_letters_retrain(dev) -> None:
     )
 
 
+def test_the_retrain_check_runs_every_15_minutes_with_its_fixed_input(dev) -> None:
+    retrain, _ = function(dev, "retrain")
+    dev.assertions.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": "shopfn-dev-retrain-check",
+            "ScheduleExpression": "rate(15 minutes)",
+            "State": "ENABLED",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [retrain, "Arn"]},
+                        "Input": json.dumps({"shopfn_retrain_check": True}, separators=(",", ":")),
+                        "RetryPolicy": {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 900},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_large_shops_retrain_on_an_ecs_task_of_the_same_image(dev) -> None:
+    retrain, value = function(dev, "retrain")
+    (task_key,) = [
+        key
+        for key, task in resources(dev, "AWS::ECS::TaskDefinition").items()
+        if task["Properties"].get("Family") == "shopfn-dev-retrain"
+    ]
+    task = dev.template["Resources"][task_key]["Properties"]
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    assert int(task["Memory"]) > 10240  # past one Lambda's 10 GB
+    (container,) = task["ContainerDefinitions"]
+    assert container["EntryPoint"] == ["python3", "-m", "retrain.task"]
+    assert container["Image"] == value["Properties"]["Code"]["ImageUri"]  # one image, one push
+    env = value["Properties"]["Environment"]["Variables"]
+    assert env["RETRAIN_ECS_TASK_DEFINITION"] == {"Ref": task_key}
+    assert int(env["RETRAIN_ECS_ABOVE_EVENTS"]) > 0
+    assert {"RETRAIN_ECS_CLUSTER", "RETRAIN_ECS_SUBNETS", "RETRAIN_ECS_SECURITY_GROUPS"} <= set(env)
+    policy = policy_text(dev, retrain)
+    assert '"ecs:RunTask"' in policy and task_key in policy
+    assert '"iam:PassRole"' in policy
+
+
 def test_housekeeping_rule_runs_the_purge_in_the_users_function_hourly(dev) -> None:
     users, value = function(dev, "users")
     assert value["Properties"]["Timeout"] == 20  # the purge stops a little before this

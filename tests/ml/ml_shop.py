@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from support import FIXED_NOW
 
@@ -65,3 +67,38 @@ def wait_for_run(run_id: int, timeout: float = 240.0) -> str:
             return status
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} still active after {timeout} s")
+
+
+def paid_copy(order: Any, at: datetime) -> Any:
+    """A paid order like `order` (same customer, same amounts) placed at `at`: more orders of
+    the same shape, as new data or as a promotion that doubles order rates."""
+    from shop.models import Order
+
+    return Order(
+        user_id=order.user_id,
+        status="paid",
+        subtotal=order.subtotal,
+        total=order.total,
+        item_count=order.item_count,
+        shipping_address=order.shipping_address,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def train_simulated_shop(client: Any, *, users: int = 90, days: int = 200, seed: int = 8) -> str:
+    """A simulated shop with champions from one manual run; an admin's token."""
+    from support import make_admin
+
+    from shop.db import session_scope
+    from shop.services.seed import seed_catalog
+    from shopfn.simulate import simulate
+
+    with session_scope() as session:
+        seed_catalog(session)
+    with session_scope() as session:
+        simulate(session, users=users, days=days, seed=seed)
+    admin = make_admin(client)
+    run_id = client.post("/ml/retrain", json={}, token=admin.access_token).json()["run_id"]
+    assert wait_for_run(run_id) == "succeeded"
+    return admin.access_token

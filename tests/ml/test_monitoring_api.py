@@ -4,29 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ml_shop import wait_for_run
+from ml_shop import train_simulated_shop
 from support import LambdaClient, make_admin, sign_up
-
-
-def _trained(client: LambdaClient) -> str:
-    from shop.db import session_scope
-    from shop.services.seed import seed_catalog
-    from shopfn.simulate import simulate
-
-    with session_scope() as session:
-        seed_catalog(session)
-    with session_scope() as session:
-        simulate(session, users=90, days=200, seed=8)
-    admin = make_admin(client)
-    run_id = client.post("/ml/retrain", json={}, token=admin.access_token).json()["run_id"]
-    assert wait_for_run(run_id) == "succeeded"
-    return admin.access_token
 
 
 def test_monitoring_shows_runs_champions_drift_and_backtest(
     client: LambdaClient, model_bucket: str
 ) -> None:
-    token = _trained(client)
+    token = train_simulated_shop(client)
     runs = client.get("/ml/monitoring/runs", token=token)
     assert runs.status == 200
     (run,) = runs.json()
@@ -103,7 +88,7 @@ def test_a_tampered_champion_is_refused_with_503(client: LambdaClient, model_buc
 
     from shop.ml.predictor import champions
 
-    token = _trained(client)
+    token = train_simulated_shop(client)
     s3 = boto3.client("s3")
     pointer = s3.get_object(Bucket=model_bucket, Key="models/churn/champion.json")["Body"].read()
     import json

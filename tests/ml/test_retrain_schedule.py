@@ -51,7 +51,7 @@ def test_locally_the_schedule_is_retrain_schedule_run_by_the_local_scheduler(
         "platform": "local",
         "expression": setting,
         "next_run_at": next_run,
-        "triggers": ["schedule", "manual"],
+        "triggers": ["schedule", "manual", "new_data", "drift"],
     }
 
 
@@ -93,7 +93,7 @@ def test_schedule_route_reads_the_settings_and_is_admin_only(
     body = reply.json()
     assert (body["description"], body["runs_on"]) == ("every night at 02:15 UTC", "local scheduler")
     assert body["next_run_at"].endswith(("T02:15:00Z", "T02:15:00+00:00"))
-    assert body["triggers"] == ["schedule", "manual"]
+    assert body["triggers"] == ["schedule", "manual", "new_data", "drift"]
 
     ml_settings.setenv("RETRAIN_RULE_EXPRESSION", "cron(0 3 * * ? *)")
     ml_settings.setenv("RETRAIN_RULE_NAME", "shopfn-dev-retrain-nightly")

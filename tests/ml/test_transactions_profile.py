@@ -96,28 +96,35 @@ def test_buying_peaks_in_december() -> None:
 
 @pytest.fixture(scope="module")
 def backtests(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """A 90-day backtest of a few hundred customers' transaction log, for each seed."""
+    """A 90-day backtest of a 3,000-customer transaction log, for each seed.
+
+    Below about 3,000 customers BG/NBD's spend ranking still beats gbm's on some seeds.
+    """
     from sqlalchemy.orm import Session
 
     from shop.ml.backtest import backtest
 
     results = []
     for seed in SEEDS:
-        engine = _shop(tmp_path_factory.mktemp(f"seed{seed}") / "shop.db", users=400, seed=seed)
+        engine = _shop(tmp_path_factory.mktemp(f"seed{seed}") / "shop.db", users=3000, seed=seed)
         with Session(engine) as session:
             results.append(backtest(session, CUTOFF, 90))
         engine.dispose()
     return results
 
 
-def test_gbm_churn_ranks_customers_at_least_as_well_as_every_baseline(
-    backtests: list[dict[str, Any]],
+@pytest.mark.parametrize(("name", "metric"), [("churn", "auc"), ("spend", "spearman")])
+def test_gbm_ranks_customers_at_least_as_well_as_every_baseline(
+    backtests: list[dict[str, Any]], name: str, metric: str
 ) -> None:
     for result in backtests:
-        churn = result["models"]["churn"]
-        best_baseline = max(churn["bgnbd"]["auc"], churn["rfm"]["auc"])
-        assert churn["gbm"]["auc"] >= best_baseline, churn
-        assert result["chosen"]["churn"]["kind"] == "gbm"
+        models = result["models"][name]
+        best_baseline = max(models["bgnbd"][metric], models["rfm"][metric])
+        assert models["gbm"][metric] >= best_baseline, models
+
+
+def test_gbm_is_the_chosen_churn_model(backtests: list[dict[str, Any]]) -> None:
+    assert [result["chosen"]["churn"]["kind"] for result in backtests] == ["gbm"] * len(SEEDS)
 
 
 def test_every_spend_model_ranks_forwards_and_the_chosen_one_is_a_baseline_or_better(

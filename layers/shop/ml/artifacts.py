@@ -202,14 +202,28 @@ class ArtifactStore:
         version, metadata_sha = found
         return self.load_version(name, version, metadata_sha256=metadata_sha)
 
-    def load_version(
-        self, name: str, version: str, *, metadata_sha256: str | None = None
-    ) -> StoredModel:
-        """A verified model version; ArtifactIntegrityError if any byte differs from its hash."""
+    def _metadata_bytes(self, name: str, version: str) -> bytes:
         _check_parts(name, version)
         raw = self._backend.get(_key(name, version, "metadata.json"))
         if raw is None:
             raise ArtifactError(f"no metadata for {name} {version}")
+        return raw
+
+    def load_metadata(self, name: str, version: str) -> dict[str, Any]:
+        """A version's metadata alone (one small read, no model files), e.g. its drift reference."""
+        try:
+            metadata = json.loads(self._metadata_bytes(name, version))
+        except ValueError as exc:
+            raise ArtifactIntegrityError(f"metadata of {name} {version} is malformed") from exc
+        if not isinstance(metadata, dict):
+            raise ArtifactIntegrityError(f"metadata of {name} {version} is malformed")
+        return metadata
+
+    def load_version(
+        self, name: str, version: str, *, metadata_sha256: str | None = None
+    ) -> StoredModel:
+        """A verified model version; ArtifactIntegrityError if any byte differs from its hash."""
+        raw = self._metadata_bytes(name, version)
         if metadata_sha256 is not None and sha256_hex(raw) != metadata_sha256:
             raise ArtifactIntegrityError(f"metadata of {name} {version} does not match its hash")
         metadata = json.loads(raw)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.ml.champion import decide
-from shop.ml.dataset import CutoffPlan, build_examples, training_cutoffs
+from shop.ml.dataset import CutoffPlan, build_examples, spend_examples, training_cutoffs
 from shop.ml.labels import SPEND_DAYS
 from shop.ml.training import fit_candidates, score_candidates
 from shop.models import Order
@@ -68,6 +68,7 @@ def backtest(
         spend_days=spend_days,
     )
     train = build_examples(session, plan.train, horizon_days, spend_days)
+    spend_train = spend_examples(session, plan, train)
     advance()
     test = build_examples(session, [cutoff], horizon_days, spend_days)
     advance()
@@ -86,7 +87,7 @@ def backtest(
             "chosen": None,
             "reason": "not enough history before the cutoff",
         }
-    candidates = fit_candidates(train, plan)
+    candidates = fit_candidates(train, plan, spend_train=spend_train)
     advance()
     score_candidates(candidates, test)
     advance()

@@ -17,6 +17,25 @@ class MlSettings(BaseSettings):
     retrain_schedule: str = Field(
         default="03:00", description="local nightly retrain: 'HH:MM' UTC, 'every:SECONDS' or 'off'"
     )
+    retrain_check_schedule: str = Field(
+        default="every:900",
+        description="local new-data and drift check: 'every:SECONDS', 'HH:MM' UTC or 'off'",
+    )
+    retrain_new_data_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=10,
+        description="queue a run when orders or events since the latest run exceed this share",
+    )
+    retrain_drift_psi: float = Field(
+        default=0.25, gt=0, le=10, description="queue a run when a feature's PSI exceeds this"
+    )
+    retrain_drift_sample: int = Field(
+        default=300, ge=50, le=5000, description="users sampled by the check's drift part"
+    )
+    retrain_ecs_above_events: int = Field(
+        default=0, ge=0, description="runs over more behavior events go to ECS (0: never)"
+    )
     retrain_rule_expression: str | None = Field(
         default=None, description="AWS: the nightly EventBridge rule's expression (set by CDK)"
     )

@@ -58,7 +58,23 @@ class CutoffPlan:
             "validation_cutoff": self.validation.isoformat(),
             "horizon_days": self.horizon_days,
             "spend_days": self.spend_days,
+            "spend_train_cutoffs": [c.isoformat() for c in self.spend_train],
         }
+
+    @property
+    def spend_train(self) -> list[datetime]:
+        """Training cutoffs of the spend model: one per spend window over the same span.
+
+        Spend labels need only `spend_days` after a cutoff, so with a longer churn horizon
+        the history the churn cutoffs span holds more spend windows, and every one of them is
+        a purchase to learn from: at a 90-day horizon three times as many (issue 12: on a
+        transaction log, three cutoffs' buyers were too few to rank spend as well as BG/NBD).
+        """
+        if not self.train or self.spend_days >= self.horizon_days:
+            return list(self.train)
+        step = timedelta(days=self.spend_days)
+        count = (self.validation - self.train[0]) // step
+        return [self.validation - step * k for k in range(count, 0, -1)]
 
     @property
     def label_days(self) -> int:
@@ -104,3 +120,13 @@ def build_examples(
     if not frames:
         return Examples(frames=[], churned=np.zeros(0), spend=np.zeros(0))
     return Examples(frames=frames, churned=np.concatenate(churned), spend=np.concatenate(spend))
+
+
+def spend_examples(session: Session, plan: CutoffPlan, train: Examples) -> Examples:
+    """The spend model's training examples: `train` when the cutoffs are the same.
+
+    Their churn labels are over the spend window, so no label looks past the validation cutoff.
+    """
+    if plan.spend_train == plan.train:
+        return train
+    return build_examples(session, plan.spend_train, plan.spend_days, plan.spend_days)

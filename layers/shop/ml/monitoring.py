@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
+from shop.ml.drift import population_drift, reference_of
 from shop.ml.evaluation import churn_metrics, spend_metrics
 from shop.ml.features import compute_features
 from shop.ml.labels import SPEND_DAYS, orders_after
-from shop.ml.monitoring_stats import feature_drift
 from shop.ml.predictor import champions
 from shop.models import ModelVersion, TrainingRun
 
@@ -64,15 +64,18 @@ def champion_history(session: Session) -> list[dict[str, Any]]:
 
 
 def drift(session: Session, name: str) -> dict[str, Any]:
-    """PSI of each feature today against the champion's training data."""
+    """PSI of each feature today against the population the champion was trained on."""
     model = champions.get()[name]
-    reference = model.metadata.get("feature_reference") or {}
+    reference, reference_as_of = reference_of(model.metadata)
     frame = compute_features(session, utcnow(), active_only=True)
+    features, elapsed = population_drift(reference, reference_as_of, frame)
     return {
         "model": name,
         "version": model.version,
         "users": len(frame.user_ids),
-        "features": feature_drift(reference, frame) if len(frame.user_ids) else [],
+        "reference_as_of": reference_as_of,
+        "elapsed_days": round(elapsed, 2),
+        "features": features,
     }
 
 

@@ -21,10 +21,12 @@ from shop.logging import get_logger
 from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
 from shop.ml.champion import Decision, decide
 from shop.ml.config import get_ml_settings
-from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs
+from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs, spend_examples
+from shop.ml.drift import reference_snapshot
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_run, record_skipped
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
+from shop.ml.triggers import data_size
 from shop.models import ModelVersion, Order, TrainingRun
 from shop.progress import advance, in_steps
 
@@ -107,9 +109,12 @@ def train_and_promote(
             f"at least {settings.min_users_with_history} are needed",
         )
     train = build_examples(session, plan.train, plan.horizon_days)
+    spend_train = spend_examples(session, plan, train)
     validation = build_examples(session, [plan.validation], plan.horizon_days)
     timings["load_features_labels"] = time.perf_counter() - started
     advance()
+    # What this run saw: the base of the new-data trigger and of the drift reference.
+    data.update(data_size(session, now))
     data.update(training_examples=len(train), validation_examples=len(validation))
     if len(train) == 0 or len(validation) == 0 or len(set(train.churned.tolist())) < 2:
         return Outcome(
@@ -118,9 +123,15 @@ def train_and_promote(
     # Before the costly fit: an unreachable store fails the run now, the champion untouched.
     stored = {name: _load_champion(store, name) for name in MODEL_NAMES}
     mark = time.perf_counter()
-    candidates = fit_candidates(train, plan, seed=run_id)
+    candidates = fit_candidates(train, plan, seed=run_id, spend_train=spend_train)
     timings["fit"] = time.perf_counter() - mark
     advance()
+    mark = time.perf_counter()
+    reference = reference_snapshot(session, now)
+    for group in candidates.values():
+        for candidate in group:
+            candidate.metadata["drift_reference"] = reference
+    timings["drift_reference"] = time.perf_counter() - mark
     mark = time.perf_counter()
     score_candidates(candidates, validation)
     champions = {name: _champion_metrics(stored[name], validation) for name in MODEL_NAMES}

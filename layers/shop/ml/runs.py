@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,10 @@ from shop.pagination import PageRequest, PageResult, paginate
 ACTIVE = "active"
 #: A run still active after this long lost its worker (a Lambda times out after 15 minutes).
 STALE_AFTER = timedelta(minutes=30)
+#: The same for a run handed to the ECS task, which has no time limit of its own.
+ECS_STALE_AFTER = timedelta(hours=12)
+#: The `reason` of an active run handed to the ECS task (replaced when the run finishes).
+ON_ECS = "handed to the ECS task"
 
 
 class RunAlreadyActive(Conflict):
@@ -24,9 +28,15 @@ class RunAlreadyActive(Conflict):
 
 
 def _release_stale(session: Session) -> None:
+    now = utcnow()
+    on_ecs = and_(TrainingRun.reason.is_not(None), TrainingRun.reason == ON_ECS)
+    stale = or_(
+        and_(TrainingRun.queued_at < now - STALE_AFTER, ~on_ecs),
+        TrainingRun.queued_at < now - ECS_STALE_AFTER,
+    )
     session.execute(
         update(TrainingRun)
-        .where(TrainingRun.active_slot == ACTIVE, TrainingRun.queued_at < utcnow() - STALE_AFTER)
+        .where(TrainingRun.active_slot == ACTIVE, stale)
         .values(
             status="failed",
             active_slot=None,
@@ -68,6 +78,17 @@ def record_skipped(session: Session, trigger: str, reason: str) -> TrainingRun:
     session.add(run)
     session.commit()
     return run
+
+
+def mark_on_ecs(session: Session, run_id: int) -> None:
+    """Note that an active run went to the ECS task, so it is not taken for abandoned at 30
+    minutes."""
+    session.execute(
+        update(TrainingRun)
+        .where(TrainingRun.id == run_id, TrainingRun.active_slot == ACTIVE)
+        .values(reason=ON_ECS)
+    )
+    session.commit()
 
 
 def mark_running(session: Session, run_id: int) -> bool:
@@ -113,9 +134,13 @@ def get_run(session: Session, run_id: int) -> TrainingRun:
     return run
 
 
-def list_runs(session: Session, page: PageRequest) -> PageResult[TrainingRun]:
-    """Runs, newest first."""
+def list_runs(
+    session: Session, page: PageRequest, *, trigger: str | None = None
+) -> PageResult[TrainingRun]:
+    """Runs, newest first; only those started by `trigger` when given."""
     query = select(TrainingRun).order_by(TrainingRun.queued_at.desc(), TrainingRun.id.desc())
+    if trigger is not None:
+        query = query.where(TrainingRun.trigger == trigger)
     return paginate(session, query, page)
 
 

@@ -123,18 +123,24 @@ def _regressor(seed: int) -> Any:
 
 
 def fit_candidates(
-    train: Examples, plan: CutoffPlan, *, seed: int = 7
+    train: Examples, plan: CutoffPlan, *, seed: int = 7, spend_train: Examples | None = None
 ) -> dict[str, list[Candidate]]:
-    """Baselines and gradient-boosting candidates for churn and spend (not yet scored)."""
+    """Baselines and gradient-boosting candidates for churn and spend (not yet scored).
+
+    The gradient-boosting spend model learns from `spend_train` (`dataset.spend_examples`:
+    examples at `plan.spend_train`) when given, else from `train`.
+    """
     import sklearn.ensemble  # noqa: F401 - load OpenMP first, or the limit below finds nothing
     from threadpoolctl import threadpool_limits
 
     # OpenMP threads spin-wait: on a busy or small machine one thread is many times faster.
     with threadpool_limits(limits=1):
-        return _fit_candidates(train, plan, seed)
+        return _fit_candidates(train, plan, seed, train if spend_train is None else spend_train)
 
 
-def _fit_candidates(train: Examples, plan: CutoffPlan, seed: int) -> dict[str, list[Candidate]]:
+def _fit_candidates(
+    train: Examples, plan: CutoffPlan, seed: int, spend_train: Examples
+) -> dict[str, list[Candidate]]:
     frame = train.merged
     latest = train.frames[-1]
     x, tx, t_age, m = latest.clv_inputs()
@@ -178,9 +184,12 @@ def _fit_candidates(train: Examples, plan: CutoffPlan, seed: int) -> dict[str, l
     )
     check_parity(churn, frame)
     candidates["churn"].append(churn)
-    spend = _spend_candidate(train, features, gbm_meta, churn_model, churn_onnx, seed)
+    shared = spend_train is train  # the churn cutoffs: reuse their model input
+    spend_features = features if shared else model_input(gbm_meta, spend_train.merged)
+    churn_fit = (churn_model, churn_onnx) if shared else None
+    spend = _spend_candidate(spend_train, spend_features, gbm_meta, churn_fit, seed)
     if spend is not None:
-        check_parity(spend, frame)
+        check_parity(spend, spend_train.merged)
         candidates["spend"].append(spend)
     return candidates
 
@@ -189,8 +198,7 @@ def _spend_candidate(
     train: Examples,
     features: NDArray[np.float32],
     gbm_meta: dict[str, Any],
-    churn_model: Any,
-    churn_onnx: bytes,
+    churn_fit: tuple[Any, bytes] | None,
     seed: int,
 ) -> Candidate | None:
     """Hurdle model: P(any order in the spend window) x E[spend | ordered].
@@ -202,9 +210,9 @@ def _spend_candidate(
     bought = train.spend > 0
     if bought.sum() < 20 or (~bought).sum() < 20:
         return None
-    if gbm_meta["horizon_days"] == gbm_meta["spend_days"]:
-        # Same window: "bought" is "not churned", so the churn classifier is reused.
-        purchase_model, purchase_onnx, purchase_class = churn_model, churn_onnx, 0
+    if churn_fit is not None and gbm_meta["horizon_days"] == gbm_meta["spend_days"]:
+        # Same window and examples: "bought" is "not churned", so the churn classifier is reused.
+        (purchase_model, purchase_onnx), purchase_class = churn_fit, 0
     else:
         user_ids = train.merged.user_ids
         purchase_model = _classifier(seed, user_ids).fit(features, bought.astype(int))

@@ -22,7 +22,8 @@ from shop.coltypes import UTCDateTime, utcnow
 from shop.models.base import Base
 
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "skipped")
-RUN_TRIGGERS: tuple[str, ...] = ("schedule", "manual")
+#: Why a run started: the nightly schedule, an admin, or the 15-minute check (`shop.ml.triggers`).
+RUN_TRIGGERS: tuple[str, ...] = ("schedule", "manual", "new_data", "drift")
 
 
 class TrainingRun(Base):
