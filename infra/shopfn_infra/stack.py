@@ -129,9 +129,8 @@ class ShopfnStack(Stack):
         nag.jwt_key_secret(database.jwt_signing_secret)
         nag.jwt_key_secret(database.jwt_verify_secret)
         nag.openai_secret(database.openai_secret)
-        nag.dashboard_proxy_secret(database.dashboard_proxy_secret)
         nag.apis(apis)
-        nag.dashboard(dashboard)
+        nag.dashboard(dashboard, database.dashboard_proxy_secret)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
         if housekeeping:

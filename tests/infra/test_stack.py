@@ -260,8 +260,12 @@ def test_the_dashboard_proxy_secret_reaches_the_dashboard_and_the_throttling_fun
         assert (proxy in policy_text(dev, key)) == reads, name
         env = value["Properties"]["Environment"]["Variables"]
         assert ("DASHBOARD_PROXY_SECRET_ARN" in env) == reads, name
-    (task,) = resources(dev, "AWS::ECS::TaskDefinition").values()
-    (container,) = task["Properties"]["ContainerDefinitions"]
+    (container,) = [  # the dashboard's: the one serving Streamlit's port
+        container
+        for task in resources(dev, "AWS::ECS::TaskDefinition").values()
+        for container in task["Properties"]["ContainerDefinitions"]
+        if any(port.get("ContainerPort") == 5000 for port in container.get("PortMappings", []))
+    ]
     assert container["Secrets"] == [{"Name": "DASHBOARD_PROXY_SECRET", "ValueFrom": {"Ref": proxy}}]
     env = {item["Name"]: item["Value"] for item in container["Environment"]}
     assert "DASHBOARD_PROXY_SECRET" not in env
