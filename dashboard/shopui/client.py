@@ -18,6 +18,11 @@ Json = Any
 ACCESS = "access_token"
 REFRESH = "refresh_token"
 
+#: The browser's address and the secret that makes the APIs believe it (DASHBOARD_PROXY_SECRET):
+#: the API is called from this server, so without them every shopper shares its address.
+CLIENT_ADDRESS_HEADER = "X-Shopfn-Client-Address"
+PROXY_SECRET_HEADER = "X-Shopfn-Proxy-Secret"  # noqa: S105 - a header name, not a secret
+
 # How the platform says "nobody serves this path" (as opposed to "this record does not exist").
 _UNROUTED_DETAILS = ("No function serves", "No such resource.")
 
@@ -66,7 +71,16 @@ class ShopClient:
         ml_url: str,
         state: MutableMapping[str, Any],
         http: httpx.Client | None = None,
+        *,
+        client_address: str | None = None,
+        proxy_secret: str | None = None,
     ) -> None:
+        """`client_address` is the browser's, forwarded on every call when `proxy_secret` is set."""
+        self._forwarded = (
+            {CLIENT_ADDRESS_HEADER: client_address, PROXY_SECRET_HEADER: proxy_secret}
+            if client_address and proxy_secret
+            else {}
+        )
         self._bases: dict[Api, str] = {
             "commerce": commerce_url.rstrip("/"),
             "ml": ml_url.rstrip("/"),
@@ -99,7 +113,7 @@ class ShopClient:
         headers: Mapping[str, str] | None = None,
         auth: bool,
     ) -> httpx.Response:
-        all_headers = dict(headers or {})
+        all_headers = {**(headers or {}), **self._forwarded}
         if auth and self._state.get(ACCESS):
             all_headers["Authorization"] = f"Bearer {self._state[ACCESS]}"
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}

@@ -24,13 +24,25 @@ def _http_pool() -> httpx.Client:
     return httpx.Client(timeout=30.0)
 
 
+def browser_address() -> str | None:
+    """The browser's IP as Streamlit saw it; None on this machine (Streamlit hides loopback)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
+
+
 def api() -> ShopClient:
-    """The client for this browser session, addresses from COMMERCE_API_URL and ML_API_URL."""
+    """The client for this browser session, addresses from COMMERCE_API_URL and ML_API_URL.
+
+    With DASHBOARD_PROXY_SECRET it forwards the browser's address, so the APIs throttle
+    sign-in failures and chats per shopper rather than per dashboard server.
+    """
     return ShopClient(
         os.environ.get("COMMERCE_API_URL", "http://127.0.0.1:8001"),
         os.environ.get("ML_API_URL", "http://127.0.0.1:8000"),
         st.session_state,
         http=_http_pool(),
+        client_address=browser_address(),
+        proxy_secret=os.environ.get("DASHBOARD_PROXY_SECRET") or None,
     )
 
 

@@ -8,6 +8,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shopfn_infra.apis import RestApis
@@ -32,6 +33,7 @@ class Dashboard(Construct):
         network: Network,
         apis: RestApis,
         access_logs: s3.IBucket,
+        proxy_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, id)
         cluster = network.cluster(self)
@@ -71,7 +73,12 @@ class Dashboard(Construct):
                         for name in ("commerce", "ml")
                         if (url := apis.url(name))
                     },
+                    # Streamlit's server (uvicorn) takes the browser's address from the load
+                    # balancer's X-Forwarded-For: the last entry not from inside the VPC.
+                    "FORWARDED_ALLOW_IPS": network.vpc.vpc_cidr_block,
                 },
+                # The APIs believe the browser address the dashboard forwards only with it.
+                secrets={"DASHBOARD_PROXY_SECRET": ecs.Secret.from_secrets_manager(proxy_secret)},
             ),
         )
         self.service.target_group.configure_health_check(

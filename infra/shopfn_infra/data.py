@@ -135,3 +135,13 @@ class Database(Construct):
             f"{config.prefix}/openai",
             'OpenAI API key for the support assistant: set {"api_key": "..."} after deploy',
         )
+        self.dashboard_proxy_secret = secretsmanager.Secret(
+            self,
+            "DashboardProxySecret",
+            secret_name=f"{config.prefix}/dashboard-proxy",
+            description="Shared by the dashboard and the users and support functions: lets "
+            "the dashboard forward its shoppers' addresses for the sign-in and chat throttles",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+        )

@@ -147,6 +147,8 @@ class ShopFunction(Construct):
             environment["ARTIFACT_BUCKET"] = artifacts.bucket.bucket_name
         if Grant.OPENAI_KEY in self.grants:
             environment["OPENAI_SECRET_ARN"] = database.openai_secret.secret_arn
+        if Grant.DASHBOARD_PROXY in self.grants:
+            environment["DASHBOARD_PROXY_SECRET_ARN"] = database.dashboard_proxy_secret.secret_arn
 
         common = {
             "function_name": self.function_name,
@@ -194,6 +196,8 @@ class ShopFunction(Construct):
             artifacts.bucket.grant_read(role)
         if Grant.OPENAI_KEY in self.grants:
             database.openai_secret.grant_read(role)
+        if Grant.DASHBOARD_PROXY in self.grants:
+            database.dashboard_proxy_secret.grant_read(role)
         if Grant.INVOKE_SELF in self.grants:
             # By name, not by reference: a role naming its own function is a cycle in CFN.
             own_arn = Stack.of(self).format_arn(

@@ -142,7 +142,13 @@ def retrain_failures(queue: IConstruct, runs: str = "retraining runs") -> None:
     )
 
 
-def dashboard(scope: IConstruct) -> None:
+def dashboard(scope: IConstruct, proxy_secret: IConstruct) -> None:
+    acknowledge(
+        proxy_secret,
+        "read once per dashboard task and function container; rotate it by the runbook in "
+        "docs/deploy.md (a new value, then restart the dashboard)",
+        "SMG4",
+    )
     acknowledge(
         scope,
         "the dashboard's load balancer is public by design; tasks stay in private subnets "

@@ -11,13 +11,15 @@ class Grant(StrEnum):
     ARTIFACTS_WRITE = "artifacts-write"
     OPENAI_KEY = "openai-key"
     INVOKE_SELF = "invoke-self"  # queue an asynchronous run of itself
+    DASHBOARD_PROXY = "dashboard-proxy"  # believe the address the dashboard forwards
 
 
 GRANTS: dict[str, frozenset[Grant]] = {
-    "users": frozenset({Grant.JWT_SIGNING}),  # sign-in and refresh issue tokens
+    # sign-in and refresh issue tokens; sign-in failures are throttled per address
+    "users": frozenset({Grant.JWT_SIGNING, Grant.DASHBOARD_PROXY}),
     "predict": frozenset({Grant.ARTIFACTS_READ}),
     "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF}),
-    "support": frozenset({Grant.OPENAI_KEY}),
+    "support": frozenset({Grant.OPENAI_KEY, Grant.DASHBOARD_PROXY}),  # chats per address
 }
 
 

@@ -96,6 +96,7 @@ class ShopfnStack(Stack):
             network=network,
             apis=apis,
             access_logs=artifacts.access_logs,
+            proxy_secret=database.dashboard_proxy_secret,
         )
         Monitoring(
             self,
@@ -129,7 +130,7 @@ class ShopfnStack(Stack):
         nag.jwt_key_secret(database.jwt_verify_secret)
         nag.openai_secret(database.openai_secret)
         nag.apis(apis)
-        nag.dashboard(dashboard)
+        nag.dashboard(dashboard, database.dashboard_proxy_secret)
         if schedule:
             nag.retrain_failures(schedule.dead_letters)
         if housekeeping:

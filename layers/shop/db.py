@@ -23,11 +23,11 @@ def _database_url_from_secret(secret_arn: str) -> str:
     """Build a pg8000 URL from an RDS-style Secrets Manager secret (AWS only)."""
     import json
 
-    import boto3
     from sqlalchemy.engine import URL
 
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-    secret = json.loads(raw)
+    from shop.secret_values import secret_string
+
+    secret = json.loads(secret_string(secret_arn))
     return URL.create(
         "postgresql+pg8000",
         username=secret["username"],

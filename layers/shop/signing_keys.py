@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from shop.secret_values import secret_string
 from shop.settings import get_settings
 
 _lock = threading.Lock()
@@ -26,10 +27,7 @@ class KeyPair:
 
 
 def _from_secret(secret_arn: str) -> KeyPair:
-    import boto3
-
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-    data = json.loads(raw)
+    data = json.loads(secret_string(secret_arn))
     return KeyPair(private_pem=data.get("private_key"), public_pem=data["public_key"])
 
 

@@ -119,6 +119,20 @@ def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tu
     return rows
 
 
+def share_dashboard_proxy_secret() -> str:
+    """DASHBOARD_PROXY_SECRET for the functions in this process and the dashboard it starts.
+
+    A random one for this run when unset: with it the APIs believe the browser address the
+    dashboard forwards, so each shopper is throttled on their own (shop.http.dashboard_proxy).
+    """
+    from shop.settings import get_settings
+
+    secret = os.environ.get("DASHBOARD_PROXY_SECRET") or secrets.token_urlsafe(32)
+    os.environ["DASHBOARD_PROXY_SECRET"] = secret
+    get_settings.cache_clear()
+    return secret
+
+
 def _schedule_words(schedule: str | None) -> str:
     if schedule is None:
         return "off (RETRAIN_SCHEDULE=off)"
@@ -202,6 +216,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
         urls = {
             "COMMERCE_API_URL": api_url(options.host, options.commerce_port),
             "ML_API_URL": api_url(options.host, options.ml_port),
+            "DASHBOARD_PROXY_SECRET": share_dashboard_proxy_secret(),
         }
         dashboard = Dashboard(options.dashboard_port, options.host, env=urls, quiet=options.console)
         dashboard.start()

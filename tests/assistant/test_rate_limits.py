@@ -59,3 +59,22 @@ def test_a_refused_chat_stores_nothing(
 
     assert chat(client, "hi again", source_ip="192.0.2.1").status == 429
     assert count_rows(ConversationMessage) == 2
+
+
+def test_shoppers_on_the_dashboard_each_have_their_own_address_budget(
+    client: LambdaClient, settings_env: pytest.MonkeyPatch
+) -> None:
+    """The dashboard calls from one server; with the shared secret its forwarded browser
+    address counts, and without it the headers change nothing."""
+    configure(settings_env, support_rate_limit_per_address=1, dashboard_proxy_secret="s3cret")
+
+    def from_browser(ip: str, secret: str = "s3cret") -> int:
+        headers = {"x-shopfn-client-address": ip, "x-shopfn-proxy-secret": secret}
+        return chat(client, "hi", source_ip="10.0.9.9", headers=headers).status
+
+    assert from_browser("203.0.113.30") == 200
+    assert from_browser("203.0.113.30") == 429
+    assert from_browser("203.0.113.31") == 200
+    assert from_browser("203.0.113.32", secret="guessed") == 200  # counted on 10.0.9.9
+    assert from_browser("203.0.113.33", secret="guessed") == 429
+    assert chat(client, "hi", source_ip="10.0.9.9").status == 429

@@ -247,6 +247,32 @@ def test_only_support_reads_the_openai_key(dev) -> None:
         assert ("OPENAI_SECRET_ARN" in env) == (name == "support")
 
 
+def test_the_dashboard_proxy_secret_reaches_the_dashboard_and_the_throttling_functions(
+    dev,
+) -> None:
+    """users (sign-in) and support (chat) believe the dashboard's forwarded address; the
+    dashboard task gets the generated secret from Secrets Manager, never as plain text."""
+    proxy = logical_id(dev, "AWS::SecretsManager::Secret", Name="shopfn-dev/dashboard-proxy")
+    assert "GenerateSecretString" in dev.template["Resources"][proxy]["Properties"]
+    for name in MANIFEST:
+        key, value = function(dev, name)
+        reads = name in ("users", "support")
+        assert (proxy in policy_text(dev, key)) == reads, name
+        env = value["Properties"]["Environment"]["Variables"]
+        assert ("DASHBOARD_PROXY_SECRET_ARN" in env) == reads, name
+    (container,) = [  # the dashboard's: the one serving Streamlit's port
+        container
+        for task in resources(dev, "AWS::ECS::TaskDefinition").values()
+        for container in task["Properties"]["ContainerDefinitions"]
+        if any(port.get("ContainerPort") == 5000 for port in container.get("PortMappings", []))
+    ]
+    assert container["Secrets"] == [{"Name": "DASHBOARD_PROXY_SECRET", "ValueFrom": {"Ref": proxy}}]
+    env = {item["Name"]: item["Value"] for item in container["Environment"]}
+    assert "DASHBOARD_PROXY_SECRET" not in env
+    # Streamlit trusts X-Forwarded-For from the load balancer only: from inside the VPC.
+    assert env["FORWARDED_ALLOW_IPS"]["Fn::GetAtt"][1] == "CidrBlock"
+
+
 def test_no_function_policy_grants_star_actions(dev) -> None:
     for value in resources(dev, "AWS::IAM::Policy").values():
         for statement in value["Properties"]["PolicyDocument"]["Statement"]:

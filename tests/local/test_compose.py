@@ -103,6 +103,13 @@ def test_dashboard_reaches_the_apis_by_service_name(compose) -> None:
     assert compose["services"]["dashboard"]["depends_on"]["api"]["condition"] == "service_healthy"
 
 
+def test_dashboard_and_api_share_the_dashboard_proxy_secret(compose) -> None:
+    """Without the same secret on both sides the API ignores the browser address forwarded."""
+    api, dashboard = (_env(compose["services"][name]) for name in ("api", "dashboard"))
+    assert api["DASHBOARD_PROXY_SECRET"] == dashboard["DASHBOARD_PROXY_SECRET"]
+    assert api["DASHBOARD_PROXY_SECRET"].startswith("${DASHBOARD_PROXY_SECRET:-")
+
+
 def test_postgres_credentials_match_between_database_and_api(compose) -> None:
     db_env = _env(compose["services"]["postgres"])
     url = _env(compose["services"]["api"])["DATABASE_URL"]

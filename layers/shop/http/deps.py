@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shop.db import new_session
 from shop.errors import AuthenticationFailed, PermissionDenied
+from shop.http.dashboard_proxy import forwarded_address
 from shop.pagination import PageRequest
 from shop.services.current_user import confirm_principal
 from shop.tokens import Principal, verify_access_token
@@ -72,12 +73,17 @@ async def require_admin(principal: Annotated[Principal, Depends(require_principa
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as API Gateway saw it.
+    """The caller's address as API Gateway saw it, or as the shop's dashboard forwarded it.
 
-    `requestContext.identity.sourceIp` is set by API Gateway itself; only without it (outside
-    API Gateway) does the last X-Forwarded-For entry count, the one the nearest proxy added.
-    The first entries are whatever the client wrote and are never trusted.
+    The dashboard's forwarded browser address counts only with the shared secret
+    (`shop.http.dashboard_proxy`). Otherwise `requestContext.identity.sourceIp`, set by API
+    Gateway itself; only without it (outside API Gateway) does the last X-Forwarded-For entry
+    count, the one the nearest proxy added. The first entries are whatever the client wrote
+    and are never trusted.
     """
+    forwarded_by_dashboard = forwarded_address(request.headers)
+    if forwarded_by_dashboard is not None:
+        return forwarded_by_dashboard
     event = request.scope.get("aws.event") or {}
     identity = (event.get("requestContext") or {}).get("identity") or {}
     if identity.get("sourceIp"):
