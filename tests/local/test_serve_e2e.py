@@ -142,7 +142,8 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
         credentials = tmp_path / "admin-credentials.txt"
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
         values = dict(line.split("=", 1) for line in credentials.read_text().splitlines())
-        assert f"e-mail and password in {credentials.resolve()}" in served.log.read_text()
+        # The startup block follows the first answers by a moment: wait for it.
+        _wait_for_line(served, f"e-mail and password in {credentials.resolve()}", timeout=60)
         signed_in = _login(served.commerce, values["email"], values["password"])
         assert signed_in.status_code == 200, signed_in.text
         token = signed_in.json()["access_token"]
