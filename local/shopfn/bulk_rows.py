@@ -4,16 +4,13 @@ SQLAlchemy builds a parameter dictionary for every row and runs every column typ
 conversion on every value: for an import of a million lines that is most of the time. Here
 rows hold values already converted by `converter` (the model's own conversion: UTC
 datetimes, two-place money, JSON), which the caller runs once per distinct value and shares
-between columns holding the same value. On PostgreSQL the rows go out as
-one `COPY ... FROM STDIN` (CSV) per call: the server parses text rows faster than bound
-parameters, and pg8000 encodes no parameter one by one. Elsewhere they are multi-row
-`INSERT ... VALUES (...), (...)` statements of up to ROWS_PER_STATEMENT rows.
+between columns holding the same value. The rows go out as multi-row
+`INSERT ... VALUES (...), (...)` statements of up to ROWS_PER_STATEMENT rows. (PostgreSQL
+imports use one statement per batch instead: see `import_postgresql`.)
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,29 +34,12 @@ class BulkInsert:
         self.head = f"INSERT INTO {target} "
         self.row = f"({', '.join([marker] * len(columns))})"
         self.statements: dict[int, str] = {}
-        self.copy = None
-        if dialect.name == "postgresql":
-            self.copy = f"COPY {target} FROM STDIN WITH (FORMAT csv)"
 
     def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self.copy is not None:
-            self._copy(rows)
-            return
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
             params = tuple(value for row in chunk for value in row)
             self.connection.exec_driver_sql(self._statement(len(chunk)), params)
-
-    def _copy(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """The rows as one COPY; every field quoted, so none reads as NULL (none is NULL)."""
-        text = io.StringIO()
-        out = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        out.writerows(rows)
-        cursor: Any = self.connection.connection.cursor()  # pg8000's, which takes a stream
-        try:
-            cursor.execute(self.copy, stream=[text.getvalue()])
-        finally:
-            cursor.close()
 
     def _statement(self, rows: int) -> str:
         statement = self.statements.get(rows)

@@ -127,6 +127,37 @@ def test_repeated_lines_and_a_second_import_add_nothing(
     assert _counts()["orders"] == 3
 
 
+def test_a_customer_across_batches_and_imports_is_one_account_from_their_first_line(
+    db: str, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of two lines: A1's earliest line comes in a later batch, then in a later file;
+    every order lands on one account that starts at the earliest line, with one item and one
+    status change each."""
+    import shopfn.importer
+
+    monkeypatch.setattr(shopfn.importer, "BATCH", 2)
+    log = tmp_path / "log.csv"
+    log.write_text(
+        HEADER + "A1,2025-03-05,1,10.00\nB2,2025-03-05,1,5.00\n"
+        "B2,2025-03-06,3,7.50\nA1,2025-03-02,2,-4.00\n"
+    )
+    assert _shopfn(str(log)) == 0
+    assert "imported 4 orders for 2 customers (2 new)" in capsys.readouterr().out
+    assert _spend("a1")[2] == datetime(2025, 3, 2, tzinfo=UTC)
+
+    later = tmp_path / "later.csv"
+    later.write_text(HEADER + "A1,2025-02-01,1,3.00\nC3,2025-03-07,1,1.00\n")
+    assert _shopfn(str(later)) == 0
+    assert "imported 2 orders for 2 customers (1 new)" in capsys.readouterr().out
+    assert _spend("a1")[2] == datetime(2025, 2, 1, tzinfo=UTC)
+    assert _orders_of("a1") == [
+        (Decimal("3.00"), 1, Decimal("3.00"), 1),
+        (Decimal("-4.00"), -2, Decimal("-4.00"), -2),
+        (Decimal("10.00"), 1, Decimal("10.00"), 1),
+    ]
+    assert _counts() == {"users": 3, "orders": 6, "order_items": 6, "order_status_changes": 6}
+
+
 BAD = (
     HEADER + "A1,2025-03-01,1,10.00\n"
     "A1,03/01/2025,1,10.00\n"  # line 3: not an ISO date
@@ -326,18 +357,21 @@ def test_a_failure_while_writing_rolls_everything_back(
 ) -> None:
     """Batches written before the failure (on PostgreSQL, on the writer thread) are undone."""
     import shopfn.importer
+    from shopfn.import_postgresql import StatementWriter
+    from shopfn.import_rows import RowWriter
 
-    real_write = shopfn.importer._OrderWriter.write
     batches: list[int] = []
+    for writer in (RowWriter, StatementWriter):
+        real_write = writer.write
 
-    def failing_write(writer: Any, batch: list[Any]) -> None:
-        batches.append(len(batch))
-        if len(batches) == 3:
-            raise RuntimeError("the disk is full")
-        real_write(writer, batch)
+        def failing_write(self: Any, batch: Any, real_write: Any = real_write) -> None:
+            batches.append(len(batch))
+            if len(batches) == 3:
+                raise RuntimeError("the disk is full")
+            real_write(self, batch)
 
+        monkeypatch.setattr(writer, "write", failing_write)
     monkeypatch.setattr(shopfn.importer, "BATCH", 10)
-    monkeypatch.setattr(shopfn.importer._OrderWriter, "write", failing_write)
     log = tmp_path / "log.csv"
     log.write_text(HEADER + "".join(f"C{n},2025-03-01,1,1.00\n" for n in range(55)))
     before = _counts()
