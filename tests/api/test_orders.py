@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from shopping import (
     stock_of,
 )
 from sqlalchemy import select, update
-from support import Account, LambdaClient, make_admin, sign_up
+from support import FIXED_NOW, Account, LambdaClient, make_admin, sign_up
 
 from shop.coltypes import utcnow
 from shop.db import session_scope
@@ -442,8 +443,18 @@ def test_unknown_fields_never_set_an_orders_status_or_total(
 # --- sales stats (admin dashboard extension) ----------------------------------------------
 
 
+@pytest.fixture
+def noon() -> Iterator[None]:
+    """A ticking clock from FIXED_NOW (midday): a test that groups by UTC day must not cross
+    midnight between placing its orders and reading them. Ask for it before the accounts."""
+    import time_machine
+
+    with time_machine.travel(FIXED_NOW, tick=True):
+        yield
+
+
 def test_stats_sum_revenue_per_day_by_status_and_best_sellers(
-    client: LambdaClient, admin: Account, shopper: Account
+    noon: None, client: LambdaClient, admin: Account, shopper: Account
 ) -> None:
     mug = new_product(client, admin, name="Mug", price="8.50", stock=50)
     pan = new_product(client, admin, name="Pan", price="40.00", stock=50)
@@ -482,7 +493,7 @@ def test_stats_sum_revenue_per_day_by_status_and_best_sellers(
 
 
 def test_stats_group_by_utc_day_and_leave_out_older_orders(
-    client: LambdaClient, admin: Account, shopper: Account
+    noon: None, client: LambdaClient, admin: Account, shopper: Account
 ) -> None:
     product = new_product(client, admin, price="10.00", stock=50)
     ids = [place(client, shopper, [(product, 1)])["id"] for _ in range(3)]
