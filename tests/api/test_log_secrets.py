@@ -78,3 +78,32 @@ def test_a_failed_chat_logs_no_chat_text_or_token(
     reply = client.post("/support/chat", json={"message": SECRET_CHAT}, token=shopper.access_token)
     assert reply.status == 503 and reply.is_problem
     assert_clean(shop_log.getvalue(), SECRET_CHAT, "4111", shopper.access_token, shopper.email)
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_server_error_that_quotes_a_value_is_logged_by_its_code(
+    client: LambdaClient, shop_log: io.StringIO, monkeypatch: pytest.MonkeyPatch, db: str
+) -> None:
+    """PostgreSQL quotes the value it could not take in its own message: the log line gives
+    the error's SQLSTATE and statement instead, so the address never reaches the log."""
+    from shop.db import get_engine
+
+    dialect = get_engine().dialect
+    original = dialect.do_execute
+
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO USERS "):
+            email = next(p for p in parameters if isinstance(p, str) and "@" in p)
+            original(cursor, "SELECT CAST(%s AS integer)", (email,), context)  # 22P02
+        original(cursor, statement, parameters, context)
+
+    monkeypatch.setattr(dialect, "do_execute", do_execute)
+    email = "quoted.person@example.com"
+    reply = client.post(
+        "/users/register",
+        json={"email": email, "password": "a very secret 1", "full_name": "Quoted Person"},
+    )
+    assert reply.status == 503 and reply.is_problem
+    log = shop_log.getvalue()
+    assert '"code":"22P02"' in log and "INSERT INTO users" in log, log
+    assert email not in log and "quoted.person" not in log, log
