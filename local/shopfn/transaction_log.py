@@ -221,6 +221,8 @@ def _customer(raw: str) -> str:
         raise _BadLine("customer id is empty")
     if len(customer) > 100:
         raise _BadLine("customer id is longer than 100 characters")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in customer):
+        raise _BadLine("customer id holds a control character (a tab, NUL or similar)")
     return customer
 
 
