@@ -27,6 +27,7 @@ DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whit
 ISO = "iso"
 _CENT = Decimal("0.01")
 _TOO_LARGE = Decimal("10000000000")
+_MOST_UNITS = 1_000_000  # a line's units; every database's integer column holds far more
 _GZIP_MAGIC = b"\x1f\x8b"
 _DATE_CACHE_SIZE = 100_000
 _T = TypeVar("_T")
@@ -233,6 +234,8 @@ def _quantity(raw: str) -> int:
         raise _BadLine(f"quantity {raw!r} is not a whole number") from None
     if quantity == 0:
         raise _BadLine("quantity is 0")
+    if abs(quantity) > _MOST_UNITS:
+        raise _BadLine(f"quantity {raw.strip()} is more than {_MOST_UNITS:,} units")
     return quantity
 
 

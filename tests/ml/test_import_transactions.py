@@ -168,6 +168,7 @@ BAD = (
     "B2,2025-03-01,1,ten\n"  # line 8: amount is no number
     "C3,2999-01-01,1,1.00\n"  # line 9: in the future
     "C\x003,2025-03-01,1,1.00\n"  # line 10: a NUL in the customer id (no database keeps it)
+    "C3,2025-03-01,99999999999,1.00\n"  # line 11: more units than any line holds
     "C3,2025-03-02,2,7.50\n"
 )
 
@@ -182,12 +183,12 @@ def test_skip_imports_the_good_lines_and_reports_every_rejected_one(
     assert _shopfn(str(log), "--on-error", "skip", "--report", str(report)) == 0
     out = capsys.readouterr().out
     assert "imported 2 orders for 2 customers" in out
-    assert f"8 lines rejected, listed with reasons in {report}" in out
+    assert f"9 lines rejected, listed with reasons in {report}" in out
     with report.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["line", "reason", "customer_id", "date", "quantity", "amount"]
     by_line = {int(row[0]): row for row in rows[1:]}
-    assert sorted(by_line) == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(by_line) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert by_line[3][1] == "date '03/01/2025' does not match an ISO date like 2026-03-01"
     assert by_line[3][2:] == ["A1", "03/01/2025", "1", "10.00"]
     assert by_line[4][1] == "customer id is empty"
@@ -197,6 +198,7 @@ def test_skip_imports_the_good_lines_and_reports_every_rejected_one(
     assert by_line[8][1] == "amount 'ten' is not a number"
     assert by_line[9][1] == "date is in the future"
     assert by_line[10][1] == "customer id holds a control character (a tab, NUL or similar)"
+    assert by_line[11][1] == "quantity 99999999999 is more than 1,000,000 units"
     assert _counts()["orders"] == 2
 
 
@@ -205,7 +207,7 @@ def test_skip_writes_the_report_next_to_the_log_by_default(db: str, tmp_path: Pa
     with gzip.open(log, "wt") as handle:
         handle.write(BAD)
     assert _shopfn(str(log), "--on-error", "skip") == 0
-    assert len((tmp_path / "sales.rejected.csv").read_text().splitlines()) == 1 + 8
+    assert len((tmp_path / "sales.rejected.csv").read_text().splitlines()) == 1 + 9
 
 
 def test_abort_is_the_default_and_changes_nothing(db: str, tmp_path: Path, capsys: Any) -> None:
@@ -219,10 +221,10 @@ def test_abort_is_the_default_and_changes_nothing(db: str, tmp_path: Path, capsy
         capsys.readouterr()
         assert _shopfn(str(log), *options) == 1
         err = capsys.readouterr().err
-        assert "import refused, nothing was written: 8 bad line(s)" in err
+        assert "import refused, nothing was written: 9 bad line(s)" in err
         assert "line 3: date '03/01/2025'" in err and "line 9: date is in the future" in err
         assert "line 10: customer id holds a control character" in err
-        assert "line 2:" not in err and "line 11:" not in err
+        assert "line 2:" not in err and "line 12:" not in err
         assert _counts() == before
     assert not (tmp_path / "log.rejected.csv").exists()
 
