@@ -53,6 +53,12 @@ def converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], A
     process = column.type._cached_bind_processor(dialect)
     if process is None:
         return lambda value: value
+    return remembered(process)
+
+
+def remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, run once per distinct value (bulk loads repeat values a lot); values that
+    do not hash (a JSON document) are processed every time. Memory is bounded."""
     cache: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -63,7 +69,7 @@ def converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], A
                 cache.clear()
             converted = cache[value] = process(value)
             return converted
-        except TypeError:  # unhashable (a JSON document)
+        except TypeError:
             return process(value)
 
     return convert

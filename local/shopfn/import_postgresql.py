@@ -12,17 +12,15 @@ writing thread does little but wait for the server.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 
+from shopfn.bulk_rows import remembered
 from shopfn.import_rows import ADDRESS, CENT, ITEM_NAME, RowWriter, email_of, first_seen
 from shopfn.transaction_log import Transaction
-
-_STAMP_CACHE = 50_000
 
 _PLACE_LINES = text(
     """
@@ -92,7 +90,8 @@ class StatementWriter(RowWriter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stamp = _stamps()
+        #: A UTC instant as PostgreSQL reads it (lines share times: made once per time).
+        self.stamp = remembered(datetime.isoformat)
         self.address = json.dumps(ADDRESS)
 
     def prepare(self, batch: list[Transaction]) -> Lines:
@@ -151,19 +150,3 @@ class StatementWriter(RowWriter):
         if existing:
             found.update(self._users(existing))
         return found
-
-
-def _stamps() -> Callable[[datetime], str]:
-    """A UTC instant as PostgreSQL reads it, remembered per value (lines share times)."""
-    cache: dict[datetime, str] = {}
-
-    def stamp(at: datetime) -> str:
-        try:
-            return cache[at]
-        except KeyError:
-            if len(cache) >= _STAMP_CACHE:
-                cache.clear()
-            written = cache[at] = at.isoformat()
-            return written
-
-    return stamp
