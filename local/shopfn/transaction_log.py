@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whit
 ISO = "iso"
 _CENT = Decimal("0.01")
 _TOO_LARGE = Decimal("10000000000")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MOST_UNITS = 1_000_000  # a line's units; every database's integer column holds far more
 _GZIP_MAGIC = b"\x1f\x8b"
 _DATE_CACHE_SIZE = 100_000
@@ -222,7 +224,7 @@ def _customer(raw: str) -> str:
         raise _BadLine("customer id is empty")
     if len(customer) > 100:
         raise _BadLine("customer id is longer than 100 characters")
-    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in customer):
+    if _CONTROL.search(customer):
         raise _BadLine("customer id holds a control character (a tab, NUL or similar)")
     return customer
 
