@@ -71,14 +71,18 @@ def data_size(session: Session, until: datetime) -> dict[str, Any]:
     }
 
 
-def _count_since(session: Session, column: Any, since: datetime, limit: int) -> int:
-    """Rows with `column >= since`, counted up to `limit` (an index range, never a scan).
+def _count_since(
+    session: Session, column: Any, since: datetime, until: datetime, limit: int
+) -> int:
+    """Rows with `since <= column <= until`, counted up to `limit` (an index range).
 
-    Ordered by the indexed column so the planner walks the index even when the table's
-    statistics are stale (right after a bulk load it would otherwise scan the table).
+    Bounded on both sides on purpose: right after a bulk load the table's statistics are
+    stale or missing, and PostgreSQL then guesses a third of the table for `column >= since`
+    and scans all of it (18 ms at 0.3M events, 240 ms at 4M, for no new row), but a small
+    share for a closed range, which it reads through the index (0.1 ms).
     """
-    rows = select(column).where(column >= since).order_by(column).limit(limit).subquery()
-    return int(session.scalar(select(func.count()).select_from(rows)) or 0)
+    rows = select(column).where(column.between(since, until)).order_by(column).limit(limit)
+    return int(session.scalar(select(func.count()).select_from(rows.subquery())) or 0)
 
 
 def _baseline(session: Session) -> TrainingRun | None:
@@ -86,7 +90,7 @@ def _baseline(session: Session) -> TrainingRun | None:
     return session.scalar(query.order_by(TrainingRun.id.desc()).limit(1))
 
 
-def _new_data(session: Session, run: TrainingRun, share: float) -> dict[str, Any]:
+def _new_data(session: Session, run: TrainingRun, share: float, now: datetime) -> dict[str, Any]:
     data = (run.metrics or {}).get("data") or {}
     until = run.started_at or run.queued_at
     if "data_until" in data:
@@ -98,7 +102,7 @@ def _new_data(session: Session, run: TrainingRun, share: float) -> dict[str, Any
         base = int(data.get(key) or 0)
         limit = int(base * share) + 1
         result[key] = base
-        result[f"new_{key}"] = _count_since(session, column, until, limit)
+        result[f"new_{key}"] = _count_since(session, column, until, now, limit)
         result[f"{key}_share"] = round(result[f"new_{key}"] / max(base, 1), 4)
     return result
 
@@ -168,7 +172,7 @@ def evaluate(
     if run is None:
         return {"checked_at": now, "trigger": None, "reason": "no model has been trained yet"}
     found: dict[str, Any] = {"checked_at": now, "baseline_run_id": run.id}
-    found.update(_new_data(session, run, thresholds.new_data_share))
+    found.update(_new_data(session, run, thresholds.new_data_share, now))
     share = max(found["orders_share"], found["events_share"])
     if share > thresholds.new_data_share:
         found["trigger"] = "new_data"
