@@ -128,6 +128,12 @@ def _id_bounds() -> Any:
 def _drift(
     session: Session, run: TrainingRun, now: datetime, sample: int, store: ArtifactStore
 ) -> dict[str, Any]:
+    """The largest feature PSI of up to `sample` user ids drawn from the active id range.
+
+    Only the sampled users' rows are read (`compute_features` with ids), so the cost follows
+    the sample, not the shop. With the default 300, a stable feature's PSI from sampling
+    alone is about (10 bins - 1) / 300 = 0.03, far below the 0.25 threshold.
+    """
     version = session.scalar(
         select(ModelVersion.version).where(
             ModelVersion.run_id == run.id, ModelVersion.name == "churn"
