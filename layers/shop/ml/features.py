@@ -336,7 +336,7 @@ def _windowed_events(
     type, window) first, so the per-type sums add up a few rows per user, not one per event.
     No type filter: each sum tests its own type, and with one SQLite reads every user's
     recent events through the (type, time) index instead. The last login and last event,
-    which may be older than any window, take one backward index step each (`_last_event`),
+    which may be older than any window, are short backward index walks (`_last_event`),
     once per user: the rows are grouped by user, so PostgreSQL neither repeats them nor
     overestimates the statement (a large estimate switches on its JIT, 30 ms a query).
     """
@@ -373,8 +373,8 @@ def _event_counts(kind: Any, level: Any, tally: Any) -> list[Any]:
 
 
 def _last_event(user_id: Any, as_of: Any, kind: str | None = None) -> Any:
-    """The user's latest event before `as_of` (of `kind`, else of a known type): one
-    backward step down the (user, time) index, however long the user's history."""
+    """The user's latest event before `as_of` (of `kind`, else of a known type): a walk back
+    down the (user, time) index that stops at the first match, however long the history."""
     event = _alias(BehaviorEvent, "le")
     known = (
         event.c.event_type == _constant(kind)
