@@ -12,8 +12,8 @@ queues a run when either holds, both measured since the data the latest successf
 Both run on every check, and together cost well under 50 ms with 100,000 orders
 (tests/benchmarks/test_ml_check.py). The counts take a few milliseconds whatever the shop's
 size. The drift sample's features are read through the (user, time) indexes: only the
-windows' events of the sampled users, their last login and last event by one index step
-each, and the cancellations from their partial index (`shop.ml.features`).
+windows' events of the sampled users, their last login and last event by a short index
+walk each, and the cancellations from their partial index (`shop.ml.features`).
 
 A check queues at most one run per successful run: a run it queued that then fails or is
 skipped is not retried every 15 minutes; the nightly run stays the upper bound.
