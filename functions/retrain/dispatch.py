@@ -124,12 +124,11 @@ def check_now(
     *,
     new_data_share: float | None = None,
     drift_psi: float | None = None,
-    drift: bool = True,
 ) -> dict[str, Any]:
     """The new-data and drift check, starting the run it queues; thresholds as overridden."""
     thresholds = Thresholds.from_settings(new_data_share=new_data_share, drift_psi=drift_psi)
     store = ArtifactStore.from_settings()
-    found = run_check(session, now, thresholds, store, start_run, drift=drift)
+    found = run_check(session, now, thresholds, store, start_run)
     found["new_data_share_threshold"] = thresholds.new_data_share
     found["drift_psi_threshold"] = thresholds.drift_psi
     get_logger().info("retrain check", extra={"check": json.dumps(found, default=str)})

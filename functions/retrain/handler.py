@@ -21,7 +21,6 @@ with building_function():
     from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
     from shop.ml.retraining import execute_run, run_scheduled
-    from shop.ml.triggers import drift_due
 
     from .dispatch import CHECK_EVENT_KEY, RUN_EVENT_KEY, check_now, scheduled_on_ecs
     from .routes import router
@@ -42,9 +41,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         get_logger().info("scheduled training run handled", extra={"run_id": run_id})
         return {"run_id": run_id}
     if event.get(CHECK_EVENT_KEY) is True:
-        now = utcnow()
         with session_scope() as session:
-            found = check_now(session, now, drift=drift_due(now))
+            found = check_now(session, utcnow())
         return {"trigger": found["trigger"], "run_id": found["run_id"]}
     queued = event.get(RUN_EVENT_KEY)
     if isinstance(queued, int) and not isinstance(queued, bool):

@@ -9,10 +9,11 @@ queues a run when either holds, both measured since the data the latest successf
 - drift: the largest feature PSI of a bounded sample of today's active users, against that
   run's reference population, exceeds a threshold.
 
-The counts cost a few milliseconds whatever the shop's size. The drift sample reads each
-sampled user's history (a few hundred milliseconds), so the scheduled check samples drift on
-the first check of each hour (`drift_due`) and only counts on the other three; a check asked
-for by an admin does both.
+Both run on every check, and together cost well under 50 ms with 100,000 orders
+(tests/benchmarks/test_ml_check.py). The counts take a few milliseconds whatever the shop's
+size. The drift sample's features are read through the (user, time) indexes: only the
+windows' events of the sampled users, their last login and last event by a short index
+walk each, and the cancellations from their partial index (`shop.ml.features`).
 
 A check queues at most one run per successful run: a run it queued that then fails or is
 skipped is not retried every 15 minutes; the nightly run stays the upper bound.
@@ -114,9 +115,29 @@ def _reference(store: ArtifactStore, name: str, version: str) -> Any:
     return _references[key]
 
 
+def _id_bounds() -> Any:
+    """The lowest and highest user id with an order or an event: four index end points.
+
+    One min or max per subquery: SQLite reads an index's end only for a lone min/max, and
+    scans the whole index for `min(x), max(x)` together.
+    """
+    ends = [
+        select(agg(column)).scalar_subquery()
+        for column in (Order.user_id, BehaviorEvent.user_id)
+        for agg in (func.min, func.max)
+    ]
+    return select(*ends)
+
+
 def _drift(
     session: Session, run: TrainingRun, now: datetime, sample: int, store: ArtifactStore
 ) -> dict[str, Any]:
+    """The largest feature PSI of up to `sample` user ids drawn from the active id range.
+
+    Only the sampled users' rows are read (`compute_features` with ids), so the cost follows
+    the sample, not the shop. With the default 300, a stable feature's PSI from sampling
+    alone is about (10 bins - 1) / 300 = 0.03, far below the 0.25 threshold.
+    """
     version = session.scalar(
         select(ModelVersion.version).where(
             ModelVersion.run_id == run.id, ModelVersion.name == "churn"
@@ -128,11 +149,7 @@ def _drift(
         reference, as_of = _reference(store, "churn", version)
     except ArtifactError:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "its model is unreadable"}
-    low, high = session.execute(select(func.min(Order.user_id), func.max(Order.user_id))).one()
-    first, last = session.execute(
-        select(func.min(BehaviorEvent.user_id), func.max(BehaviorEvent.user_id))
-    ).one()
-    bounds = [b for b in (low, high, first, last) if b is not None]
+    bounds = [b for b in session.execute(_id_bounds()).one() if b is not None]
     if not bounds:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "no active users"}
     first_id, span = min(bounds), max(bounds) - min(bounds) + 1
@@ -150,24 +167,13 @@ def _drift(
     }
 
 
-def drift_due(now: datetime) -> bool:
-    """Whether a scheduled check at `now` also samples drift: the first check of each hour
-    (checks 15 minutes apart land once an hour in its first quarter, whatever their phase)."""
-    return now.minute < 15
-
-
 def evaluate(
     session: Session,
     now: datetime,
     thresholds: Thresholds,
     store: ArtifactStore,
-    *,
-    drift: bool = True,
 ) -> dict[str, Any]:
-    """What the check sees now, and the trigger it would queue a run for (or None).
-
-    Without `drift`, only the new-data counts are taken.
-    """
+    """What the check sees now, and the trigger it would queue a run for (or None)."""
     run = _baseline(session)
     if run is None:
         return {"checked_at": now, "trigger": None, "reason": "no model has been trained yet"}
@@ -180,10 +186,6 @@ def evaluate(
             f"{found['new_orders']} new orders and {found['new_events']} new events since run "
             f"{run.id}: more than {thresholds.new_data_share:.0%} of its data"
         )
-        return found
-    if not drift:
-        found["trigger"] = None
-        found["reason"] = "not enough new data; drift is sampled on the hour's first check"
         return found
     found.update(_drift(session, run, now, thresholds.drift_sample, store))
     psi = found["drift_psi"]
@@ -205,11 +207,9 @@ def run_check(
     thresholds: Thresholds,
     store: ArtifactStore,
     start: Callable[[int], None],
-    *,
-    drift: bool = True,
 ) -> dict[str, Any]:
     """Evaluate and, when warranted, queue a run with its trigger and have `start` run it."""
-    found = evaluate(session, now, thresholds, store, drift=drift)
+    found = evaluate(session, now, thresholds, store)
     found["run_id"] = None
     trigger = found["trigger"]
     if trigger is None:

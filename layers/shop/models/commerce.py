@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -151,6 +152,18 @@ class OrderStatusChange(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     order: Mapped[Order] = relationship(back_populates="status_history")
+
+    __table_args__ = (
+        # Only the cancellations, which every ML feature query looks up (migration 0009);
+        # MariaDB has no partial indexes.
+        Index(
+            "ix_order_status_changes_cancelled",
+            "order_id",
+            "at",
+            postgresql_where=text("status = 'cancelled'"),
+            sqlite_where=text("status = 'cancelled'"),
+        ).ddl_if(dialect=("postgresql", "sqlite")),
+    )
 
 
 class IdempotencyRecord(Base):
