@@ -34,7 +34,7 @@ def _retrain(_args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from shop.db import session_scope
+    from shop.db import refresh_statistics, session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
     from shopfn.simulate import DEFAULT_DAYS, PROFILES, simulate
@@ -61,6 +61,7 @@ def _simulate(args: argparse.Namespace) -> int:
         result = simulate(
             session, users=args.users, days=days, seed=args.seed, now=end, profile=args.profile
         )
+    refresh_statistics()
     print(
         f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
         f"over {days} days ({args.profile} profile)"
@@ -69,7 +70,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _import_transactions(args: argparse.Namespace) -> int:
-    from shop.db import session_scope
+    from shop.db import refresh_statistics, session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
     from shopfn.importer import ImportFailed, import_transactions
@@ -120,6 +121,7 @@ def _import_transactions(args: argparse.Namespace) -> int:
     except OSError as exc:  # the report cannot be written
         print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
+    refresh_statistics()
     print(
         f"imported {result.orders} orders for {result.customers} customers "
         f"({result.new_customers} new); {result.returns} of the orders are returns; "

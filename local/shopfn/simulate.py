@@ -350,7 +350,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
 
     from sqlalchemy import func
 
-    from shop.db import session_scope
+    from shop.db import refresh_statistics, session_scope
     from shop.ml.config import get_ml_settings
     from shop.ml.retraining import execute_run
     from shop.ml.runs import RunAlreadyActive, queue_run
@@ -364,6 +364,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
         if session.scalar(select(func.count()).where(User.role == "customer")):
             return False
         result = simulate(session, users=users, days=days, seed=2026)
+    refresh_statistics()
     log = logging.getLogger("shopfn.simulate")
     log.info("empty shop: simulated %d customers and %d orders", result.users, result.orders)
     try:

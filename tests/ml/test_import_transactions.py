@@ -384,3 +384,26 @@ def test_a_failure_while_writing_rolls_everything_back(
         _shopfn(str(log))
     assert batches[:3] == [10, 10, 10]
     assert _counts() == before
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_postgresql_knows_the_imported_history_at_once(db: str, tmp_path: Path) -> None:
+    """The import refreshes the planner's statistics: queries right after it (the retrain
+    check, predictions) are planned for the tables as they are now, not as they were."""
+    from sqlalchemy import text
+
+    from shop.db import session_scope
+
+    log = tmp_path / "log.csv"
+    log.write_text(HEADER + "".join(f"C{n % 40},2025-03-01,1,{n}.00\n" for n in range(1, 301)))
+    assert _shopfn(str(log)) == 0
+    with session_scope() as session:
+        known = dict(
+            session.execute(
+                text(
+                    "SELECT relname, reltuples FROM pg_class WHERE relname IN "
+                    "('users', 'orders', 'order_items', 'order_status_changes')"
+                )
+            ).all()
+        )
+    assert known == {"users": 40, "orders": 300, "order_items": 300, "order_status_changes": 300}
