@@ -222,6 +222,7 @@ def test_in_aws_the_manual_trigger_invokes_itself_asynchronously(
             calls.append(kwargs)
             return {"StatusCode": 202}
 
+    _retrain_handler()  # loads the function's package, whichever test ran before this one
     dispatch = importlib.import_module("_shopfn_function_retrain.dispatch")
     monkeypatch.setattr(dispatch, "_lambda_client", FakeLambda)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "shopfn-retrain")
