@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shop.db import new_session
 from shop.errors import Unavailable
-from shop.logging import get_logger
+from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactStore
 from shop.ml.config import get_ml_settings
 from shop.ml.retraining import execute_run
@@ -111,8 +111,10 @@ def start_run(run_id: int, *, on_ecs: bool | None = None) -> None:
             _invoke_self(function_name, run_id)
     except Exception as exc:  # any AWS failure: close the run rather than leave it queued
         session.rollback()
-        get_logger().exception("could not start the training run", extra={"run_id": run_id})
-        mark_finished(session, run_id, "failed", reason=f"could not be started: {exc}")
+        log_failure(get_logger(), "could not start the training run", exc, run_id=run_id)
+        mark_finished(
+            session, run_id, "failed", reason=f"could not be started: {failure_reason(exc)}"
+        )
         raise Unavailable("The training run could not be started; try again later.") from exc
     finally:
         session.close()

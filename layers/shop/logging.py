@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from contextvars import ContextVar
+from typing import Any
 
 #: The X-Request-ID of the request being served; stamped on every log record.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -22,3 +24,58 @@ class RequestIdFilter(logging.Filter):
 def get_logger() -> logging.Logger:
     """The `shop` logger used by services (configured by the function's Powertools Logger)."""
     return logging.getLogger("shop")
+
+
+def database_cause(exc: BaseException) -> dict[str, Any] | None:
+    """What a database failure's log line says about it, without the data it was about;
+    None when `exc` is not a database error.
+
+    The engine hides statement parameters, but a server's own message can quote them:
+    PostgreSQL's `invalid input syntax for type integer: "<value>"` or its detail
+    `Key (email)=(<address>) already exists`, MariaDB's `Duplicate entry '<value>'`. So a
+    server error is told by its code (SQLSTATE, or MariaDB's number) and the constraint,
+    table and column it names; only a driver's own message (a lost connection, a timeout,
+    SQLite's) is kept as text. The statement's text carries no values.
+    """
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of the driver's error
+    args: tuple[Any, ...] = getattr(orig if orig is not None else exc, "args", ())
+    server_fields = bool(args) and isinstance(args[0], dict) and "C" in args[0]
+    if orig is None and not server_fields:
+        return None
+    cause: dict[str, Any] = {"error": type(orig if orig is not None else exc).__name__}
+    if server_fields:  # pg8000: the server's fields
+        fields = {"C": "code", "n": "constraint", "t": "table", "c": "column"}
+        cause.update({name: args[0][key] for key, name in fields.items() if key in args[0]})
+    elif len(args) == 2 and isinstance(args[0], int):  # MySQL drivers: (number, message)
+        cause["code"] = args[0]
+    else:
+        cause["message"] = str(orig)[:500]
+    statement = getattr(exc, "statement", None)
+    if statement:
+        cause["statement"] = " ".join(str(statement).split())[:500]
+    return cause
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failure in one line for people (a run's `reason`), without a database's message."""
+    cause = database_cause(exc)
+    if cause is None:
+        return f"{type(exc).__name__}: {exc}"
+    code = cause.get("code")
+    return f"{cause['error']} from the database" + (f" (code {code})" if code else "")
+
+
+def log_failure(log: logging.Logger, message: str, exc: BaseException, **extra: Any) -> None:
+    """Log `exc` as an error: a database error by `database_cause` and the place in our code
+    it came from (no message, no traceback text that could quote one); anything else with
+    its traceback."""
+    cause = database_cause(exc)
+    if cause is None:
+        log.error(message, exc_info=exc, extra=extra)
+        return
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if "site-packages" not in f.filename
+    ]
+    if frames:
+        cause["where"] = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
+    log.error(message, extra={**extra, "database_error": cause})

@@ -40,7 +40,7 @@ _PLACE_LINES = text(
                key, at, at
         FROM line
         ON CONFLICT (import_key) DO NOTHING
-        RETURNING id, import_key, item_count, created_at
+        RETURNING id, user_id, import_key, item_count, created_at
     ), items AS (
         INSERT INTO order_items (order_id, product_id, name, unit_price, quantity, line_total)
         SELECT placed.id, :product,
@@ -51,7 +51,8 @@ _PLACE_LINES = text(
         INSERT INTO order_status_changes (order_id, status, at)
         SELECT id, 'delivered', created_at FROM placed
     )
-    SELECT count(*), count(*) FILTER (WHERE item_count < 0) FROM placed
+    SELECT count(*), count(*) FILTER (WHERE item_count < 0), array_agg(DISTINCT user_id)
+    FROM placed
     """
 )
 
@@ -122,10 +123,11 @@ class StatementWriter(RowWriter):
         users = self.users
         ids = ",".join([str(users[t.customer][0]) for t in lines.fresh])
         params = dict(lines.params, users=ids)
-        placed, returns = self.session.execute(_PLACE_LINES, params).one()
+        placed, returns, user_ids = self.session.execute(_PLACE_LINES, params).one()
         self.result.repeated += len(lines) - placed
         self.result.orders += placed
         self.result.returns += returns
+        self.count_customers(user_ids or ())
 
     def find_or_create(
         self, emails: dict[str, str], first: dict[str, datetime]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,8 @@ from shopfn.bulk_rows import BulkInsert, converter
 from shopfn.transaction_log import Transaction
 
 EMAIL_DOMAIN = "import.shopfn.local"
+#: The tables an import writes.
+IMPORTED_TABLES = ("users", "orders", "order_items", "order_status_changes")
 ADDRESS = {"source": "import"}
 CENT = Decimal("0.01")
 _ORDER_COLUMNS: tuple[str, ...] = ("user_id", "status", "subtotal", "total", "item_count")
@@ -44,6 +46,7 @@ ITEM_NAME = {False: "Imported purchase", True: "Imported return"}
 class ImportResult:
     orders: int = 0
     returns: int = 0
+    #: Accounts that got at least one order in this import, and how many of them it created.
     customers: int = 0
     new_customers: int = 0
     #: Lines skipped because the same line was imported before or appears earlier in the file.
@@ -62,8 +65,10 @@ class RowWriter:
         self.password_hash = hash_password(secrets.token_urlsafe(24))
         #: customer id -> (user id, created_at as stored)
         self.users: dict[str, tuple[int, datetime]] = {}
-        #: customer id -> earliest transaction seen, when before the stored created_at
-        self.earlier: dict[str, datetime] = {}
+        #: user id -> earliest transaction seen, when before the stored created_at
+        self.earlier: dict[int, datetime] = {}
+        #: user ids of the accounts that got an order in this import
+        self.ordered: set[int] = set()
         self.bulk: dict[str, BulkInsert] = {}
         # Values as the database takes them, converted once per distinct value.
         dialect = session.get_bind().dialect
@@ -128,6 +133,7 @@ class RowWriter:
         )
         self.result.orders += len(fresh)
         self.result.returns += sum(1 for t in fresh if t.quantity < 0)
+        self.count_customers({self.users[t.customer][0] for t in fresh})
 
     def _one_of(self, column: Any, values: Collection[str]) -> Any:
         """`column IN values` with the values as one parameter where the database can (not
@@ -171,8 +177,8 @@ class RowWriter:
         `first_seen`) in `users`: found by their import e-mail, or created."""
         for customer, at in first.items():
             known = self.users.get(customer)
-            if known is not None and at < min(known[1], self.earlier.get(customer, known[1])):
-                self.earlier[customer] = at
+            if known is not None:
+                self._starts_by(known, at)
         if emails_of is None:
             emails = {c: email_of(c) for c in first if c not in self.users}
         else:
@@ -182,9 +188,21 @@ class RowWriter:
         found = self.find_or_create(emails, first)
         for customer, email in emails.items():
             self.users[customer] = found[email]
-            if first[customer] < found[email][1]:
-                self.earlier[customer] = first[customer]
-        self.result.customers += len(emails)
+            self._starts_by(found[email], first[customer])
+
+    def _starts_by(self, user: tuple[int, datetime], at: datetime) -> None:
+        """Remember that the account (id, stored created_at) has a transaction at `at`.
+
+        Kept per account, not per customer id: ids that differ only in case share one."""
+        user_id, stored = user
+        if at < min(stored, self.earlier.get(user_id, stored)):
+            self.earlier[user_id] = at
+
+    def count_customers(self, user_ids: Iterable[int]) -> None:
+        """Count the accounts that got an order in this import (each once)."""
+        before = len(self.ordered)
+        self.ordered.update(user_ids)
+        self.result.customers += len(self.ordered) - before
 
     def find_or_create(
         self, emails: dict[str, str], first: dict[str, datetime]
@@ -225,7 +243,7 @@ class RowWriter:
         if self.earlier:
             self.session.execute(
                 update(User),
-                [{"id": self.users[c][0], "created_at": at} for c, at in self.earlier.items()],
+                [{"id": user_id, "created_at": at} for user_id, at in self.earlier.items()],
             )
 
 

@@ -33,8 +33,28 @@ def _retrain(_args: argparse.Namespace) -> int:
     return 0 if view["status"] in ("succeeded", "skipped") else 1
 
 
+def _refresh_statistics(tables: tuple[str, ...] | None = None) -> None:
+    """PostgreSQL's planner statistics after a bulk load; a failure is only a warning (the
+    data is already saved, and autovacuum will get there)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shop.db import refresh_statistics
+
+    try:
+        if tables is None:
+            refresh_statistics()
+        else:
+            refresh_statistics(tables)
+    except SQLAlchemyError as exc:
+        print(
+            f"warning: the data is saved, but updating the database's statistics failed "
+            f"({type(exc).__name__}); queries may be slow until autovacuum runs ANALYZE",
+            file=sys.stderr,
+        )
+
+
 def _simulate(args: argparse.Namespace) -> int:
-    from shop.db import refresh_statistics, session_scope
+    from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
     from shopfn.simulate import DEFAULT_DAYS, PROFILES, simulate
@@ -61,7 +81,7 @@ def _simulate(args: argparse.Namespace) -> int:
         result = simulate(
             session, users=args.users, days=days, seed=args.seed, now=end, profile=args.profile
         )
-    refresh_statistics()
+    _refresh_statistics()
     print(
         f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
         f"over {days} days ({args.profile} profile)"
@@ -70,9 +90,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _import_transactions(args: argparse.Namespace) -> int:
-    from shop.db import refresh_statistics, session_scope
+    from shop.db import session_scope
     from shop.migrate import upgrade
     from shop.services.seed import seed_catalog
+    from shopfn.import_rows import IMPORTED_TABLES
     from shopfn.importer import ImportFailed, import_transactions
     from shopfn.transaction_log import LogFormat, check_date_format
 
@@ -121,7 +142,7 @@ def _import_transactions(args: argparse.Namespace) -> int:
     except OSError as exc:  # the report cannot be written
         print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
-    refresh_statistics()
+    _refresh_statistics(IMPORTED_TABLES)
     print(
         f"imported {result.orders} orders for {result.customers} customers "
         f"({result.new_customers} new); {result.returns} of the orders are returns; "

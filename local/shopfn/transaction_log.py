@@ -275,7 +275,10 @@ def _date_parser(date_format: str) -> Callable[[str], datetime]:
         except ValueError:
             shown = "an ISO date like 2026-03-01" if date_format == ISO else repr(date_format)
             raise _BadLine(f"date {raw!r} does not match {shown}") from None
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        try:
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+        except OverflowError:  # an offset that moves it before year 1 or after 9999
+            raise _BadLine(f"date {raw!r} is out of range") from None
         if len(cache) >= _DATE_CACHE_SIZE:
             cache.clear()
         cache[raw] = at

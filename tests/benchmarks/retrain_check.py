@@ -19,22 +19,6 @@ class CheckCost:
     found: dict[str, Any]  # what the last check saw
 
 
-def analyze_tables() -> None:
-    """Planner statistics on PostgreSQL, as autovacuum keeps them in any live database.
-
-    The test server runs without autovacuum; right after a bulk load PostgreSQL would guess
-    and scan whole tables that any live shop reads through its indexes.
-    """
-    from sqlalchemy import text
-
-    from shop.db import get_engine
-
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-
-
 def check_cost(artifacts: Path, rounds: int = 20) -> CheckCost:
     """Median and p90 seconds of the full check (new-data counts and drift) over `rounds`
     warm checks against the champion under `artifacts`; the first check, which loads the

@@ -114,7 +114,8 @@ def test_repeated_lines_and_a_second_import_add_nothing(
 
     assert _shopfn(str(log)) == 0
     out = capsys.readouterr().out
-    assert "imported 0 orders" in out and "3 lines were already imported" in out
+    assert "imported 0 orders for 0 customers (0 new); 0 of the orders are returns; " in out
+    assert "3 lines were already imported" in out
     assert _counts() == first
 
     # The same lines in another layout (tabs, another date format, reordered) are the same lines.
@@ -146,9 +147,11 @@ def test_a_customer_across_batches_and_imports_is_one_account_from_their_first_l
     assert _spend("a1")[2] == datetime(2025, 3, 2, tzinfo=UTC)
 
     later = tmp_path / "later.csv"
-    later.write_text(HEADER + "A1,2025-02-01,1,3.00\nC3,2025-03-07,1,1.00\n")
-    assert _shopfn(str(later)) == 0
-    assert "imported 2 orders for 2 customers (1 new)" in capsys.readouterr().out
+    later.write_text(HEADER + "A1,2025-02-01,1,3.00\nC3,2025-03-07,1,1.00\nB2,2025-03-06,3,7.50\n")
+    assert _shopfn(str(later)) == 0  # B2's line was imported before: B2 gets nothing new
+    out = capsys.readouterr().out
+    assert "imported 2 orders for 2 customers (1 new)" in out
+    assert "1 lines were already imported" in out
     assert _spend("a1")[2] == datetime(2025, 2, 1, tzinfo=UTC)
     assert _orders_of("a1") == [
         (Decimal("3.00"), 1, Decimal("3.00"), 1),
@@ -156,6 +159,25 @@ def test_a_customer_across_batches_and_imports_is_one_account_from_their_first_l
         (Decimal("10.00"), 1, Decimal("10.00"), 1),
     ]
     assert _counts() == {"users": 3, "orders": 6, "order_items": 6, "order_status_changes": 6}
+
+
+def test_ids_that_differ_only_in_case_are_one_account_from_its_earliest_line(
+    db: str, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "ABC" and "abc" share an import address, so one account; it starts at the earlier
+    line of either, whichever batch it came in, and is counted once."""
+    import shopfn.importer
+
+    monkeypatch.setattr(shopfn.importer, "BATCH", 2)
+    log = tmp_path / "log.csv"
+    log.write_text(
+        HEADER + "ABC,2025-03-05,1,1.00\nX,2025-03-05,1,1.00\n"
+        "abc,2025-03-03,1,2.00\nABC,2025-03-04,1,3.00\n"
+    )
+    assert _shopfn(str(log)) == 0
+    assert "imported 4 orders for 2 customers (2 new)" in capsys.readouterr().out
+    assert _spend("abc")[2] == datetime(2025, 3, 3, tzinfo=UTC)
+    assert len(_orders_of("abc")) == 3
 
 
 BAD = (
@@ -169,6 +191,7 @@ BAD = (
     "C3,2999-01-01,1,1.00\n"  # line 9: in the future
     "C\x003,2025-03-01,1,1.00\n"  # line 10: a NUL in the customer id (no database keeps it)
     "C3,2025-03-01,99999999999,1.00\n"  # line 11: more units than any line holds
+    "C3,0001-01-01T00:00:00+05:00,1,1.00\n"  # line 12: before year 1 in UTC
     "C3,2025-03-02,2,7.50\n"
 )
 
@@ -183,12 +206,12 @@ def test_skip_imports_the_good_lines_and_reports_every_rejected_one(
     assert _shopfn(str(log), "--on-error", "skip", "--report", str(report)) == 0
     out = capsys.readouterr().out
     assert "imported 2 orders for 2 customers" in out
-    assert f"9 lines rejected, listed with reasons in {report}" in out
+    assert f"10 lines rejected, listed with reasons in {report}" in out
     with report.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["line", "reason", "customer_id", "date", "quantity", "amount"]
     by_line = {int(row[0]): row for row in rows[1:]}
-    assert sorted(by_line) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert sorted(by_line) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     assert by_line[3][1] == "date '03/01/2025' does not match an ISO date like 2026-03-01"
     assert by_line[3][2:] == ["A1", "03/01/2025", "1", "10.00"]
     assert by_line[4][1] == "customer id is empty"
@@ -199,6 +222,7 @@ def test_skip_imports_the_good_lines_and_reports_every_rejected_one(
     assert by_line[9][1] == "date is in the future"
     assert by_line[10][1] == "customer id holds a control character (a tab, NUL or similar)"
     assert by_line[11][1] == "quantity 99999999999 is more than 1,000,000 units"
+    assert by_line[12][1] == "date '0001-01-01T00:00:00+05:00' is out of range"
     assert _counts()["orders"] == 2
 
 
@@ -207,7 +231,7 @@ def test_skip_writes_the_report_next_to_the_log_by_default(db: str, tmp_path: Pa
     with gzip.open(log, "wt") as handle:
         handle.write(BAD)
     assert _shopfn(str(log), "--on-error", "skip") == 0
-    assert len((tmp_path / "sales.rejected.csv").read_text().splitlines()) == 1 + 9
+    assert len((tmp_path / "sales.rejected.csv").read_text().splitlines()) == 1 + 10
 
 
 def test_abort_is_the_default_and_changes_nothing(db: str, tmp_path: Path, capsys: Any) -> None:
@@ -221,10 +245,10 @@ def test_abort_is_the_default_and_changes_nothing(db: str, tmp_path: Path, capsy
         capsys.readouterr()
         assert _shopfn(str(log), *options) == 1
         err = capsys.readouterr().err
-        assert "import refused, nothing was written: 9 bad line(s)" in err
+        assert "import refused, nothing was written: 10 bad line(s)" in err
         assert "line 3: date '03/01/2025'" in err and "line 9: date is in the future" in err
         assert "line 10: customer id holds a control character" in err
-        assert "line 2:" not in err and "line 12:" not in err
+        assert "line 2:" not in err and "line 13:" not in err
         assert _counts() == before
     assert not (tmp_path / "log.rejected.csv").exists()
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from shop import errors
-from shop.logging import get_logger
+from shop.logging import get_logger, log_failure
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -93,39 +93,13 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 DATABASE_RETRY_AFTER = 1
 
 
-def database_cause(exc: Exception) -> dict[str, Any]:
-    """What a database failure's log line says about it, without the data it was about.
-
-    The engine hides statement parameters, but a server's own message can quote them:
-    PostgreSQL's `invalid input syntax for type integer: "<value>"` or its detail
-    `Key (email)=(<address>) already exists`, MariaDB's `Duplicate entry '<value>'`. So a
-    server error is logged by its code (SQLSTATE, or MariaDB's number) and the constraint,
-    table and column it names; only a driver's own message (a lost connection, a timeout,
-    SQLite's) is logged as text. The statement's text carries no values.
-    """
-    orig = getattr(exc, "orig", None) or exc
-    cause: dict[str, Any] = {"error": type(orig).__name__}
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], dict):  # pg8000: the server's fields
-        fields = {"C": "code", "n": "constraint", "t": "table", "c": "column"}
-        cause.update({name: args[0][key] for key, name in fields.items() if key in args[0]})
-    elif len(args) == 2 and isinstance(args[0], int):  # MySQL drivers: (number, message)
-        cause["code"] = args[0]
-    else:
-        cause["message"] = str(orig)[:500]
-    statement = getattr(exc, "statement", None)
-    if statement:
-        cause["statement"] = " ".join(str(statement).split())[:500]
-    return cause
-
-
 def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     """A database failure (dropped connection, failover, timeout, pooler error) is a 503.
 
     The request's transaction was rolled back (or never committed), so retrying is safe;
-    the error is logged with its cause (`database_cause`).
+    the error is logged with its cause, never the server's message (`log_failure`).
     """
-    get_logger().error("database unavailable", extra={"database_error": database_cause(exc)})
+    log_failure(get_logger(), "database unavailable", exc)
     return problem_response(
         503,
         "The database is not available right now. Please try again in a moment.",

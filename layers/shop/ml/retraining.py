@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
 from shop.db import new_session
-from shop.logging import get_logger
+from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
 from shop.ml.champion import Decision, decide
 from shop.ml.config import get_ml_settings
@@ -55,8 +55,8 @@ def execute_run(
             )
         except Exception as exc:
             session.rollback()
-            log.exception("training run failed", extra={"run_id": run_id})
-            mark_finished(session, run_id, "failed", reason=f"{type(exc).__name__}: {exc}")
+            log_failure(log, "training run failed", exc, run_id=run_id)
+            mark_finished(session, run_id, "failed", reason=failure_reason(exc))
             return
         mark_finished(
             session,

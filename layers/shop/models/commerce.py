@@ -162,7 +162,7 @@ class OrderStatusChange(Base):
             "at",
             postgresql_where=text("status = 'cancelled'"),
             sqlite_where=text("status = 'cancelled'"),
-        ).ddl_if(dialect=("postgresql", "sqlite")),
+        ).ddl_if(dialect=("postgresql", "sqlite")),  # type: ignore[arg-type]  # documented
     )
 
 

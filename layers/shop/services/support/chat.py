@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shop.behavior import record_event
 from shop.coltypes import utcnow
 from shop.errors import Unavailable
-from shop.logging import get_logger
+from shop.logging import get_logger, log_failure
 from shop.services.support import conversations, offline, ratelimit
 from shop.services.support.deadline import Deadline
 from shop.services.support.history import HistoryMessage, fit_to_budget
@@ -93,7 +93,7 @@ def answer_chat(
         return _answer_chat(session, principal, message, conversation_id, client_address, deadline)
     except SQLAlchemyError as exc:
         session.rollback()
-        get_logger().exception("support chat could not use its database")
+        log_failure(get_logger(), "support chat could not use its database", exc)
         raise Unavailable("The support chat is unavailable right now; please try again.") from exc
 
 
