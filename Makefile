@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: up test install lint typecheck bench load load-containers serve clean build synth deploy
+.PHONY: up test install localstack lint typecheck bench load load-containers serve clean build synth deploy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -33,7 +33,24 @@ $(PGBOUNCER): ## Debian's PgBouncer: the tests run the PostgreSQL suites through
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y pgbouncer
 
-test: install $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+# LocalStack on the host, no Docker (tests/localstack_server.py): a venv of its own, since its
+# pins (boto3, pydantic, cryptography) are not ours, on Python 3.13, which it needs.
+LOCALSTACK_VENV := .tools/localstack
+LOCALSTACK_REQUIREMENTS := local/localstack/requirements-host.txt
+PYTHON313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13 /usr/bin/python3.13 /usr/local/bin/python3.13))
+
+$(LOCALSTACK_VENV)/installed.txt: $(LOCALSTACK_REQUIREMENTS) | $(UV)
+ifeq ($(PYTHON313),)
+	@echo "No Python 3.13 on this machine: the LocalStack tests will be skipped (CI fails them)."
+else
+	$(UV) venv --quiet --allow-existing --python $(PYTHON313) $(LOCALSTACK_VENV)
+	$(UV) pip sync --quiet --python $(LOCALSTACK_VENV)/bin/python $(LOCALSTACK_REQUIREMENTS)
+	cp $(LOCALSTACK_REQUIREMENTS) $@
+endif
+
+localstack: $(LOCALSTACK_VENV)/installed.txt ## LocalStack for the tests, in .tools/localstack
+
+test: install localstack $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest

@@ -1,5 +1,6 @@
 """docker compose + LocalStack, checked without Docker: the compose file is consistent with
-the code, and the LocalStack bootstrap creates what the APIs use (against a moto server)."""
+the code, and the LocalStack bootstrap creates what the APIs use (against LocalStack run on
+the host, and against a moto server)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import re
 import sys
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import boto3
@@ -120,10 +122,15 @@ def test_postgres_credentials_match_between_database_and_api(compose) -> None:
     assert match.group(3) == db_env["POSTGRES_DB"]
 
 
-# --- the bootstrap against a moto server standing in for LocalStack -----------------------
-@pytest.fixture
-def localstack(monkeypatch: pytest.MonkeyPatch):
-    with moto_endpoint() as endpoint:
+# --- the bootstrap against LocalStack itself, and a moto server standing in for it ---------
+@pytest.fixture(params=["localstack", "moto"])
+def localstack(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The endpoint of LocalStack run on the host, or of a moto server, in AWS_ENDPOINT_URL."""
+    with ExitStack() as stack:
+        if request.param == "localstack":
+            endpoint = request.getfixturevalue("localstack_server")
+        else:
+            endpoint = stack.enter_context(moto_endpoint())
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
