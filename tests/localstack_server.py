@@ -65,11 +65,12 @@ def _wait_until_ready(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to its own process group: its shutdown can hang for a minute."""
+    """SIGTERM, then SIGKILL to its own process group: its shutdown can hang for a minute,
+    and with PERSISTENCE=0 it has nothing to save."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=3)
             return
         except subprocess.TimeoutExpired:
             pass

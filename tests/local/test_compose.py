@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from localstack_server import SERVICES as LOCALSTACK_SERVICES
 from moto_server import moto_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,9 +66,9 @@ def test_ports_are_the_documented_ones(compose) -> None:
 
 def test_localstack_runs_the_services_the_platform_uses_and_takes_the_auth_token(compose) -> None:
     env = _env(compose["services"]["localstack"])
-    assert {"s3", "events", "secretsmanager", "lambda", "apigateway"} <= set(
-        env["SERVICES"].split(",")
-    )
+    services = set(env["SERVICES"].split(","))
+    assert {"s3", "events", "secretsmanager", "lambda", "apigateway"} <= services
+    assert set(LOCALSTACK_SERVICES) <= services  # the tests' LocalStack runs a part of them
     assert env["LOCALSTACK_AUTH_TOKEN"] == "${LOCALSTACK_AUTH_TOKEN:-}"
 
 
