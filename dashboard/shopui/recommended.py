@@ -13,7 +13,6 @@ from typing import Any
 
 import streamlit as st
 
-from shopui.art import product_svg
 from shopui.client import ApiError
 from shopui.formatting import money
 from shopui.messages import SMALLER
@@ -41,8 +40,9 @@ def source_of(product_id: int) -> str | None:
 
 
 def strip(title: str, products: list[dict[str, Any]], source: str, key: str) -> bool:
-    """A titled row of product cards with View and Add buttons (nothing when empty); True
-    when the shopper just added one to the cart."""
+    """A titled row of small product cards (name, price, View and Add; no picture, so the
+    page's own product stays the one picture) or nothing when empty; True when the shopper
+    just added one to the cart."""
     if not products:
         return False
     st.subheader(title)
@@ -50,7 +50,6 @@ def strip(title: str, products: list[dict[str, Any]], source: str, key: str) -> 
     for index, product in enumerate(products[:SHOWN]):
         pid = product["id"]
         with columns[index], st.container(border=True):
-            st.image(product_svg(product["name"], product["category"]), width="stretch")
             st.markdown(f"{literal(product['name'])}  \n{money(product['price'])}")
             view, add = st.columns(2)
             if view.button("View", key=f"{key}_view_{pid}"):
