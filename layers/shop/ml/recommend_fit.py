@@ -49,9 +49,10 @@ def fit_recommendations(history: PurchaseHistory) -> RecommendationArrays:
     line_item = np.searchsorted(products, history.line_product)
     event_item = np.searchsorted(products, history.event_product)
     n = len(products)
-    similarity = _similarity(sparse, history, line_item, event_item, n)
+    baskets = _basket_items(sparse, history.line_basket, line_item, n)
+    similarity = _similarity(sparse, history, baskets, event_item, n)
     neighbor_rows, neighbor_scores = _top_per_row(similarity, NEIGHBORS)
-    counts = _basket_counts(line_item, history.line_basket, n)
+    counts = np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel()
     popular_items = _popular(counts)
     users = np.unique(history.line_user)
     line_user = np.searchsorted(users, history.line_user)
@@ -96,23 +97,30 @@ def _decay(age_days: NDArray[np.float64], half_life: float) -> NDArray[np.float6
     return np.asarray(np.exp2(-np.maximum(age_days, 0.0) / half_life))
 
 
+def _basket_items(
+    sparse: Any, line_basket: NDArray[np.int64], line_item: NDArray[np.intp], n: int
+) -> Any:
+    """Baskets x items, 1 where the basket holds the item (twice in a basket is once)."""
+    _, basket_row = np.unique(line_basket, return_inverse=True)
+    shape = (int(basket_row.max()) + 1, n)
+    basket_items = _matrix(sparse, basket_row, line_item, np.ones(len(line_item)), shape)
+    basket_items.data[:] = 1.0
+    return basket_items
+
+
 def _similarity(
     sparse: Any,
     history: PurchaseHistory,
-    line_item: NDArray[np.intp],
+    basket_items: Any,
     event_item: NDArray[np.intp],
     n: int,
 ) -> Any:
     """Shrunk cosine similarity of every two products (CSR, zero diagonal)."""
-    baskets, basket_row = np.unique(history.line_basket, return_inverse=True)
-    basket_items = _matrix(
-        sparse, basket_row, line_item, np.ones(len(line_item)), (len(baskets), n)
-    )
-    basket_items.data[:] = 1.0  # a product twice in a basket is one basket
     counts = (basket_items.T @ basket_items).tocsr()
     if len(event_item):
         day = np.floor(history.event_age).astype(np.int64)
-        _, visit = np.unique(np.stack([history.event_user, day]), axis=1, return_inverse=True)
+        # One visit per customer and day (ages stay far below 2**20 days).
+        _, visit = np.unique(history.event_user * (1 << 20) + day, return_inverse=True)
         visits = _matrix(
             sparse, visit.ravel(), event_item, history.event_weight, (int(visit.max()) + 1, n)
         )
@@ -159,14 +167,6 @@ def _rows_to_matrix(
     return _matrix(sparse, rows[keep], columns.ravel()[keep], values.ravel()[keep], (n, n))
 
 
-def _basket_counts(
-    line_item: NDArray[np.intp], baskets: NDArray[np.int64], n: int
-) -> NDArray[np.int64]:
-    """How many baskets hold each item."""
-    pairs = np.unique(np.stack([baskets, line_item.astype(np.int64)]), axis=1)
-    return np.bincount(pairs[1], minlength=n).astype(np.int64)
-
-
 def _popular(counts: NDArray[np.int64]) -> NDArray[np.intp]:
     """Items by the number of baskets holding them, most first (ties: lower item first)."""
     order = np.lexsort((np.arange(len(counts)), -counts))
@@ -175,9 +175,14 @@ def _popular(counts: NDArray[np.int64]) -> NDArray[np.intp]:
 
 def popular_products(history: PurchaseHistory) -> list[int]:
     """The best sellers of `history` (by baskets), most first: the popularity baseline."""
+    from scipy import sparse
+
+    if not history.has_orders:
+        return []
     products = np.unique(history.line_product)
     line_item = np.searchsorted(products, history.line_product)
-    items = _popular(_basket_counts(line_item, history.line_basket, len(products)))
+    baskets = _basket_items(sparse, history.line_basket, line_item, len(products))
+    items = _popular(np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel())
     return products[items].tolist()
 
 
@@ -193,17 +198,17 @@ def _picked(
     for start in range(0, taste.shape[0], _CHUNK):
         scores = (taste[start : start + _CHUNK] @ similarity).tocsr()
         owned = bought[start : start + _CHUNK]
+        scores = (scores - scores.multiply(owned > 0)).tocsr()  # never what they bought
+        scores.eliminate_zeros()
         for row in range(scores.shape[0]):
-            have = set(owned.indices[owned.indptr[row] : owned.indptr[row + 1]].tolist())
+            mine = owned.indices[owned.indptr[row] : owned.indptr[row + 1]]
             begin, end = scores.indptr[row], scores.indptr[row + 1]
             items, values = scores.indices[begin:end], scores.data[begin:end]
-            fresh = np.fromiter((i not in have for i in items.tolist()), bool, len(items))
-            items, values = items[fresh], values[fresh]
             if len(values):
                 values = values / values.max() + prior[items]
             ranked = items[_best(values, PER_CUSTOMER)].tolist()
             if len(ranked) < PER_CUSTOMER:
-                taken = have | set(ranked)
+                taken = set(mine.tolist()) | set(ranked)
                 for item in popular.tolist():
                     if item not in taken:
                         ranked.append(item)
