@@ -3,8 +3,9 @@
 Target (issue 22, also for "Buy it again" in issue 26): p99 <= 5 ms for one product or one
 user, each call its one indexed query included. The shop is a simulated year of baskets
 (`BENCH_REC_USERS` customers, default 2000) over the starter catalog and 1,000 more products
-in 50 categories; the model is fitted and promoted as the nightly retrain does. The fit's
-time and the artifact's size are reported too.
+in 50 categories; the model is fitted and promoted as the nightly retrain does, and its time
+is reported. A bare primary-key SELECT on the same connection is timed first: its p99 shows
+how much of a tail the machine itself adds (on a shared, loaded machine, most of it).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def _timed(call: Callable[[int], object], keys: list[int]) -> list[float]:
 def test_recommendations_answer_within_5_ms_at_p99(
     postgres_db: str, bench_report: Callable[[str], Section], tmp_path: Path
 ) -> None:
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from shop.coltypes import utcnow
     from shop.db import new_session, session_scope
@@ -113,6 +114,12 @@ def test_recommendations_answer_within_5_ms_at_p99(
         "picked for you, one customer": lambda u: serving.picked_for_you(session, u, 10),
         "buy it again, one customer": lambda u: serving.buy_again(session, u, 10),
     }
+    bare = _timed(
+        lambda p: session.execute(text("SELECT id FROM products WHERE id = :id"), {"id": p}).all(),
+        products,
+    )
+    section.add("baseline: bare primary-key SELECT p50", statistics.median(bare), ratio=1.0)
+    section.add("baseline: bare primary-key SELECT p99 (machine noise)", percentile(bare, 0.99))
     worst = {}
     for name, call in calls.items():
         times = _timed(call, products)

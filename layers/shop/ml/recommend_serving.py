@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -124,6 +124,28 @@ def _answer(
     return {"source": source, "reason": reason, "model_version": version, "products": products}
 
 
+def _on_sale_query(not_bought: bool) -> Any:
+    """The one query `on_sale` runs, built once: its parameters are the ids and the user."""
+    query = select(*_PRODUCT_COLUMNS).where(
+        Product.id.in_(bindparam("ids", expanding=True)),
+        Product.is_active.is_(True),
+        Product.stock > 0,
+    )
+    if not_bought:
+        bought = (
+            select(OrderItem.product_id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.user_id == bindparam("user_id"), Order.status != "cancelled")
+        )
+        query = query.where(Product.id.not_in(bought))
+    return query
+
+
+_ON_SALE = {False: _on_sale_query(False), True: _on_sale_query(True)}
+#: Candidates checked per product wanted: enough to fill the page when some are sold out.
+_CANDIDATES_PER_ITEM = 3
+
+
 def on_sale(
     session: Session,
     candidates: Sequence[int],
@@ -131,28 +153,18 @@ def on_sale(
     *,
     not_bought_by: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The candidates that are active and in stock, in the candidates' order, at most `limit`.
-
-    One query by primary key; with `not_bought_by`, also without that customer's purchases.
-    """
-    if not candidates:
+    """The first candidates that are active and in stock, in the candidates' order, at most
+    `limit`. One query by primary key; with `not_bought_by`, also without that customer's
+    purchases."""
+    wanted = list(dict.fromkeys(candidates))[: limit * _CANDIDATES_PER_ITEM]
+    if not wanted:
         return []
-    query = select(*_PRODUCT_COLUMNS).where(
-        Product.id.in_(list(dict.fromkeys(candidates))),
-        Product.is_active.is_(True),
-        Product.stock > 0,
-    )
+    params: dict[str, Any] = {"ids": wanted}
     if not_bought_by is not None:
-        query = query.where(
-            Product.id.not_in(
-                select(OrderItem.product_id)
-                .join(Order, Order.id == OrderItem.order_id)
-                .where(Order.user_id == not_bought_by, Order.status != "cancelled")
-            )
-        )
-    rows = {row.id: row for row in session.execute(query)}
+        params["user_id"] = not_bought_by
+    rows = {row.id: row for row in session.execute(_ON_SALE[not_bought_by is not None], params)}
     found = []
-    for product_id in dict.fromkeys(candidates):
+    for product_id in wanted:
         row = rows.get(product_id)
         if row is not None:
             found.append(
