@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 
 from ml_shop import TrainedShop
@@ -79,14 +78,9 @@ def test_a_training_run_measures_and_records_the_recommendation_model(
 def test_recommendations_load_lazily_and_without_scipy_in_a_fresh_predict(
     trained_shop: TrainedShop,
 ) -> None:
-    env = {
-        **os.environ,
-        "DATA_DIR": str(trained_shop.data_dir),
-        "DATABASE_URL": trained_shop.url,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    env.pop("ARTIFACT_BUCKET", None)
-    outcome = run_python_script(SCRIPT, trained_shop.url, env=env, timeout=120)
+    outcome = run_python_script(
+        SCRIPT, trained_shop.url, env=trained_shop.script_env(), timeout=120
+    )
     for name, answer in outcome["answers"].items():
         assert answer["status"] == 200, (name, answer)
     for name in ("for-you", "buy-again"):
