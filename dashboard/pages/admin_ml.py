@@ -88,9 +88,12 @@ except ApiError as exc:
 if impact is not None:
     st.markdown(no_math(recommend_words.showing(impact)))
     st.markdown(no_math(recommend_words.led_to(impact)))
-if recommender is not None:
-    for line in recommend_words.quality(recommender.get("metrics") or {}):
-        st.markdown(no_math(line))
+# The served model's measurement; without one, the latest run's (why best sellers are shown).
+measured = (recommender or {}).get("metrics") or ((latest or {}).get("metrics") or {}).get(
+    "recommendations"
+)
+for line in recommend_words.quality(measured or {}):
+    st.markdown(no_math(line))
 
 # -- retraining ------------------------------------------------------------------------------
 st.subheader("Retraining")

@@ -56,13 +56,21 @@ def _shop() -> None:
 
 
 def _timed(call: Callable[[int], object], keys: list[int]) -> list[float]:
+    """Wall-clock seconds of each call; the calls' own CPU seconds go to CPU_TIMES."""
     call(keys[0])  # warm
-    times = []
+    times, cpu = [], []
     for i in range(CALLS):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         call(keys[i % len(keys)])
+        cpu.append(time.thread_time() - start_cpu)
         times.append(time.perf_counter() - start)
+    CPU_TIMES[:] = cpu
     return times
+
+
+#: This process's CPU time of each call of the latest `_timed` (the database's is not in it):
+#: what the function itself costs, whatever else the machine is running.
+CPU_TIMES: list[float] = []
 
 
 @on_postgresql
@@ -126,11 +134,13 @@ def test_recommendations_answer_within_5_ms_at_p99(
         worst[name] = percentile(times, 0.99)
         section.add(f"{name} p50", statistics.median(times))
         section.add(f"{name} p99", worst[name], target="<= 5 ms")
+        section.add(f"{name}, its own CPU p99", percentile(CPU_TIMES, 0.99))
     for name, call in personal.items():
         times = _timed(call, users)
         worst[name] = percentile(times, 0.99)
         section.add(f"{name} p50", statistics.median(times))
         section.add(f"{name} p99", worst[name], target="<= 5 ms")
+        section.add(f"{name}, its own CPU p99", percentile(CPU_TIMES, 0.99))
     answer = serving.picked_for_you(session, users[0], 10)
     session.close()
     assert answer["source"] == "model" and len(answer["products"]) == 10

@@ -71,8 +71,7 @@ class _Champion:
             if pointer is None:
                 self.arrays, self.version = None, None
                 self.missing_reason = (
-                    "No recommendation model beats best sellers yet, so the shop shows its "
-                    "best sellers."
+                    "No recommendation model has done better than best sellers yet."
                 )
                 return
             if pointer[0] == self.version:
