@@ -27,7 +27,8 @@ from shop.ml.recommendations import NEIGHBORS, PER_CUSTOMER, POPULAR, Recommenda
 
 #: Co-occurrence counts are multiplied by count / (count + SHRINK).
 SHRINK = 2.0
-#: A purchase this many days old counts half in "buy it again" and in a customer's taste.
+#: Age in days at which a purchase counts half in "buy it again", a purchase counts half in a
+#: customer's taste ("picked for you"), and a view or cart add counts half there.
 AGAIN_HALF_LIFE_DAYS = 60.0
 TASTE_HALF_LIFE_DAYS = 90.0
 EVENT_HALF_LIFE_DAYS = 14.0
