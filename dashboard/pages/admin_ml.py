@@ -9,6 +9,7 @@ import streamlit as st
 
 from shopui import formatting as fmt
 from shopui import ml_words as words
+from shopui import recommend_words
 from shopui.client import ApiError, NotAvailable
 from shopui.plaintext import chart_label, literal, no_math
 from shopui.session import api, call, require_admin, show_error
@@ -48,8 +49,11 @@ horizon = int(
 # -- how good the models in use are ---------------------------------------------------------
 st.subheader("How good are the models in use?")
 models = call(api().models, feature="The model list")
+recommender: dict[str, Any] | None = None
 if models is not None:
-    champions = {m["name"]: m for m in _items(models, "models") if m.get("is_champion")}
+    listed = [m for m in _items(models, "models") if m.get("is_champion")]
+    champions = {m["name"]: m for m in listed if m["name"] != "recommendations"}
+    recommender = next((m for m in listed if m["name"] == "recommendations"), None)
     if not champions:
         st.info("No model is trained yet. Press Retrain now below to train the first ones.")
     names = [n for n in words.MODEL_TITLES if n in champions] + [
@@ -71,6 +75,25 @@ if models is not None:
             with st.expander("Technical details"):
                 st.caption(f"Model `{model.get('kind')}`, version `{model.get('version')}`.")
                 st.dataframe(words.details(metrics), hide_index=True)
+
+# -- recommendations --------------------------------------------------------------------------
+st.subheader("Recommendations in the shop")
+try:
+    impact = api().recommendation_impact(days=30)
+except NotAvailable:
+    impact = None
+except ApiError as exc:
+    show_error(exc, feature="The recommendations")
+    impact = None
+if impact is not None:
+    st.markdown(no_math(recommend_words.showing(impact)))
+    st.markdown(no_math(recommend_words.led_to(impact)))
+# The served model's measurement; without one, the latest run's (why best sellers are shown).
+measured = (recommender or {}).get("metrics") or ((latest or {}).get("metrics") or {}).get(
+    "recommendations"
+)
+for line in recommend_words.quality(measured or {}):
+    st.markdown(no_math(line))
 
 # -- retraining ------------------------------------------------------------------------------
 st.subheader("Retraining")

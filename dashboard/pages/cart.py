@@ -7,6 +7,7 @@ import streamlit as st
 from shopui.formatting import money, plural
 from shopui.messages import SMALLER
 from shopui.plaintext import literal
+from shopui.recommended import fetch, strip
 from shopui.session import api, call, require_sign_in
 
 require_sign_in("Sign in to see your cart.")
@@ -48,3 +49,8 @@ if not cart.get("can_checkout", True):
     st.warning("Lower the quantities marked above before checking out.")
 elif st.button("Proceed to checkout", type="primary", key="to_checkout"):
     st.switch_page("pages/checkout.py")
+
+in_cart = [line["product_id"] for line in cart["items"]]
+together = fetch(api().bought_together, in_cart)
+if strip("Often bought together", together, "often_bought_together", "cart_together"):
+    st.rerun()

@@ -10,6 +10,7 @@ from shopui.art import product_svg
 from shopui.formatting import money, plural
 from shopui.messages import SMALLER
 from shopui.plaintext import literal
+from shopui.recommended import fetch, strip
 from shopui.session import api, call, current_user
 
 PAGE_SIZE = 12
@@ -102,3 +103,7 @@ if prev_col.button("← Previous", disabled=page_no <= 1, key="catalog_prev"):
 if next_col.button("Next →", disabled=page_no >= pages, key="catalog_next"):
     st.session_state["catalog_page"] = page_no + 1
     st.rerun()
+
+if current_user() is not None:
+    strip("Picked for you", fetch(api().picked_for_you), "picked_for_you", "shop_picked")
+    strip("Buy it again", fetch(api().buy_again), "buy_again", "shop_again")

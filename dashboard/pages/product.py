@@ -8,6 +8,7 @@ from shopui.art import product_svg
 from shopui.formatting import count, money
 from shopui.messages import SMALLER
 from shopui.plaintext import literal
+from shopui.recommended import fetch, source_of, strip
 from shopui.session import api, call, current_user
 
 product_id = str(st.query_params.get("id") or st.session_state.get("product_id") or "")
@@ -16,7 +17,8 @@ if not product_id.isdigit():
     st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
 
-product = call(api().product, int(product_id), feature="The catalog")
+source = source_of(int(product_id))
+product = call(api().product, int(product_id), source, feature="The catalog")
 if product is None:
     st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")
     st.stop()
@@ -41,9 +43,16 @@ with info:
         )
         if st.button("Add to cart", type="primary", key="pd_add"):
             cart = call(
-                api().add_to_cart, product["id"], int(quantity), feature="The cart", hint=SMALLER
+                api().add_to_cart,
+                product["id"],
+                int(quantity),
+                source,
+                feature="The cart",
+                hint=SMALLER,
             )
             if cart is not None:
                 st.success(f"Added {quantity} x {literal(product['name'])} to your cart.")
                 st.page_link("pages/cart.py", label="Go to cart", icon=":material/shopping_cart:")
+together = fetch(api().bought_together, [product["id"]])
+strip("Often bought together", together, "often_bought_together", "pd_together")
 st.page_link("pages/catalog.py", label="Back to the shop", icon=":material/storefront:")

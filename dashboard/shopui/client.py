@@ -211,8 +211,10 @@ class ShopClient:
     def categories(self) -> list[dict[str, Any]]:
         return self.request("commerce", "GET", "/products/categories")
 
-    def product(self, product_id: int) -> dict[str, Any]:
-        return self.request("commerce", "GET", f"/products/{product_id}")
+    def product(self, product_id: int, source: str | None = None) -> dict[str, Any]:
+        """One product; `source` names the recommendation list the shopper came from."""
+        params = {"source": source} if source else None
+        return self.request("commerce", "GET", f"/products/{product_id}", params=params)
 
     def create_product(self, fields: dict[str, Any]) -> dict[str, Any]:
         return self.request("commerce", "POST", "/products", json=fields)
@@ -236,8 +238,13 @@ class ShopClient:
     def cart(self) -> dict[str, Any]:
         return self.request("commerce", "GET", "/cart")
 
-    def add_to_cart(self, product_id: int, quantity: int) -> dict[str, Any]:
-        body = {"product_id": product_id, "quantity": quantity}
+    def add_to_cart(
+        self, product_id: int, quantity: int, source: str | None = None
+    ) -> dict[str, Any]:
+        """Add to the cart; `source` names the recommendation list it was added from."""
+        body: dict[str, Any] = {"product_id": product_id, "quantity": quantity}
+        if source:
+            body["source"] = source
         return self.request("commerce", "POST", "/cart/items", json=body)
 
     def set_cart_quantity(self, product_id: int, quantity: int) -> Json:
@@ -321,6 +328,27 @@ class ShopClient:
     def drift(self, model: str = "churn") -> Json:
         params = {"model": model}
         return self.request("ml", "GET", "/ml/monitoring/drift", params=params, extension=True)
+
+    def bought_together(self, product_ids: list[int], limit: int = 4) -> Json:
+        """Products often bought with these (one product, or the cart's)."""
+        if len(product_ids) == 1:
+            path = f"/ml/recommendations/products/{product_ids[0]}"
+            return self.request("ml", "GET", path, params={"limit": limit}, extension=True)
+        params = {"product_ids": product_ids[:50], "limit": limit}
+        return self.request("ml", "GET", "/ml/recommendations/together", params=params)
+
+    def picked_for_you(self, limit: int = 4) -> Json:
+        params = {"limit": limit}
+        return self.request("ml", "GET", "/ml/recommendations/for-you", params=params)
+
+    def buy_again(self, limit: int = 4) -> Json:
+        params = {"limit": limit}
+        return self.request("ml", "GET", "/ml/recommendations/buy-again", params=params)
+
+    def recommendation_impact(self, days: int = 30) -> Json:
+        params = {"days": days}
+        path = "/ml/recommendations/impact"
+        return self.request("ml", "GET", path, params=params, extension=True)
 
     def start_retrain(self) -> dict[str, Any]:
         return self.request("ml", "POST", "/ml/retrain", json={})

@@ -36,9 +36,14 @@ def get_cart(principal: CurrentUser, session: SessionDep) -> Any:
 def add_item(
     body: AddItemIn, principal: CurrentUser, session: SessionDep, response: Response
 ) -> Any:
-    """Add units of a product (to its line if already there); 409 beyond the stock left."""
+    """Add units of a product (to its line if already there); 409 beyond the stock left.
+
+    `source` says which recommendation list the shopper added it from, if any.
+    """
     response.headers["Location"] = "/cart"
-    return _out(cart.add_item(session, principal.user_id, body.product_id, body.quantity))
+    return _out(
+        cart.add_item(session, principal.user_id, body.product_id, body.quantity, body.source)
+    )
 
 
 @router.patch("/items/{product_id}", response_model=CartOut)

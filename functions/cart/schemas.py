@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from shop.behavior import RecommendationSource
 from shop.http.schemas import MoneyOut, RequestBody, Response
 from shop.models.commerce import MAX_LINE_QUANTITY
 
@@ -16,6 +17,8 @@ ProductId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]
 class AddItemIn(RequestBody):
     product_id: ProductId
     quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)] = 1
+    #: The recommendation list the shopper added it from, if any.
+    source: RecommendationSource | None = None
 
 
 class SetQuantityIn(RequestBody):

@@ -20,6 +20,7 @@ with building_function():
     from shop.http.handler import make_handler
 
     from .monitoring_routes import router as monitoring_router
+    from .recommend_routes import router as recommend_router
     from .routes import router
 
     # Predictions first: FastAPI sets up an included router's routes when a request first
@@ -27,8 +28,9 @@ with building_function():
     app = create_app(
         "predict",
         "/ml",
-        [router, monitoring_router],
-        description="Churn and 30-day spend predictions, behavior analytics and model monitoring.",
+        [router, recommend_router, monitoring_router],
+        description="Churn and 30-day spend predictions, recommendations, behavior analytics "
+        "and model monitoring.",
         health_checks={"model_store": _model_store_reachable},
     )
     handler = make_handler(app, "predict")

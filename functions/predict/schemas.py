@@ -34,9 +34,42 @@ class BatchOut(Response):
 
 
 class ModelOut(Response):
-    name: Literal["churn", "spend"]
+    name: Literal["churn", "spend", "recommendations"]
     version: str
     kind: str
     trained_at: datetime
     metrics: dict[str, Any]
     is_champion: bool
+
+
+class RecommendedProductOut(Response):
+    id: int
+    name: str
+    price: MoneyOut
+    image_url: str | None
+    category: str
+
+
+class RecommendationsOut(Response):
+    #: "model": the trained model's list; "best_sellers": the shop's best sellers (no model
+    #: yet, or nothing known about this product or customer); "order_history": the customer's
+    #: own most bought products (buy it again, before the model knows their orders).
+    source: Literal["model", "best_sellers", "order_history"]
+    #: Why the answer is not the model's own list (None when it is).
+    reason: str | None
+    model_version: str | None
+    products: list[RecommendedProductOut]
+
+
+class RecommendationImpactOut(Response):
+    days: int
+    attribution_days: int
+    product_views: int
+    cart_adds: int
+    orders: int
+    revenue: MoneyOut
+    orders_by_source: dict[str, int]
+    #: What the storefront shows now: "model", or "best_sellers" with the reason.
+    source: Literal["model", "best_sellers"]
+    model_version: str | None
+    reason: str | None

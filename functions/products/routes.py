@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from shop.behavior import record_event_now
+from shop.behavior import RecommendationSource, record_event_now
 from shop.errors import InvalidInput
 from shop.http.deps import AdminUser, IdPath, OptionalUser, PageDep, SessionDep
 from shop.http.schemas import Page, SafeStr
@@ -74,12 +74,26 @@ def list_low_stock(
 
 @router.get("/{product_id}", response_model=ProductOut)
 # async: a hot path, so it runs inline instead of on a worker thread (see shop.http.deps)
-async def get_product(product_id: IdPath, session: SessionDep, principal: OptionalUser) -> Any:
-    """One product; deactivated ones are visible to admins only."""
+async def get_product(
+    product_id: IdPath,
+    session: SessionDep,
+    principal: OptionalUser,
+    source: RecommendationSource | None = None,
+) -> Any:
+    """One product; deactivated ones are visible to admins only.
+
+    `source` says which recommendation list the shopper came from, if any.
+    """
     is_admin = principal is not None and principal.is_admin
     product = catalog.get_product(session, product_id, include_inactive=is_admin)
     if principal is not None:
-        record_event_now(session, "product_view", user_id=principal.user_id, product_id=product.id)
+        record_event_now(
+            session,
+            "product_view",
+            user_id=principal.user_id,
+            product_id=product.id,
+            source=source,
+        )
     return product
 
 

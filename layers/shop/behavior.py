@@ -20,6 +20,9 @@ EventType = Literal[
     "support_message",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+#: The storefront's recommendation lists, recorded on the views and cart adds they led to.
+RecommendationSource = Literal["often_bought_together", "picked_for_you", "buy_again"]
+RECOMMENDATION_SOURCES: tuple[str, ...] = RecommendationSource.__args__  # type: ignore[attr-defined]
 
 
 def record_event(
@@ -29,11 +32,16 @@ def record_event(
     user_id: int | None,
     product_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    source: RecommendationSource | None = None,
 ) -> None:
     """Add an event to the caller's transaction: it commits, or rolls back, with the action."""
     session.add(
         BehaviorEvent(
-            user_id=user_id, event_type=event_type, product_id=product_id, payload=payload or {}
+            user_id=user_id,
+            event_type=event_type,
+            product_id=product_id,
+            payload=payload or {},
+            source=source,
         )
     )
 
@@ -45,13 +53,21 @@ def record_event_now(
     user_id: int | None,
     product_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    source: RecommendationSource | None = None,
 ) -> None:
     """Record an event for a read-only action in its own short transaction.
 
     A failure here is logged and swallowed: tracking must never fail the request it observes.
     """
     try:
-        record_event(session, event_type, user_id=user_id, product_id=product_id, payload=payload)
+        record_event(
+            session,
+            event_type,
+            user_id=user_id,
+            product_id=product_id,
+            payload=payload,
+            source=source,
+        )
         session.commit()
     except Exception:
         session.rollback()

@@ -199,6 +199,7 @@ def _print_table(result: dict[str, Any]) -> None:
     )
     if not result["complete"]:
         print("note: the history ends before these windows do; the scores are not final")
+    _print_recommendations(result["recommendations"])
     if not result["models"]:
         print(result.get("reason"))
         return
@@ -208,6 +209,13 @@ def _print_table(result: dict[str, Any]) -> None:
             print(f"  {name:5} {kind:6} {shown}")
         chosen = result["chosen"][name]
         print(f"  {name:5} chosen: {chosen['kind'] or 'none'} ({chosen['reason']})")
+
+
+def _print_recommendations(scores: dict[str, Any]) -> None:
+    from shop.ml.recommend_eval import describe
+
+    for line in describe(scores):
+        print(f"  {line}")
 
 
 def add_ml_commands(commands: Any) -> None:

@@ -24,6 +24,7 @@ from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Prod
 from shop.passwords import hash_password
 from shopfn import simulate_transactions
 from shopfn.progress import progress_bar
+from shopfn.simulate_baskets import BasketPicker
 
 #: The shapes of history `simulate` can write.
 PROFILES: tuple[str, ...] = ("default", "transactions")
@@ -80,16 +81,19 @@ def simulate(
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     rng = random.Random(seed)  # noqa: S311 - simulated data, not secrets
     now = now or utcnow()
-    products = [
-        (pid, name, Decimal(price))
-        for pid, name, price in session.execute(
-            select(Product.id, Product.name, Product.price).where(Product.is_active.is_(True))
+    catalog = [
+        ((pid, name, Decimal(price)), category)
+        for pid, name, price, category in session.execute(
+            select(Product.id, Product.name, Product.price, Product.category)
+            .where(Product.is_active.is_(True))
+            .order_by(Product.id)
         )
     ]
+    products = [product for product, _ in catalog]
     if not products:
         raise ValueError("the catalog is empty: run `shopfn seed` first")
     buffers = _Buffers([], [], [], [], [])
-    writer = _Writer(session, rng, buffers, now, products)
+    writer = _Writer(session, rng, buffers, now, products, BasketPicker(rng, catalog))
     if profile == "transactions":
         user_ids = _transaction_customers(writer, users, days)
     else:
@@ -139,6 +143,7 @@ class _Writer:
     buffers: _Buffers
     now: datetime
     products: list[tuple[int, str, Decimal]]
+    baskets: BasketPicker
 
 
 def _shoppers(writer: _Writer, users: int, days: int) -> list[int]:
@@ -152,7 +157,7 @@ def _shoppers(writer: _Writer, users: int, days: int) -> list[int]:
     user_ids = _insert_users(writer.session, [signup for _, signup in plans])
     with progress_bar(len(user_ids), "simulating shoppers", unit="shopper") as bar:
         for (segment, signup), user_id in zip(plans, user_ids, strict=True):
-            _shopper(rng, writer.buffers, user_id, segment, signup, now, writer.products)
+            _shopper(rng, writer.buffers, user_id, segment, signup, now, writer)
             bar.update()
     return user_ids
 
@@ -229,8 +234,10 @@ def _shopper(
     segment: Segment,
     signup: datetime,
     now: datetime,
-    products: list[tuple[int, str, Decimal]],
+    writer: _Writer,
 ) -> None:
+    products = writer.products
+    taste = writer.baskets.taste(rng)
     span = (now - signup).total_seconds() / 86400
     quits = span * rng.uniform(0.2, 0.9) if rng.random() < segment.churn_probability else None
     active_until = signup + timedelta(days=quits) if quits is not None else now
@@ -239,7 +246,15 @@ def _shopper(
     if segment.days_between_orders > 0:
         at = signup + timedelta(days=rng.expovariate(1 / (segment.days_between_orders * pace)))
         while at < active_until:
-            _order(rng, buffers, user_id, segment, at, now, products)
+            _order(
+                rng,
+                buffers,
+                user_id,
+                at,
+                now,
+                products,
+                writer.baskets.basket(rng, taste, lines=rng.randint(*segment.basket_lines)),
+            )
             at += timedelta(days=rng.expovariate(1 / (segment.days_between_orders * pace)))
     browse_gap = max(segment.days_between_orders or 20.0, 5.0) / segment.browse_sessions_per_order
     at = signup + timedelta(days=rng.expovariate(1 / browse_gap))
@@ -259,13 +274,12 @@ def _order(
     rng: random.Random,
     buffers: _Buffers,
     user_id: int,
-    segment: Segment,
     at: datetime,
     now: datetime,
     products: list[tuple[int, str, Decimal]],
+    picks: list[tuple[int, str, Decimal]],
 ) -> None:
     _browse(rng, buffers, user_id, at - timedelta(minutes=15), products, abandon=False)
-    picks = rng.sample(products, k=min(rng.randint(*segment.basket_lines), len(products)))
     lines = []
     for pid, name, price in picks:
         quantity = 1 if rng.random() < 0.8 else 2

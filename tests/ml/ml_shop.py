@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,17 @@ class TrainedShop:
     url: str
     data_dir: Path
     run_id: int
+
+    def script_env(self) -> dict[str, str]:
+        """The environment of a fresh interpreter serving this shop (local artifacts)."""
+        env = {
+            **os.environ,
+            "DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": self.url,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        env.pop("ARTIFACT_BUCKET", None)
+        return env
 
 
 def build_trained_shop(root: Path, *, users: int = 300, days: int = 240) -> TrainedShop:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 
 from ml_shop import TrainedShop
@@ -44,14 +43,9 @@ SCRIPT = textwrap.dedent(
 def test_prediction_in_a_fresh_interpreter_imports_no_pandas_or_sklearn(
     trained_shop: TrainedShop,
 ) -> None:
-    env = {
-        **os.environ,
-        "DATA_DIR": str(trained_shop.data_dir),
-        "DATABASE_URL": trained_shop.url,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    env.pop("ARTIFACT_BUCKET", None)
-    outcome = run_python_script(SCRIPT, trained_shop.url, env=env, timeout=120)
+    outcome = run_python_script(
+        SCRIPT, trained_shop.url, env=trained_shop.script_env(), timeout=120
+    )
     assert outcome["status"] == 200, outcome["body"]
     assert outcome["body"]["churn_risk"] in ("low", "medium", "high")
     assert outcome["heavy"] == []

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shop.ml.champion import decide
 from shop.ml.dataset import CutoffPlan, build_examples, spend_examples, training_cutoffs
 from shop.ml.labels import SPEND_DAYS
+from shop.ml.recommend_eval import backtest_recommendations
 from shop.ml.training import fit_candidates, score_candidates
 from shop.models import Order
 from shop.progress import advance, in_steps
@@ -38,7 +39,7 @@ def history_span(session: Session) -> HistorySpan:
     return HistorySpan(first, last)
 
 
-@in_steps("backtest", total=4)
+@in_steps("backtest", total=5)
 def backtest(
     session: Session,
     cutoff: datetime,
@@ -48,7 +49,9 @@ def backtest(
 ) -> dict[str, Any]:
     """Every candidate's metrics on the windows after `cutoff` (trained only before it).
 
-    `chosen` is, for churn and spend, the candidate the champion rule picks on that window.
+    `chosen` is, for churn and spend, the candidate the champion rule picks on that window;
+    `recommendations` scores "Picked for you" and "Buy it again" against best sellers
+    (`shop.ml.recommend_eval`).
     BacktestRefused when the cutoff is not inside the shop's order history.
     """
     if horizon_days < 1 or spend_days < 1:
@@ -79,7 +82,9 @@ def backtest(
         "history": {"first_order": span.first.isoformat(), "last_order": span.last.isoformat()},
         "training_examples": len(train),
         "test_examples": len(test),
+        "recommendations": backtest_recommendations(session, cutoff, horizon_days),
     }
+    advance()
     if len(train) == 0 or len(test) == 0 or len(set(train.churned.tolist())) < 2:
         return {
             **result,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -27,6 +27,7 @@ from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_ru
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
 from shop.ml.triggers import data_size
+from shop.ml.versions import save_model_version
 from shop.models import ModelVersion, Order, TrainingRun
 from shop.progress import advance, in_steps
 
@@ -91,7 +92,7 @@ def users_with_history(session: Session, before: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
-@in_steps("training models", total=4)
+@in_steps("training models", total=5)
 def train_and_promote(
     session: Session, run_id: int, store: ArtifactStore, now: datetime
 ) -> Outcome:
@@ -145,15 +146,48 @@ def train_and_promote(
     }
     timings["upload"] = time.perf_counter() - mark
     advance()
+    mark = time.perf_counter()
+    recommendations = _recommendations(session, store, run_id, version, now, plan)
+    timings["recommendations"] = time.perf_counter() - mark
+    advance()
     timings["total"] = time.perf_counter() - started
     metrics = {
         "data": data,
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         **{name: _summary(candidates[name], decisions[name]) for name in MODEL_NAMES},
+        "recommendations": recommendations,
     }
-    promoted = any(d.promote for d in decisions.values())
+    promoted = any(d.promote for d in decisions.values()) or recommendations["promoted"]
     reason = "; ".join(f"{name}: {d.reason}" for name, d in decisions.items())
+    reason += f"; recommendations: {recommendations['reason']}"
     return Outcome("succeeded", metrics, promoted, reason)
+
+
+def _recommendations(
+    session: Session,
+    store: ArtifactStore,
+    run_id: int,
+    version: str,
+    now: datetime,
+    plan: CutoffPlan,
+) -> dict[str, Any]:
+    """The recommendation step; its failure is reported, and churn and spend stay trained."""
+    from shop.ml.recommend_training import train_recommendations
+
+    try:
+        return train_recommendations(
+            session,
+            store,
+            run_id=run_id,
+            version=version,
+            now=now,
+            validation_cutoff=plan.validation,
+            horizon_days=plan.horizon_days,
+        )
+    except Exception as exc:
+        session.rollback()
+        log_failure(get_logger(), "recommendation training failed", exc, run_id=run_id)
+        return {"chosen": None, "promoted": False, "reason": failure_reason(exc)}
 
 
 def _load_champion(store: ArtifactStore, name: str) -> StoredModel | None:
@@ -198,10 +232,17 @@ def _record(
     name = candidates[0].name
     decision = decide(name, candidates, champions[name])
     best = decision.best
-    metrics = _trim(best.metrics)
-    store.save_version(
-        name,
-        version,
+    save_model_version(
+        session,
+        store,
+        ModelVersion(
+            name=name,
+            version=version,
+            kind=best.kind,
+            run_id=run_id,
+            trained_at=now,
+            metrics=_trim(best.metrics),
+        ),
         best.files,
         {
             **best.metadata,
@@ -210,21 +251,8 @@ def _record(
             "run_id": run_id,
             "candidates": {c.kind: _trim(c.metrics) for c in candidates},
         },
+        promote=decision.promote,
     )
-    row = ModelVersion(
-        name=name, version=version, kind=best.kind, run_id=run_id, trained_at=now, metrics=metrics
-    )
-    session.add(row)
-    if decision.promote:
-        store.set_champion(name, version)
-        session.execute(
-            update(ModelVersion)
-            .where(ModelVersion.name == name, ModelVersion.is_champion.is_(True))
-            .values(is_champion=False, retired_at=now)
-        )
-        row.is_champion = True
-        row.promoted_at = now
-    session.commit()
     return decision
 
 

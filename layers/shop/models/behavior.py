@@ -29,10 +29,14 @@ class BehaviorEvent(Base):
     product_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: The recommendation list a view or cart add came from (`shop.behavior.RecommendationSource`).
+    source: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_behavior_events_user_time", "user_id", "occurred_at"),
         Index("ix_behavior_events_type_time", "event_type", "occurred_at"),
         # Analytics read a window of all events by time (see migration 0006).
         Index("ix_behavior_events_time_type", "occurred_at", "event_type"),
+        # The few events that came from a recommendation, by time (see migration 0014).
+        Index("ix_behavior_events_source_time", "source", "occurred_at"),
     )

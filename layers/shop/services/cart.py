@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shop.behavior import record_event
+from shop.behavior import RecommendationSource, record_event
 from shop.coltypes import utcnow
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.models import Cart, CartItem, Product
@@ -115,8 +115,17 @@ def _check_stock(product: Product, wanted: int) -> None:
         )
 
 
-def add_item(session: Session, user_id: int, product_id: int, quantity: int) -> CartView:
-    """The cart after adding `quantity` units (to the existing line, if any)."""
+def add_item(
+    session: Session,
+    user_id: int,
+    product_id: int,
+    quantity: int,
+    source: RecommendationSource | None = None,
+) -> CartView:
+    """The cart after adding `quantity` units (to the existing line, if any).
+
+    `source` names the recommendation list the add came from, if any.
+    """
     product = _active_product(session, product_id)
     cart_id = lock_cart(session, user_id, create=True)
     line = session.scalar(
@@ -142,6 +151,7 @@ def add_item(session: Session, user_id: int, product_id: int, quantity: int) -> 
         user_id=user_id,
         product_id=product_id,
         payload={"quantity": quantity, "line_quantity": wanted, "price": str(product.price)},
+        source=source,
     )
     session.commit()
     return view_cart(session, user_id)

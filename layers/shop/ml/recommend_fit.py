@@ -1,0 +1,250 @@
+"""Fit the recommendation model: item-item co-occurrence on scipy sparse matrices.
+
+- Co-occurrence: two products count together once for every basket (order) holding both;
+  views and cart adds on the same day by the same customer count too, far more weakly
+  (`recommend_data.EVENT_WEIGHTS`, squared in the product).
+- Similarity: cosine of the two products' basket counts, shrunk towards zero when they
+  share few baskets (`SHRINK`), so one basket that happened to hold two rare products does
+  not make them each other's best match.
+- "Picked for you": the customer's purchases (recent ones weigh more) and, weakly, their
+  views, through the similarity matrix; products they bought are left out, and best sellers
+  they never bought fill a short list.
+- "Buy it again": each product the customer bought, scored by a recency-weighted count of
+  the baskets it was in (`AGAIN_HALF_LIFE_DAYS`): often and lately first.
+
+Everything is precomputed here, so serving reads arrays (`shop.ml.recommendations`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from shop.ml.recommend_data import PurchaseHistory
+from shop.ml.recommendations import NEIGHBORS, PER_CUSTOMER, POPULAR, RecommendationArrays
+
+#: Co-occurrence counts are multiplied by count / (count + SHRINK).
+SHRINK = 2.0
+#: Age in days at which a purchase counts half in "buy it again", a purchase counts half in a
+#: customer's taste ("picked for you"), and a view or cart add counts half there.
+AGAIN_HALF_LIFE_DAYS = 60.0
+TASTE_HALF_LIFE_DAYS = 90.0
+EVENT_HALF_LIFE_DAYS = 14.0
+#: Weight of a product's popularity (1 for the best seller) next to the customer's own
+#: scores (1 for their best match): among equally good matches, the better seller first.
+POPULARITY_BLEND = 1.0
+#: Customers scored at once for "picked for you" (bounds the memory of one sparse product).
+_CHUNK = 1000
+
+
+def fit_recommendations(history: PurchaseHistory) -> RecommendationArrays:
+    """The served arrays learned from `history` (empty lists when it holds no orders)."""
+    from scipy import sparse
+
+    if not history.has_orders:
+        return empty_arrays()
+
+    products = np.unique(np.concatenate([history.line_product, history.event_product]))
+    line_item = np.searchsorted(products, history.line_product)
+    event_item = np.searchsorted(products, history.event_product)
+    n = len(products)
+    baskets = _basket_items(sparse, history.line_basket, line_item, n)
+    similarity = _similarity(sparse, history, baskets, event_item, n)
+    neighbor_rows, neighbor_scores = _top_per_row(similarity, NEIGHBORS)
+    counts = np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel()
+    popular_items = _popular(counts)
+    users = np.unique(history.line_user)
+    line_user = np.searchsorted(users, history.line_user)
+    bought = _matrix(sparse, line_user, line_item, np.ones(len(line_item)), (len(users), n))
+    again = _matrix(
+        sparse, line_user, line_item, _decay(history.line_age, AGAIN_HALF_LIFE_DAYS), bought.shape
+    )
+    taste = _matrix(
+        sparse, line_user, line_item, _decay(history.line_age, TASTE_HALF_LIFE_DAYS), bought.shape
+    )
+    known = np.isin(history.event_user, users)
+    if known.any():
+        weights = history.event_weight[known] * _decay(
+            history.event_age[known], EVENT_HALF_LIFE_DAYS
+        )
+        event_rows = np.searchsorted(users, history.event_user[known])
+        taste = taste + _matrix(sparse, event_rows, event_item[known], weights, bought.shape)
+    pruned = _rows_to_matrix(sparse, neighbor_rows, neighbor_scores, n)
+    prior = POPULARITY_BLEND * counts / max(int(counts.max()), 1)
+    picked = _picked(taste.tocsr(), pruned, bought, popular_items, prior)
+    again_lists = [_top_of_row(again, row, PER_CUSTOMER) for row in range(len(users))]
+    padded = np.where(neighbor_rows >= 0, products[np.maximum(neighbor_rows, 0)], 0)
+    return RecommendationArrays(
+        products=products.astype(np.int64),
+        neighbor_ids=padded.astype(np.int64),
+        neighbor_scores=neighbor_scores.astype(np.float32),
+        users=users.astype(np.int64),
+        picked_offsets=_offsets(picked),
+        picked_ids=_flat(products, picked),
+        again_offsets=_offsets(again_lists),
+        again_ids=_flat(products, again_lists),
+        popular=products[popular_items[:POPULAR]].astype(np.int64),
+    )
+
+
+def _matrix(sparse: Any, rows: Any, cols: Any, values: Any, shape: tuple[int, int]) -> Any:
+    """A CSR matrix summing `values` at (rows, cols)."""
+    return sparse.csr_matrix((values, (rows, cols)), shape=shape)
+
+
+def _decay(age_days: NDArray[np.float64], half_life: float) -> NDArray[np.float64]:
+    return np.asarray(np.exp2(-np.maximum(age_days, 0.0) / half_life))
+
+
+def _basket_items(
+    sparse: Any, line_basket: NDArray[np.int64], line_item: NDArray[np.intp], n: int
+) -> Any:
+    """Baskets x items, 1 where the basket holds the item (twice in a basket is once)."""
+    _, basket_row = np.unique(line_basket, return_inverse=True)
+    shape = (int(basket_row.max()) + 1, n)
+    basket_items = _matrix(sparse, basket_row, line_item, np.ones(len(line_item)), shape)
+    basket_items.data[:] = 1.0
+    return basket_items
+
+
+def _similarity(
+    sparse: Any,
+    history: PurchaseHistory,
+    basket_items: Any,
+    event_item: NDArray[np.intp],
+    n: int,
+) -> Any:
+    """Shrunk cosine similarity of every two products (CSR, zero diagonal)."""
+    counts = (basket_items.T @ basket_items).tocsr()
+    if len(event_item):
+        day = np.floor(history.event_age).astype(np.int64)
+        # One visit per customer and day (ages stay far below 2**20 days).
+        _, visit = np.unique(history.event_user * (1 << 20) + day, return_inverse=True)
+        visits = _matrix(
+            sparse, visit.ravel(), event_item, history.event_weight, (int(visit.max()) + 1, n)
+        )
+        visits.data = np.minimum(visits.data, max(history.event_weight.max(), 0.0))
+        counts = counts + (visits.T @ visits).tocsr()
+    support = counts.diagonal()
+    counts.setdiag(0)
+    counts.eliminate_zeros()
+    coo = counts.tocoo()
+    norm = np.sqrt(support[coo.row] * support[coo.col])
+    values = coo.data / np.maximum(norm, 1e-12) * (coo.data / (coo.data + SHRINK))
+    return sparse.csr_matrix((values, (coo.row, coo.col)), shape=(n, n))
+
+
+def _top_per_row(matrix: Any, k: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Each row's k largest entries: (column indices, -1 padded; values, 0 padded)."""
+    n = matrix.shape[0]
+    columns = np.full((n, k), -1, dtype=np.int64)
+    values = np.zeros((n, k), dtype=np.float64)
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    for row in range(n):
+        start, end = indptr[row], indptr[row + 1]
+        if start == end:
+            continue
+        top = _best(data[start:end], k)
+        columns[row, : len(top)] = indices[start:end][top]
+        values[row, : len(top)] = data[start:end][top]
+    return columns, values
+
+
+def _best(scores: NDArray[np.float64], k: int) -> NDArray[np.intp]:
+    """Positions of the k highest scores, highest first (ties: lower position first)."""
+    if len(scores) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        return part[np.lexsort((part, -scores[part]))]
+    return np.lexsort((np.arange(len(scores)), -scores))
+
+
+def _rows_to_matrix(
+    sparse: Any, columns: NDArray[np.int64], values: NDArray[np.float64], n: int
+) -> Any:
+    rows = np.repeat(np.arange(n), columns.shape[1])
+    keep = columns.ravel() >= 0
+    return _matrix(sparse, rows[keep], columns.ravel()[keep], values.ravel()[keep], (n, n))
+
+
+def _popular(counts: NDArray[np.int64]) -> NDArray[np.intp]:
+    """Items by the number of baskets holding them, most first (ties: lower item first)."""
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    return order[counts[order] > 0]
+
+
+def popular_products(history: PurchaseHistory) -> list[int]:
+    """The best sellers of `history` (by baskets), most first: the popularity baseline."""
+    from scipy import sparse
+
+    if not history.has_orders:
+        return []
+    products = np.unique(history.line_product)
+    line_item = np.searchsorted(products, history.line_product)
+    baskets = _basket_items(sparse, history.line_basket, line_item, len(products))
+    items = _popular(np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel())
+    return products[items].tolist()
+
+
+def _picked(
+    taste: Any,
+    similarity: Any,
+    bought: Any,
+    popular: NDArray[np.intp],
+    prior: NDArray[np.float64],
+) -> list[Any]:
+    """Each customer's top PER_CUSTOMER items they never bought, best first."""
+    lists: list[Any] = []
+    for start in range(0, taste.shape[0], _CHUNK):
+        scores = (taste[start : start + _CHUNK] @ similarity).tocsr()
+        owned = bought[start : start + _CHUNK]
+        scores = (scores - scores.multiply(owned > 0)).tocsr()  # never what they bought
+        scores.eliminate_zeros()
+        for row in range(scores.shape[0]):
+            mine = owned.indices[owned.indptr[row] : owned.indptr[row + 1]]
+            begin, end = scores.indptr[row], scores.indptr[row + 1]
+            items, values = scores.indices[begin:end], scores.data[begin:end]
+            if len(values):
+                values = values / values.max() + prior[items]
+            ranked = items[_best(values, PER_CUSTOMER)].tolist()
+            if len(ranked) < PER_CUSTOMER:
+                taken = set(mine.tolist()) | set(ranked)
+                for item in popular.tolist():
+                    if item not in taken:
+                        ranked.append(item)
+                        if len(ranked) == PER_CUSTOMER:
+                            break
+            lists.append(ranked)
+    return lists
+
+
+def _top_of_row(matrix: Any, row: int, k: int) -> list[int]:
+    begin, end = matrix.indptr[row], matrix.indptr[row + 1]
+    items, values = matrix.indices[begin:end], matrix.data[begin:end]
+    return [int(i) for i in items[_best(values, k)]]
+
+
+def _offsets(lists: list[Any]) -> NDArray[np.int64]:
+    return np.concatenate([[0], np.cumsum([len(items) for items in lists])]).astype(np.int64)
+
+
+def _flat(products: NDArray[np.int64], lists: list[Any]) -> NDArray[np.int64]:
+    items = np.concatenate([np.zeros(0, dtype=np.int64), *(np.asarray(i, np.int64) for i in lists)])
+    return products[items].astype(np.int64)
+
+
+def empty_arrays() -> RecommendationArrays:
+    """A model of a shop without orders: every list empty."""
+    none = np.zeros(0, dtype=np.int64)
+    return RecommendationArrays(
+        products=none,
+        neighbor_ids=np.zeros((0, NEIGHBORS), dtype=np.int64),
+        neighbor_scores=np.zeros((0, NEIGHBORS), dtype=np.float32),
+        users=none,
+        picked_offsets=np.zeros(1, dtype=np.int64),
+        picked_ids=none,
+        again_offsets=np.zeros(1, dtype=np.int64),
+        again_ids=none,
+        popular=none,
+    )
