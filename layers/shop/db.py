@@ -117,10 +117,6 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     """
     settings = get_settings()
     kwargs: dict[str, Any] = {}
-    if require_tls:
-        import ssl
-
-        kwargs["connect_args"] = {"ssl_context": ssl.create_default_context()}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         path = _sqlite_file(url)
@@ -144,6 +140,17 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
             connect_timeout=settings.db_connect_timeout,
             statement_timeout=settings.db_statement_timeout,
             set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
+        )
+    elif engine.dialect.name == "postgresql":
+        from shop import postgres
+
+        postgres.install(
+            engine,
+            prepare_threshold=settings.db_prepare_threshold or None,
+            connect_timeout=settings.db_connect_timeout,
+            statement_timeout=settings.db_statement_timeout,
+            set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
+            require_tls=require_tls,
         )
     return engine
 
