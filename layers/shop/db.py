@@ -131,17 +131,7 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         _ping_when_idle(engine)
-    if engine.dialect.driver == "pg8000":
-        from shop import pg_pipeline  # one network round trip per statement
-
-        pg_pipeline.install(
-            engine,
-            prepare_threshold=settings.db_prepare_threshold or None,
-            connect_timeout=settings.db_connect_timeout,
-            statement_timeout=settings.db_statement_timeout,
-            set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
-        )
-    elif engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
         from shop import postgres
 
         postgres.install(
@@ -151,6 +141,7 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
             statement_timeout=settings.db_statement_timeout,
             set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
             require_tls=require_tls,
+            pg8000_pipeline=settings.db_pg8000_pipeline,
         )
     return engine
 

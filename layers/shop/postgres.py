@@ -1,6 +1,13 @@
-"""PostgreSQL connections with the same guarantees on either driver, through public APIs only.
+"""PostgreSQL connections with the same guarantees on any driver shopfn supports.
 
-psycopg 3 (`postgresql+psycopg://`, the default) or pg8000 (`postgresql+pg8000://`):
+pg8000 (`postgresql+pg8000://`, the default: pure Python, 1.6 MiB in the Lambda layer) runs
+through `shop.pg_pipeline` (one round trip per statement, on pg8000's internals) when it is
+the version pg_pipeline was tested with (PIPELINE_PG8000); on any other version, or with
+DB_PG8000_PIPELINE=false, through pg8000's public API alone, with a warning. psycopg 3
+(`postgresql+psycopg://`, not installed in the Lambda layer) is configured here too: the
+driver benchmark measures it against pg_pipeline (docs/architecture.md has the numbers).
+
+Outside pg_pipeline (which keeps the same promises its own way), through public APIs only:
 - Every statement is unnamed unless `prepare_threshold` says otherwise, so nothing outlives a
   statement on the server and a transaction pooler (PgBouncer in transaction mode, RDS Proxy)
   may hand each transaction to any backend. psycopg's `prepare_threshold=None`; pg8000 never
@@ -25,45 +32,76 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+#: The pg8000 release `shop.pg_pipeline` was written and tested against (pyproject.toml pins
+#: it; `make test` also runs the database tests on the newest release, see the Makefile).
+PIPELINE_PG8000 = "1.31.6"
+
+
+def pipeline_supported() -> bool:
+    """Whether the installed pg8000 is the one `shop.pg_pipeline` reaches into safely."""
+    import pg8000
+
+    return str(pg8000.__version__) == PIPELINE_PG8000
+
 
 def _ceil_seconds(seconds: float) -> int:
     return max(1, math.ceil(seconds))
 
 
-def _psycopg_params(
-    cparams: dict[str, Any],
-    *,
-    prepare_threshold: int | None,
-    connect_timeout: float | None,
-    require_tls: bool,
-) -> None:
-    cparams["prepare_threshold"] = prepare_threshold
+def _psycopg_options(
+    *, prepare_threshold: int | None, connect_timeout: float | None, require_tls: bool
+) -> dict[str, Any]:
+    options: dict[str, Any] = {"prepare_threshold": prepare_threshold}
     if connect_timeout is not None:
-        # libpq counts whole seconds, at least 2.
-        seconds = _ceil_seconds(connect_timeout)
-        cparams.setdefault("connect_timeout", seconds)
+        seconds = _ceil_seconds(connect_timeout)  # libpq counts whole seconds, at least 2
         # A server that stops answering (a failover, a frozen host) is noticed within about
         # twice the connect timeout of silence, not after the kernel's two hours.
-        cparams.setdefault("keepalives", 1)
-        cparams.setdefault("keepalives_idle", seconds)
-        cparams.setdefault("keepalives_interval", 1)
-        cparams.setdefault("keepalives_count", seconds)
-        cparams.setdefault("tcp_user_timeout", 2 * seconds * 1000)
+        options.update(
+            connect_timeout=seconds,
+            keepalives=1,
+            keepalives_idle=seconds,
+            keepalives_interval=1,
+            keepalives_count=seconds,
+            tcp_user_timeout=2 * seconds * 1000,
+        )
     if require_tls:
-        cparams.setdefault("sslmode", "verify-full")
-        cparams.setdefault("sslrootcert", "system")
+        options.update(sslmode="verify-full", sslrootcert="system")
+    return options
 
 
-def _pg8000_params(
-    cparams: dict[str, Any], *, read_timeout: float | None, require_tls: bool
-) -> None:
+def _tls() -> dict[str, Any]:
+    import ssl
+
+    return {"ssl_context": ssl.create_default_context()}
+
+
+def _connect_with(engine: Engine, options: dict[str, Any]) -> None:
+    """Pass `options` to the driver's connect (unless the URL or connect_args set them)."""
+
+    def connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        for name, value in options.items():
+            cparams.setdefault(name, value)
+
+    event.listen(engine, "do_connect", connect)
+
+
+def _connect_pg8000(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+    """pg8000's connection, with a timeout or reset during its handshake (which pg8000 lets
+    through as a plain OSError) raised as its InterfaceError: SQLAlchemy's disconnect."""
+    import pg8000
+
+    try:
+        return pg8000.connect(*cargs, **cparams)
+    except OSError as exc:
+        raise pg8000.InterfaceError(f"network error while connecting: {exc!r}") from exc
+
+
+def _install_pipeline(engine: Engine, *, require_tls: bool, **options: Any) -> None:
+    from shop import pg_pipeline  # one network round trip per statement
+
     if require_tls:
-        import ssl
-
-        cparams.setdefault("ssl_context", ssl.create_default_context())
-    # pg8000 has one socket timeout, for connecting and for every read: the longest an
-    # answer may take (connecting waits at most that too; None without a statement timeout).
-    cparams.setdefault("timeout", read_timeout)
+        _connect_with(engine, _tls())  # before pg_pipeline's listener, which connects
+    pg_pipeline.install(engine, **options)
 
 
 def _drop_pg8000_when_half_read(context: Any) -> None:
@@ -87,36 +125,57 @@ def install(
     statement_timeout: float | None = None,
     set_statement_timeout: bool = True,
     require_tls: bool = False,
+    pg8000_pipeline: bool = True,
 ) -> None:
-    """Give `engine` (postgresql+psycopg or postgresql+pg8000) shopfn's connection guarantees.
+    """Give `engine` (postgresql+pg8000 or postgresql+psycopg) shopfn's connection guarantees.
 
     `prepare_threshold` (psycopg only): from the run after this many a statement is kept
     prepared on its connection; None never (the only safe choice behind a pooler).
     `statement_timeout` (seconds; None or 0: no limit) is set with SET LOCAL in every
     transaction unless `set_statement_timeout` is False (the database role holds it).
     `require_tls`: verify the server's certificate against the system's trusted ones.
+    `pg8000_pipeline`: use `shop.pg_pipeline` on pg8000 if `pipeline_supported()`.
     """
     driver = engine.dialect.driver
-    read_timeout = None
-    if statement_timeout:
-        read_timeout = statement_timeout + (connect_timeout or 0)
-    if driver == "pg8000":
-        # Batch an INSERT of many rows into multi-row statements even without RETURNING:
-        # pg8000's executemany is one statement, and one round trip, per row.
-        engine.dialect.use_insertmanyvalues_wo_returning = True  # type: ignore[attr-defined]
+    if driver == "pg8000" and pg8000_pipeline:
+        if pipeline_supported():
+            _install_pipeline(
+                engine,
+                prepare_threshold=prepare_threshold,
+                connect_timeout=connect_timeout,
+                statement_timeout=statement_timeout,
+                set_statement_timeout=set_statement_timeout,
+                require_tls=require_tls,
+            )
+            return
+        import pg8000
 
-    def connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-        if driver == "psycopg":
-            _psycopg_params(
-                cparams,
+        from shop.logging import get_logger
+
+        get_logger().warning(
+            "pg8000 %s is not the version shop.pg_pipeline was tested with (%s): using "
+            "pg8000's own protocol instead (more round trips per statement, same guarantees)",
+            pg8000.__version__,
+            PIPELINE_PG8000,
+        )
+    if driver == "psycopg":
+        _connect_with(
+            engine,
+            _psycopg_options(
                 prepare_threshold=prepare_threshold,
                 connect_timeout=connect_timeout,
                 require_tls=require_tls,
-            )
-        else:
-            _pg8000_params(cparams, read_timeout=read_timeout, require_tls=require_tls)
-
-    event.listen(engine, "do_connect", connect)
+            ),
+        )
+    else:
+        # pg8000 has one socket timeout, for connecting and for every read: the longest an
+        # answer may take (connecting waits as long; None without a statement timeout).
+        read_timeout = statement_timeout + (connect_timeout or 0) if statement_timeout else None
+        _connect_with(engine, {"timeout": read_timeout, **(_tls() if require_tls else {})})
+        event.listen(engine, "do_connect", _connect_pg8000)  # after the options
+        # Batch an INSERT of many rows into multi-row statements even without RETURNING:
+        # pg8000's executemany is one statement, and one round trip, per row.
+        engine.dialect.use_insertmanyvalues_wo_returning = True  # type: ignore[attr-defined]
     if driver == "pg8000":
         event.listen(engine, "handle_error", _drop_pg8000_when_half_read)
     if statement_timeout and set_statement_timeout:

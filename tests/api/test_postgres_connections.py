@@ -1,17 +1,19 @@
-"""PostgreSQL connections as `shop.db` builds them, on the driver of TEST_PG_URL (psycopg 3 by
-default; `make test` runs this file again with pg8000): statement timeouts, connect
-timeouts, nothing half-read, no named prepared statements behind a pooler, and database
-errors logged by code and place, never by the server's text.
+"""PostgreSQL connections as `shop.postgres` sets them up, on each way shopfn can connect:
+pg8000 through `shop.pg_pipeline` (the default), pg8000 through its public API alone (another
+pg8000 version, or DB_PG8000_PIPELINE=false) and psycopg 3. The same promises on each:
+statement timeouts, connect timeouts, nothing half-read, no named prepared statements behind
+a pooler, and database errors logged by code and place, never by the server's text.
 
 Runs against the PostgreSQL server of the suite, and through the session's PgBouncer.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,14 +25,34 @@ from support import PG_ADMIN_URL
 from shop import postgres
 from shop.logging import database_cause
 
-DRIVER = make_url(PG_ADMIN_URL).get_driver_name()
+#: Each way to connect: (URL scheme, `pg8000_pipeline`).
+SETUPS = {
+    "pg_pipeline": ("postgresql+pg8000", True),
+    "pg8000": ("postgresql+pg8000", False),
+    "psycopg": ("postgresql+psycopg", True),
+}
+Connect = Callable[..., sa.Engine]
 
 
-def _engine(url: str = PG_ADMIN_URL, **options: Any) -> sa.Engine:
-    """A one-connection engine with shopfn's connection setup."""
-    engine = sa.create_engine(url, pool_size=1, max_overflow=0)
-    postgres.install(engine, **options)
-    return engine
+@pytest.fixture(params=list(SETUPS))
+def setup(request: pytest.FixtureRequest) -> str:
+    if request.param == "pg_pipeline" and not postgres.pipeline_supported():
+        pytest.skip(f"pg_pipeline runs on pg8000 {postgres.PIPELINE_PG8000} only")
+    return str(request.param)
+
+
+@pytest.fixture
+def connect(setup: str) -> Connect:
+    """Makes one-connection engines set up the `setup` way, on the test server or `url`."""
+    scheme, pipeline = SETUPS[setup]
+
+    def build(url: str = PG_ADMIN_URL, **options: Any) -> sa.Engine:
+        target = make_url(url).set(drivername=scheme)
+        engine = sa.create_engine(target, pool_size=1, max_overflow=0)
+        postgres.install(engine, pg8000_pipeline=pipeline, **options)
+        return engine
+
+    return build
 
 
 @pytest.fixture(params=["direct", "pgbouncer"])
@@ -43,10 +65,32 @@ def url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def engine(url: str) -> Iterator[sa.Engine]:
-    built = _engine(url, statement_timeout=0.3, connect_timeout=5)
+def engine(url: str, connect: Connect) -> Iterator[sa.Engine]:
+    built = connect(url, statement_timeout=0.3, connect_timeout=5)
     yield built
     built.dispose()
+
+
+def _driver_of(engine: sa.Engine) -> Any:
+    with engine.connect() as connection:
+        return type(connection.connection.dbapi_connection)
+
+
+def _pipelined(driver: type) -> bool:
+    """Whether `driver` is pg_pipeline's connection (told without importing pg_pipeline,
+    which a pg8000 other than its own cannot import)."""
+    return any(c.__module__ == "shop.pg_pipeline" for c in driver.__mro__)
+
+
+def test_each_setup_connects_with_its_driver(connect: Connect, setup: str) -> None:
+    engine = connect()
+    try:
+        driver = _driver_of(engine)
+    finally:
+        engine.dispose()
+    assert _pipelined(driver) == (setup == "pg_pipeline")
+    base = next(c for c in driver.__mro__ if not c.__module__.startswith("shop"))
+    assert base.__module__.split(".")[0] == ("psycopg" if setup == "psycopg" else "pg8000")
 
 
 def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
@@ -56,7 +100,7 @@ def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
 
 
 def test_the_statement_timeout_cancels_a_statement_and_the_connection_stays_usable(
-    engine: sa.Engine,
+    engine: sa.Engine, url: str
 ) -> None:
     with engine.connect() as connection:
         pid = connection.execute(sa.text("select pg_backend_pid()")).scalar()
@@ -69,13 +113,13 @@ def test_the_statement_timeout_cancels_a_statement_and_the_connection_stays_usab
         connection.rollback()
         alive = connection.execute(sa.text("select 'alive', current_setting('statement_timeout')"))
         assert tuple(alive.one()) == ("alive", "300ms")  # SET LOCAL: per transaction
-    if engine.url.port == make_url(PG_ADMIN_URL).port:  # a pooler may switch backends
+    if url == PG_ADMIN_URL:  # directly, the same server connection serves on
         with engine.connect() as connection:
             assert connection.execute(sa.text("select pg_backend_pid()")).scalar() == pid
 
 
-def test_the_statement_timeout_never_outlives_its_transaction(url: str) -> None:
-    timed = _engine(url, statement_timeout=0.3, connect_timeout=5)
+def test_the_statement_timeout_never_outlives_its_transaction(url: str, connect: Connect) -> None:
+    timed = connect(url, statement_timeout=0.3, connect_timeout=5)
     plain = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with timed.connect() as connection:
@@ -94,8 +138,10 @@ def test_the_statement_timeout_never_outlives_its_transaction(url: str) -> None:
         plain.dispose()
 
 
-def test_with_the_timeout_on_the_role_no_transaction_sends_a_set(url: str) -> None:
-    engine = _engine(url, statement_timeout=0.3, connect_timeout=5, set_statement_timeout=False)
+def test_with_the_timeout_on_the_role_no_transaction_sends_a_set(
+    url: str, connect: Connect
+) -> None:
+    engine = connect(url, statement_timeout=0.3, connect_timeout=5, set_statement_timeout=False)
     try:
         with engine.connect() as connection:
             assert connection.execute(sa.text("show statement_timeout")).scalar() == "0"
@@ -103,13 +149,15 @@ def test_with_the_timeout_on_the_role_no_transaction_sends_a_set(url: str) -> No
         engine.dispose()
 
 
-def test_a_server_that_never_answers_fails_the_connect_within_the_timeout() -> None:
+def test_a_server_that_never_answers_fails_the_connect_within_the_timeout(
+    connect: Connect,
+) -> None:
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never speaks
         port = silent.getsockname()[1]
         silent_url = make_url(PG_ADMIN_URL).set(port=port).render_as_string(False)
-        # psycopg waits the connect timeout (libpq: whole seconds, at least 2); pg8000 the
-        # statement timeout plus the connect timeout (its one socket timeout).
-        engine = _engine(silent_url, connect_timeout=0.3, statement_timeout=1)
+        # psycopg waits the connect timeout (libpq: whole seconds, at least 2), pg_pipeline
+        # too; plain pg8000 the statement timeout plus the connect timeout (its one timeout).
+        engine = connect(silent_url, connect_timeout=0.3, statement_timeout=1)
         started = time.monotonic()
         with pytest.raises(sa.exc.DBAPIError):
             engine.connect()
@@ -119,7 +167,7 @@ def test_a_server_that_never_answers_fails_the_connect_within_the_timeout() -> N
 
 def _failing_reader(connection: Any) -> None:
     """Make the driver fail to read the integer 3 on this connection (a broken converter)."""
-    if DRIVER == "psycopg":
+    if type(connection).__module__.startswith("psycopg"):
         from psycopg.types.numeric import IntLoader
 
         class Failing(IntLoader):
@@ -129,18 +177,20 @@ def _failing_reader(connection: Any) -> None:
                 return int(super().load(data))
 
         connection.adapters.register_loader("int4", Failing)
-    else:
+        return
 
-        def adapt(text: str) -> int:
-            if text == "3":
-                raise ValueError("cannot read 3")
-            return int(text)
+    def adapt(text: str) -> int:
+        if text == "3":
+            raise ValueError("cannot read 3")
+        return int(text)
 
-        connection.register_in_adapter(23, adapt)  # int4
+    connection.register_in_adapter(23, adapt)  # int4, pg8000's public converter hook
 
 
-def test_a_failure_while_reading_rows_leaves_nothing_for_the_next_statement(url: str) -> None:
-    engine = _engine(url)
+def test_a_failure_while_reading_rows_leaves_nothing_for_the_next_statement(
+    url: str, connect: Connect
+) -> None:
+    engine = connect(url)
     try:
         with engine.connect() as connection:
             _failing_reader(connection.connection.dbapi_connection)
@@ -154,11 +204,12 @@ def test_a_failure_while_reading_rows_leaves_nothing_for_the_next_statement(url:
 
 
 def _prepared_statements(connection: sa.Connection) -> list[str]:
-    return list(connection.execute(sa.text("select statement from pg_prepared_statements")).scalars())
+    statements = connection.execute(sa.text("select statement from pg_prepared_statements"))
+    return list(statements.scalars())
 
 
-def test_no_statement_is_kept_prepared_by_default() -> None:
-    engine = _engine(statement_timeout=5, connect_timeout=5)
+def test_no_statement_is_kept_prepared_by_default(connect: Connect) -> None:
+    engine = connect(statement_timeout=5, connect_timeout=5)
     try:
         with engine.connect() as connection:
             for n in range(8):  # psycopg's own default would prepare from the 6th run
@@ -168,9 +219,11 @@ def test_no_statement_is_kept_prepared_by_default() -> None:
         engine.dispose()
 
 
-@pytest.mark.skipif(DRIVER != "psycopg", reason="DB_PREPARE_THRESHOLD is psycopg's")
-def test_a_prepare_threshold_keeps_statements_prepared_on_a_direct_connection() -> None:
-    engine = _engine(prepare_threshold=2, connect_timeout=5)
+@pytest.mark.parametrize("setup", ["pg_pipeline", "psycopg"], indirect=True)
+def test_a_prepare_threshold_keeps_statements_prepared_on_a_direct_connection(
+    connect: Connect,
+) -> None:
+    engine = connect(prepare_threshold=2, connect_timeout=5)
     try:
         with engine.connect() as connection:
             for n in range(4):
@@ -181,10 +234,10 @@ def test_a_prepare_threshold_keeps_statements_prepared_on_a_direct_connection() 
 
 
 def test_connections_behind_pgbouncer_never_run_another_clients_statement(
-    pooler: Pooler,
+    pooler: Pooler, connect: Connect
 ) -> None:
     url = pooler.url_for(PG_ADMIN_URL)
-    engines = [_engine(url, statement_timeout=5, connect_timeout=5) for _ in range(2)]
+    engines = [connect(url, statement_timeout=5, connect_timeout=5) for _ in range(2)]
     try:
         with engines[0].connect() as one, engines[1].connect() as two:
             for n in range(10):
@@ -197,30 +250,32 @@ def test_connections_behind_pgbouncer_never_run_another_clients_statement(
             engine.dispose()
 
 
-def test_a_database_error_is_logged_by_code_and_place_never_its_values() -> None:
-    engine = _engine()
+def test_a_database_error_is_logged_by_code_and_place_never_its_values(connect: Connect) -> None:
+    engine = connect()
     email = f"private-{uuid.uuid4().hex[:8]}@example.com"
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             connection.execute(sa.text("create temp table people (email text unique, n int)"))
             connection.execute(sa.text("insert into people values (:e, 1)"), {"e": email})
             with pytest.raises(sa.exc.IntegrityError) as duplicate:
                 connection.execute(sa.text("insert into people values (:e, 2)"), {"e": email})
-            assert email in str(duplicate.value.orig)  # the server's text does name it
             connection.rollback()
+        assert email in str(duplicate.value.orig)  # the server's own text does quote it
         cause = database_cause(duplicate.value)
         assert cause is not None
-        assert cause["code"] == "23505"
-        assert cause["constraint"] == "people_email_key"
-        assert cause["table"] == "people"
-        assert email not in repr(cause) and "private-" not in repr(cause)
+        assert (cause["code"], cause["constraint"], cause["table"]) == (
+            "23505",
+            "people_email_key",
+            "people",
+        )
+        assert "private-" not in repr(cause)
     finally:
         engine.dispose()
 
 
-@pytest.mark.skipif(DRIVER != "psycopg", reason="libpq's connection options")
-def test_a_silent_server_is_noticed_by_tcp_keepalives() -> None:
-    engine = _engine(connect_timeout=3)
+@pytest.mark.parametrize("setup", ["psycopg"], indirect=True)
+def test_a_silent_server_is_noticed_by_tcp_keepalives(connect: Connect) -> None:
+    engine = connect(connect_timeout=3)
     try:
         with engine.connect() as connection:
             options = connection.connection.dbapi_connection.info.get_parameters()
@@ -230,17 +285,48 @@ def test_a_silent_server_is_noticed_by_tcp_keepalives() -> None:
         engine.dispose()
 
 
-def test_the_shop_engine_uses_the_connection_setup(database: str) -> None:
-    from shop.db import get_engine
+def _pg8000_engine() -> sa.Engine:
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+pg8000")
+    return sa.create_engine(url, pool_size=1, max_overflow=0)
 
-    engine = get_engine()
-    with engine.connect() as connection:
-        setting = connection.execute(
-            sa.text(
-                "select current_setting('statement_timeout')"
-                if database in ("postgresql", "pgbouncer")
-                else "select 'n/a'"
-            )
-        ).scalar()
-    expected = "15s" if database in ("postgresql", "pgbouncer") else "n/a"
-    assert setting == expected
+
+def test_another_pg8000_version_falls_back_to_its_public_api_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pg8000
+
+    monkeypatch.setattr(pg8000, "__version__", "1.99.0")
+    engine = _pg8000_engine()
+    with caplog.at_level(logging.WARNING, logger="shop"):
+        postgres.install(engine, statement_timeout=0.3, connect_timeout=5)
+    try:
+        assert not _pipelined(_driver_of(engine))
+        with engine.connect() as connection:  # and the statement timeout still holds
+            assert connection.execute(sa.text("show statement_timeout")).scalar() == "300ms"
+    finally:
+        engine.dispose()
+    (warning,) = [r for r in caplog.records if "pg_pipeline" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert "1.99.0" in warning.getMessage() and postgres.PIPELINE_PG8000 in warning.getMessage()
+
+
+def test_db_pg8000_pipeline_false_turns_the_pipeline_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shop.db import build_engine
+    from shop.settings import get_settings
+
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+pg8000").render_as_string(False)
+    engines = {}
+    for value in ("true", "false"):
+        monkeypatch.setenv("DB_PG8000_PIPELINE", value)
+        get_settings.cache_clear()
+        engines[value] = build_engine(url)
+    get_settings.cache_clear()
+    try:
+        drivers = {value: _driver_of(engine) for value, engine in engines.items()}
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+    assert _pipelined(drivers["true"]) == postgres.pipeline_supported()
+    assert not _pipelined(drivers["false"])

@@ -162,7 +162,9 @@ class Worker:
 
 
 @contextmanager
-def _workers(envs: dict[tuple[str, str], dict[str, str]]) -> Iterator[dict[tuple[str, str], Worker]]:
+def _workers(
+    envs: dict[tuple[str, str], dict[str, str]],
+) -> Iterator[dict[tuple[str, str], Worker]]:
     from test_checkout import _new_user
 
     started: dict[tuple[str, str], Worker] = {}
@@ -244,9 +246,7 @@ def test_postgres_drivers_on_one_workload(
     routes = {"direct": direct, "pgbouncer": pooler.url_for(direct)}  # type: ignore[attr-defined]
     base = fresh_interpreter_env(tmp_path)
     base["BENCH_AS_OF"] = as_of
-    envs = {
-        (route, v.name): _env(v, url, base) for route, url in routes.items() for v in VARIANTS
-    }
+    envs = {(route, v.name): _env(v, url, base) for route, url in routes.items() for v in VARIANTS}
     times: dict[tuple[str, str, str], list[float]] = {}
     with _workers(envs) as workers:
         keys = list(workers)
@@ -254,9 +254,7 @@ def test_postgres_drivers_on_one_workload(
             order = keys[round_ % len(keys) :] + keys[: round_ % len(keys)]
             for workload, count in CALLS.items():
                 for key in order:
-                    times.setdefault((*key, workload), []).extend(
-                        workers[key].run(workload, count)
-                    )
+                    times.setdefault((*key, workload), []).extend(workers[key].run(workload, count))
     cold = _cold_starts(envs, f"/products/{first_product}")
     bundles = {v.name: _bundle_bytes(v, tmp_path) for v in VARIANTS}
 
