@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: up test install lint typecheck bench load load-containers serve clean build synth deploy
+.PHONY: up test test-pg8000-newest install lint typecheck bench load load-containers serve clean build synth deploy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -37,6 +37,17 @@ test: install $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (Postg
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest
+	$(MAKE) test-pg8000-newest
+
+# shop.pg_pipeline runs only on the pg8000 it was tested with (shop.postgres.PIPELINE_PG8000);
+# on any other release the shop falls back to pg8000's public API. This job runs the
+# PostgreSQL tests, directly and through PgBouncer, on the newest pg8000 on PyPI, whichever
+# way that version connects: a new release is caught here before anyone bumps the pin.
+PG8000_NEWEST := $(UV) run --frozen --refresh-package pg8000 --with "pg8000>=1.31.6"
+
+test-pg8000-newest: install $(PGBOUNCER) ## The PostgreSQL tests on the newest pg8000 release
+	$(PG8000_NEWEST) python -c "import pg8000, shop.postgres as p; print('pg8000', pg8000.__version__, 'pg_pipeline' if p.pipeline_supported() else 'public API')"
+	$(PG8000_NEWEST) pytest tests/api tests/concurrency -k "postgresql or pgbouncer" -q
 
 lint: install
 	$(RUN) ruff check .

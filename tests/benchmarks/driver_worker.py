@@ -1,39 +1,26 @@
 """Run by the driver benchmark: one PostgreSQL driver variant in its own interpreter.
 
 `driver_worker.py serve <user_id>`: a warm container. It answers commands read from stdin,
-one per line (`warm N`, `checkout N`, `features N`), with a line of ANSWER and a JSON list of the N timed calls
-in seconds: warm `GET /products/{id}` through the products handler, `place_order` of a
-5-line cart (refilling the cart is not timed), and one prediction's feature query.
+one per line (`warm N`, `checkout N`, `features N`), with a line starting with ANSWER and
+the N timed calls in seconds (a JSON list): warm `GET /products/{id}` through the products
+handler, `place_order` of a 5-line cart (refilling the cart is not timed), and one
+prediction's feature query.
 
 `driver_worker.py cold <path>`: a Lambda cold start to its first query, the products
 handler imported and answering `GET <path>` (`cold_start_probe.py`).
 
 The variant comes from the environment: DATABASE_URL names the driver, PSYCOPG_IMPL the
-psycopg implementation; BENCH_PLAIN_PG8000=1 uses pg8000 through its public API alone.
+psycopg implementation, DB_PG8000_PIPELINE=false pg8000 through its public API alone.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import types
 from typing import Any
 
 #: Starts the worker's own lines on stdout (the handler prints its metrics there too).
 ANSWER = "driver-worker:"
-
-
-def _plain_pg8000() -> None:
-    """Make shop.db configure pg8000 like any driver instead of the pipelined connection."""
-
-    def install(engine: Any, **options: Any) -> None:
-        from shop import postgres
-
-        postgres.install(engine, **options)
-
-    module = types.ModuleType("shop.pg_pipeline")
-    module.install = install  # type: ignore[attr-defined]
-    sys.modules["shop.pg_pipeline"] = module
 
 
 def _timed(call: Any, count: int, before: Any = None) -> list[float]:
@@ -102,8 +89,6 @@ def serve(user_id: int) -> None:
 
 
 def main(mode: str, argument: str) -> int:
-    if os.environ.get("BENCH_PLAIN_PG8000") == "1":
-        _plain_pg8000()
     if mode == "cold":
         from cold_start_probe import main as probe
 
