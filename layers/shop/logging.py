@@ -38,7 +38,7 @@ def database_cause(exc: BaseException) -> dict[str, Any] | None:
     SQLite's) is kept as text. The statement's text carries no values.
     """
     orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of the driver's error
-    driver_error = orig if orig is not None else exc
+    driver_error: Any = orig if orig is not None else exc
     args: tuple[Any, ...] = getattr(driver_error, "args", ())
     server_fields = bool(args) and isinstance(args[0], dict) and "C" in args[0]
     sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg: set for the server's errors

@@ -330,3 +330,13 @@ def test_db_pg8000_pipeline_false_turns_the_pipeline_off(
             engine.dispose()
     assert _pipelined(drivers["true"]) == postgres.pipeline_supported()
     assert not _pipelined(drivers["false"])
+
+
+def test_tls_when_required_never_falls_back_to_plain_text(connect: Connect) -> None:
+    engine = connect(require_tls=True, connect_timeout=3)  # the test server has no TLS
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as refused:
+            engine.connect()
+        assert "SSL" in str(refused.value.orig) or "ssl" in str(refused.value.orig)
+    finally:
+        engine.dispose()
