@@ -131,8 +131,8 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         _ping_when_idle(engine)
-    if engine.dialect.name == "postgresql":
-        from shop import postgres
+    if engine.dialect.name == "postgresql" and engine.dialect.driver in ("pg8000", "psycopg"):
+        from shop import postgres  # timeouts, TLS, pooler safety: the drivers shopfn supports
 
         postgres.install(
             engine,

@@ -2,8 +2,8 @@
 
 pg8000 (`postgresql+pg8000://`, the default: pure Python, 1.6 MiB in the Lambda layer) runs
 through `shop.pg_pipeline` (one round trip per statement, on pg8000's internals) when it is
-the version pg_pipeline was tested with (PIPELINE_PG8000); on any other version, or with
-DB_PG8000_PIPELINE=false, through pg8000's public API alone, with a warning. psycopg 3
+the version pg_pipeline was tested with (PIPELINE_PG8000); on any other version through
+pg8000's public API alone, with a warning (and so with DB_PG8000_PIPELINE=false). psycopg 3
 (`postgresql+psycopg://`, not installed in the Lambda layer) is configured here too: the
 driver benchmark measures it against pg_pipeline (docs/architecture.md has the numbers).
 
@@ -19,10 +19,10 @@ Outside pg_pipeline (which keeps the same promises its own way), through public 
 - Opening a connection is bounded by `connect_timeout`; a connection whose server silently
   went away is dropped (psycopg: TCP keepalives and TCP_USER_TIMEOUT; pg8000: a socket
   timeout of the statement timeout plus the connect timeout, for connecting too), which
-  SQLAlchemy sees as a disconnect and the API answers 503.
+  SQLAlchemy sees as a disconnect and the API answers 503 (a pg8000 handshake's timeout too).
 - Nothing is half-read: libpq (under psycopg) reads a statement's whole answer before any
-  row is converted, and a pg8000 connection that failed mid-read is closed by pg8000 and
-  discarded by SQLAlchemy.
+  row is converted; a pg8000 connection that failed before reading all of an answer is
+  taken for a disconnect, so SQLAlchemy closes it instead of reusing it.
 """
 
 from __future__ import annotations
@@ -176,12 +176,12 @@ def install(
         # Batch an INSERT of many rows into multi-row statements even without RETURNING:
         # pg8000's executemany is one statement, and one round trip, per row.
         engine.dialect.use_insertmanyvalues_wo_returning = True  # type: ignore[attr-defined]
-    if driver == "pg8000":
         event.listen(engine, "handle_error", _drop_pg8000_when_half_read)
     if statement_timeout and set_statement_timeout:
         set_local = f"SET LOCAL statement_timeout = {max(1, round(statement_timeout * 1000))}"
 
         def begin(connection: Any) -> None:
-            connection.exec_driver_sql(set_local)
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                connection.exec_driver_sql(set_local)  # outside a transaction it does nothing
 
         event.listen(engine, "begin", begin)
