@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: up test install localstack lint typecheck bench load load-containers serve clean build synth deploy
+.PHONY: up test test-pg8000-newest install localstack lint typecheck bench load load-containers serve clean build synth deploy
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -54,14 +54,20 @@ test: install localstack $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test s
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pytest
+	$(MAKE) test-pg8000-newest
 
-lint: install
-	$(RUN) ruff check .
-	$(RUN) ruff format --check .
-	$(RUN) mypy
+# shop.pg_pipeline runs only on the pg8000 it was tested with (shop.postgres.PIPELINE_PG8000,
+# the pinned one, which the suite above covers); on any other release the shop falls back to
+# pg8000's public API. This job runs the PostgreSQL tests, directly and through PgBouncer, on
+# the newest pg8000 on PyPI through that public API: a new release is caught here, before
+# anyone bumps the pin, and the fallback is known to work on it.
+PG8000_NEWEST := $(UV) run --frozen --refresh-package pg8000 --with "pg8000>=1.31.6"
 
-bench: install ## Benchmarks (not part of CI's time limit)
-	$(RUN) pytest tests/benchmarks -s -p no:randomly
+test-pg8000-newest: install $(PGBOUNCER) ## The PostgreSQL tests on the newest pg8000 release, through its public API
+	$(PG8000_NEWEST) python -c "import pg8000, shop.postgres as p; print('pg8000', pg8000.__version__, '(pg_pipeline tested)' if p.pipeline_supported() else '(pg_pipeline off)')"
+	DB_PG8000_PIPELINE=false $(PG8000_NEWEST) pytest tests/api tests/concurrency -q \
+		-k "postgresql or pgbouncer" \
+		--ignore=tests/api/test_pg_pipeline.py --ignore=tests/api/test_pg_pipeline_faults.py
 
 CDK_CLI_VERSION := 2.1148.1
 CDK := .tools/cdk/node_modules/.bin/cdk

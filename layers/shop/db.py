@@ -117,10 +117,6 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
     """
     settings = get_settings()
     kwargs: dict[str, Any] = {}
-    if require_tls:
-        import ssl
-
-        kwargs["connect_args"] = {"ssl_context": ssl.create_default_context()}
     if url.startswith("sqlite"):
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         path = _sqlite_file(url)
@@ -135,15 +131,17 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         _ping_when_idle(engine)
-    if engine.dialect.driver == "pg8000":
-        from shop import pg_pipeline  # one network round trip per statement
+    if engine.dialect.name == "postgresql" and engine.dialect.driver in ("pg8000", "psycopg"):
+        from shop import postgres  # timeouts, TLS, pooler safety: the drivers shopfn supports
 
-        pg_pipeline.install(
+        postgres.install(
             engine,
             prepare_threshold=settings.db_prepare_threshold or None,
             connect_timeout=settings.db_connect_timeout,
             statement_timeout=settings.db_statement_timeout,
             set_statement_timeout=settings.db_statement_timeout_scope == "transaction",
+            require_tls=require_tls,
+            pg8000_pipeline=settings.db_pg8000_pipeline,
         )
     return engine
 

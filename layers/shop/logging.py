@@ -38,12 +38,19 @@ def database_cause(exc: BaseException) -> dict[str, Any] | None:
     SQLite's) is kept as text. The statement's text carries no values.
     """
     orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of the driver's error
-    args: tuple[Any, ...] = getattr(orig if orig is not None else exc, "args", ())
+    driver_error: Any = orig if orig is not None else exc
+    args: tuple[Any, ...] = getattr(driver_error, "args", ())
     server_fields = bool(args) and isinstance(args[0], dict) and "C" in args[0]
-    if orig is None and not server_fields:
+    sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg: set for the server's errors
+    if orig is None and not server_fields and sqlstate is None:
         return None
-    cause: dict[str, Any] = {"error": type(orig if orig is not None else exc).__name__}
-    if server_fields:  # pg8000: the server's fields
+    cause: dict[str, Any] = {"error": type(driver_error).__name__}
+    if sqlstate is not None:  # psycopg: the server's fields, from its diagnostic
+        diag = driver_error.diag
+        cause["code"] = sqlstate
+        places = {"constraint": "constraint_name", "table": "table_name", "column": "column_name"}
+        cause.update({name: value for name, key in places.items() if (value := getattr(diag, key))})
+    elif server_fields:  # pg8000: the server's fields
         fields = {"C": "code", "n": "constraint", "t": "table", "c": "column"}
         cause.update({name: args[0][key] for key, name in fields.items() if key in args[0]})
     elif len(args) == 2 and isinstance(args[0], int):  # MySQL drivers: (number, message)

@@ -1,5 +1,10 @@
 """pg8000 connections that send each statement in one network round trip instead of three.
 
+It reaches into pg8000's internals, so `shop.postgres` uses it only on the pg8000 release it
+was tested with (`shop.postgres.PIPELINE_PG8000`); on any other, the shop runs on pg8000's
+public API with a warning, and `make test-pg8000-newest` tests that on the newest release.
+Why it is kept rather than psycopg 3: docs/architecture.md, "The PostgreSQL driver".
+
 pg8000 (1.31) runs a statement with parameters as Parse+Sync, then Describe+Sync, then
 Bind+Execute+Sync, waiting for the server after each; it opens every transaction with its
 own BEGIN and ends it with a three-trip COMMIT. That is four round trips for a one-statement

@@ -31,8 +31,9 @@ class Settings(BaseSettings):
     db_prepare_threshold: int = Field(
         default=0,
         ge=0,
-        description="PostgreSQL: a statement's run on a connection from which it is kept "
-        "prepared (0: never; only on a direct connection, never behind a transaction pooler)",
+        description="PostgreSQL (pg_pipeline, psycopg): a statement's run on a connection from "
+        "which it is kept prepared (0: never; only on a direct connection, never behind a "
+        "transaction pooler)",
     )
     db_connect_timeout: float = Field(
         default=5.0, gt=0, description="PostgreSQL: seconds to open a connection"
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
         ge=0,
         description="PostgreSQL: seconds a statement may run (0: no limit); an answer later "
         "than this plus DB_CONNECT_TIMEOUT drops the connection",
+    )
+    db_pg8000_pipeline: bool = Field(
+        default=True,
+        description="PostgreSQL on pg8000: one round trip per statement (shop.pg_pipeline), on "
+        "the pg8000 version it was tested with; false, or any other version: pg8000's own "
+        "protocol (slower, same guarantees)",
     )
     db_statement_timeout_scope: Literal["transaction", "role"] = Field(
         default="transaction",

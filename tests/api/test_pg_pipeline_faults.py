@@ -19,6 +19,11 @@ from pgbouncer import Pooler
 from sqlalchemy.engine import make_url
 from support import PG_ADMIN_URL
 
+from shop.postgres import PIPELINE_PG8000, pipeline_supported
+
+if not pipeline_supported():  # pg_pipeline is never used on another pg8000 (shop.postgres)
+    pytest.skip(f"pg_pipeline runs on pg8000 {PIPELINE_PG8000} only", allow_module_level=True)
+
 from shop import pg_pipeline
 from shop.pg_pipeline import PipelinedConnection
 
