@@ -15,6 +15,7 @@ from shop.models.commerce import (
     OrderItem,
     OrderStatusChange,
 )
+from shop.models.coupons import Coupon, CouponRedemption
 from shop.models.ml import ModelVersion, TrainingRun
 from shop.models.support import (
     Conversation,
@@ -30,6 +31,8 @@ __all__ = [
     "CartItem",
     "Conversation",
     "ConversationMessage",
+    "Coupon",
+    "CouponRedemption",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginFailure",
