@@ -17,6 +17,7 @@ from shop.models.commerce import (
 )
 from shop.models.coupons import Coupon, CouponRedemption
 from shop.models.ml import ModelVersion, TrainingRun
+from shop.models.retention import CampaignAssignment, OutboxMessage, RetentionCampaign
 from shop.models.support import (
     Conversation,
     ConversationMessage,
@@ -27,6 +28,7 @@ from shop.models.support import (
 __all__ = [
     "Base",
     "BehaviorEvent",
+    "CampaignAssignment",
     "Cart",
     "CartItem",
     "Conversation",
@@ -40,8 +42,10 @@ __all__ = [
     "Order",
     "OrderItem",
     "OrderStatusChange",
+    "OutboxMessage",
     "Product",
     "RefreshToken",
+    "RetentionCampaign",
     "SupportRateHit",
     "SupportTicket",
     "ThrottleLock",
