@@ -212,9 +212,68 @@ def create_coupon(session: Session, fields: dict[str, Any]) -> Coupon:
 
 
 def personal_code(prefix: str) -> str:
-    """A fresh random code for one customer, e.g. `COMEBACK-7KQ2MX9A`."""
+    """A fresh random code for one customer, e.g. `COMEBACK-7KQ2MX9A` (40 random bits)."""
     tail = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     return f"{prefix[:30]}-{tail}"
+
+
+def describe_offer(kind: str, value: Decimal) -> str:
+    """The offer in a few words: `10% off` or `5.00 off`."""
+    if kind == "percent":
+        return f"{value.normalize():f}% off"
+    return f"{value:.2f} off"
+
+
+def issue_personal_coupon(
+    session: Session,
+    *,
+    user_id: int,
+    kind: str,
+    value: Decimal,
+    min_order: Decimal | None,
+    valid_until: datetime,
+    prefix: str,
+) -> Coupon:
+    """A new single-use code for one customer, added to the session (the caller commits)."""
+    offer = describe_offer(kind, value)
+    coupon = Coupon(
+        code=personal_code(prefix),
+        kind=kind,
+        value=value,
+        description=f"{offer} your next order, until {valid_until:%d %b %Y}",
+        min_order=min_order,
+        starts_at=utcnow(),
+        ends_at=valid_until,
+        max_redemptions=1,
+        per_customer_limit=1,
+        user_id=user_id,
+    )
+    session.add(coupon)
+    return coupon
+
+
+def usable_personal_coupons(session: Session, user_id: int) -> list[Coupon]:
+    """The customer's own codes they can still use now, the soonest to end first."""
+    now = utcnow()
+    used = (
+        select(func.count())
+        .select_from(CouponRedemption)
+        .where(CouponRedemption.coupon_id == Coupon.id, CouponRedemption.user_id == user_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(Coupon)
+        .where(
+            Coupon.user_id == user_id,
+            Coupon.is_active.is_(True),
+            Coupon.starts_at <= now,
+            (Coupon.ends_at.is_(None)) | (Coupon.ends_at > now),
+            (Coupon.max_redemptions.is_(None)) | (Coupon.redemption_count < Coupon.max_redemptions),
+            (Coupon.per_customer_limit.is_(None)) | (used < Coupon.per_customer_limit),
+        )
+        .order_by(Coupon.ends_at.is_(None), Coupon.ends_at, Coupon.id)
+    )
+    return list(session.scalars(query))
 
 
 def get_coupon(session: Session, coupon_id: int) -> Coupon:
