@@ -352,3 +352,23 @@ def test_unknown_campaigns_are_404(client: LambdaClient, admin: Account) -> None
     assert client.get("/ml/campaigns/999", token=token).status == 404
     assert client.get("/ml/campaigns/999/effect", token=token).status == 404
     assert client.patch("/ml/campaigns/999", json={"name": "x"}, token=token).status == 404
+
+
+def test_the_cli_prints_the_outbox_and_sends_what_waits(
+    client: LambdaClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shopfn.cli import main
+
+    assert main(["outbox"]) == 0
+    assert "the outbox is empty" in capsys.readouterr().out
+    account = sign_up(client)
+    with session_scope() as session:
+        user = session.get(User, account.id)
+        assert user is not None
+        outbox.queue_message(session, user, "10% off", "Use the code COMEBACK-ABCD2345.")
+    assert main(["outbox", "--send", "--full"]) == 0
+    printed = capsys.readouterr().out
+    assert "sent 1, skipped 0 (opted out), failed 0" in printed
+    assert f"to {account.email}  [sent]" in printed and "COMEBACK-ABCD2345" in printed
+    with pytest.raises(SystemExit):
+        main(["outbox", "--limit", "0"])
