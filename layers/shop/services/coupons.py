@@ -231,6 +231,7 @@ def issue_personal_coupon(
     kind: str,
     value: Decimal,
     min_order: Decimal | None,
+    valid_from: datetime,
     valid_until: datetime,
     prefix: str,
 ) -> Coupon:
@@ -242,7 +243,7 @@ def issue_personal_coupon(
         value=value,
         description=f"{offer} your next order, until {valid_until:%d %b %Y}",
         min_order=min_order,
-        starts_at=utcnow(),
+        starts_at=valid_from,
         ends_at=valid_until,
         max_redemptions=1,
         per_customer_limit=1,

@@ -268,6 +268,7 @@ def run_campaign(
                 kind=campaign.offer_kind,
                 value=campaign.offer_value,
                 min_order=campaign.offer_min_order,
+                valid_from=now,
                 valid_until=now + timedelta(days=campaign.offer_days),
                 prefix=campaign.code_prefix,
             )
