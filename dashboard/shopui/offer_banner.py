@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from shopui.client import ApiError
+from shopui.client import ApiError, SessionExpired
 from shopui.formatting import money
 from shopui.plaintext import literal
-from shopui.session import api, current_user
+from shopui.session import api, current_user, show_error
 
 
 def offer_banner() -> None:
@@ -16,6 +16,9 @@ def offer_banner() -> None:
         return
     try:
         offers = api().my_offers()
+    except SessionExpired as exc:
+        show_error(exc)  # starts over as a guest with the "sign in again" notice
+        return
     except ApiError:
         return  # a banner is a nicety: the shop works without it
     for offer in offers or []:
