@@ -386,7 +386,7 @@ class ShopClient:
 
     def outbox(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
         params = {"page": page, "page_size": page_size, **filters}
-        return self.request("ml", "GET", "/ml/outbox", params=params, extension=True)
+        return self.request("ml", "GET", "/ml/campaigns/outbox", params=params, extension=True)
 
 
 def _error_from(reply: httpx.Response) -> ApiError:

@@ -19,7 +19,6 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import make_handler
 
-    from .campaign_routes import router as campaign_router
     from .monitoring_routes import router as monitoring_router
     from .routes import router
 
@@ -28,7 +27,7 @@ with building_function():
     app = create_app(
         "predict",
         "/ml",
-        [router, monitoring_router, campaign_router],
+        [router, monitoring_router],
         description="Churn and 30-day spend predictions, behavior analytics and model monitoring.",
         health_checks={"model_store": _model_store_reachable},
     )

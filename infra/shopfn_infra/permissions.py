@@ -18,8 +18,10 @@ class Grant(StrEnum):
 GRANTS: dict[str, frozenset[Grant]] = {
     # sign-in and refresh issue tokens; sign-in failures are throttled per address
     "users": frozenset({Grant.JWT_SIGNING, Grant.DASHBOARD_PROXY}),
-    # campaign runs send their messages: on demand (predict) and after the nightly training
-    "predict": frozenset({Grant.ARTIFACTS_READ, Grant.SEND_EMAIL}),
+    "predict": frozenset({Grant.ARTIFACTS_READ}),
+    # campaign runs score with the champions and send their messages: on demand
+    # (campaigns) and after the nightly training (retrain)
+    "campaigns": frozenset({Grant.ARTIFACTS_READ, Grant.SEND_EMAIL}),
     "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF, Grant.SEND_EMAIL}),
     "support": frozenset({Grant.OPENAI_KEY, Grant.DASHBOARD_PROXY}),  # chats per address
 }

@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     ses_from_address: str | None = Field(
         default=None,
         description="Sender of campaign e-mails through Amazon SES (sesv2); unset: the "
-        "messages stay in the local outbox (GET /ml/outbox, `shopfn outbox`)",
+        "messages stay in the local outbox (GET /ml/campaigns/outbox, `shopfn outbox`)",
     )
     ses_configuration_set: str | None = None
 

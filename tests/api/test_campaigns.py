@@ -298,7 +298,7 @@ def test_admins_run_a_campaign_and_the_customer_sees_and_uses_the_offer(
     (banner,) = client.get("/users/me/offers", token=lucky.access_token).json()
     assert banner["code"].startswith("COMEBACK-") and banner["value"] == "5.00"
     assert "5.00 off your next order" in banner["description"]
-    mail = client.get("/ml/outbox", params={"user_id": lucky.id}, token=token).json()
+    mail = client.get("/ml/campaigns/outbox", params={"user_id": lucky.id}, token=token).json()
     assert mail["total"] == 1 and banner["code"] in mail["items"][0]["body"]
     assert mail["items"][0]["status"] == "sent" and mail["items"][0]["channel"] == "local"
 

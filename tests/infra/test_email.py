@@ -8,7 +8,7 @@ import pytest
 from infra_synth import Synth, synth
 from test_stack import MANIFEST, function, policy_text, resources
 
-SENDERS = ("predict", "retrain")
+SENDERS = ("campaigns", "retrain")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_only_the_campaign_runners_send_and_only_from_the_shops_identity(with_se
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if "ses:SendEmail" in json.dumps(statement["Action"])
     ]
-    assert len(statements) == 3  # predict, retrain, and the retrain ECS task
+    assert len(statements) == 3  # campaigns, retrain, and the retrain ECS task
     for statement in statements:
         assert statement["Action"] == "ses:SendEmail"
         assert ":identity/shop.example" in json.dumps(statement["Resource"])

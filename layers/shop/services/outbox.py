@@ -2,9 +2,9 @@
 
 A message is a row first (in the same transaction as, say, a campaign's assignment), so it is
 never lost and never sent for a change that rolled back. `deliver_pending` then sends each one
-through Amazon SES (sesv2) when `SES_FROM_ADDRESS` is set, or keeps it in the local outbox the
-admin reads (`GET /ml/outbox`, `shopfn outbox`). A customer who opted out in the meantime is
-skipped: the opt-out is checked at sending time, not only when the message was written.
+through Amazon SES (sesv2) when `SES_FROM_ADDRESS` is set, or keeps it in the local outbox
+the admin reads (`GET /ml/campaigns/outbox`, `shopfn outbox`). A customer who opted out in
+the meantime is skipped: the opt-out is checked at sending time, not only when it was written.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Retention campaign and outbox routes of the predict function (admins only).
+"""Routes of the campaigns function (admins only): campaigns, runs, effect, outbox.
 
-A campaign run scores customers with the champions this function already serves.
+A run scores customers with the same champions the predict function serves.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from shop.http.deps import AdminUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
 from shop.services import outbox, retention
 
-from .campaign_schemas import (
+from .schemas import (
     CampaignDetailOut,
     CampaignIn,
     CampaignOut,
@@ -32,13 +32,13 @@ def _detail(session: Any, campaign: Any) -> dict[str, Any]:
     return {**out, "groups": retention.group_counts(session, campaign.id)}
 
 
-@router.get("/campaigns", response_model=Page[CampaignOut])
+@router.get("", response_model=Page[CampaignOut])
 def list_campaigns(_admin: AdminUser, session: SessionDep, page: PageDep) -> Any:
     """Campaigns, newest first."""
     return retention.list_campaigns(session, page)
 
 
-@router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignDetailOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CampaignDetailOut)
 def create_campaign(
     body: CampaignIn, _admin: AdminUser, session: SessionDep, response: Response
 ) -> Any:
@@ -50,39 +50,13 @@ def create_campaign(
     return _detail(session, campaign)
 
 
-# Declared before /campaigns/{campaign_id}: "run" is not an id.
-@router.post("/campaigns/run", response_model=list[RunSummaryOut])
+# Declared before /{campaign_id}: "run" and "outbox" are not ids.
+@router.post("/run", response_model=list[RunSummaryOut])
 def run_campaigns(_admin: AdminUser, session: SessionDep) -> Any:
     """Run every running campaign now on the champions' scores, then send the messages."""
     from shop.ml.campaign_scores import run_campaigns as run_now
 
     return run_now(session)
-
-
-@router.get("/campaigns/{campaign_id}", response_model=CampaignDetailOut)
-def get_campaign(campaign_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
-    """One campaign with how many customers are in each group."""
-    return _detail(session, retention.get_campaign(session, campaign_id))
-
-
-@router.patch("/campaigns/{campaign_id}", response_model=CampaignDetailOut)
-def update_campaign(
-    campaign_id: IdPath, body: CampaignPatch, _admin: AdminUser, session: SessionDep
-) -> Any:
-    """Rename, move the end, or switch a campaign off or on."""
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise InvalidInput(f"{name} cannot be null.", loc=["body", name])
-    return _detail(session, retention.update_campaign(session, campaign_id, changes))
-
-
-@router.get("/campaigns/{campaign_id}/effect", response_model=EffectOut)
-def campaign_effect(campaign_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
-    """Offer against control: who ordered again within 30 days, and revenue per customer."""
-    from shop.services import campaign_effect
-
-    return campaign_effect.measure(session, campaign_id)
 
 
 @router.get("/outbox", response_model=Page[OutboxMessageOut])
@@ -95,3 +69,29 @@ def list_outbox(
 ) -> Any:
     """Messages to customers, newest first: sent, skipped (opted out), failed or waiting."""
     return outbox.list_messages(session, page, user_id=user_id, campaign_id=campaign_id)
+
+
+@router.get("/{campaign_id}", response_model=CampaignDetailOut)
+def get_campaign(campaign_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
+    """One campaign with how many customers are in each group."""
+    return _detail(session, retention.get_campaign(session, campaign_id))
+
+
+@router.patch("/{campaign_id}", response_model=CampaignDetailOut)
+def update_campaign(
+    campaign_id: IdPath, body: CampaignPatch, _admin: AdminUser, session: SessionDep
+) -> Any:
+    """Rename, move the end, or switch a campaign off or on."""
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{name} cannot be null.", loc=["body", name])
+    return _detail(session, retention.update_campaign(session, campaign_id, changes))
+
+
+@router.get("/{campaign_id}/effect", response_model=EffectOut)
+def campaign_effect(campaign_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
+    """Offer against control: who ordered again within 30 days, and revenue per customer."""
+    from shop.services import campaign_effect
+
+    return campaign_effect.measure(session, campaign_id)
