@@ -30,6 +30,7 @@ if user and user.get("role") == "admin":
         st.Page("pages/admin_overview.py", title="Overview", icon=":material/monitoring:"),
         st.Page("pages/admin_catalog.py", title="Catalog & inventory", icon=":material/category:"),
         st.Page("pages/admin_orders.py", title="Orders", icon=":material/local_shipping:"),
+        st.Page("pages/admin_coupons.py", title="Coupons", icon=":material/sell:"),
         st.Page("pages/admin_users.py", title="Users", icon=":material/group:"),
         st.Page(
             "pages/admin_support.py", title="Support tickets", icon=":material/confirmation_number:"

@@ -55,11 +55,15 @@ def checkout(
     *,
     key: str | None = None,
     address: dict[str, Any] | None = None,
+    coupon: str | None = None,
 ) -> Reply:
-    """POST /orders with a fresh Idempotency-Key unless one is given."""
+    """POST /orders with a fresh Idempotency-Key unless one is given (and a coupon code if so)."""
+    body: dict[str, Any] = {"shipping_address": ADDRESS if address is None else address}
+    if coupon is not None:
+        body["coupon_code"] = coupon
     return client.post(
         "/orders",
-        json={"shipping_address": ADDRESS if address is None else address},
+        json=body,
         token=user.access_token,
         headers={"Idempotency-Key": key or uuid.uuid4().hex},
     )
@@ -127,3 +131,11 @@ def bulk_products(count: int, *, stock: int = 10, price: str = "1.00") -> list[i
         session.add_all(products)
         session.flush()
         return [p.id for p in products]
+
+
+def new_coupon(client: LambdaClient, admin: Account, **fields: Any) -> dict[str, Any]:
+    """A coupon created by `admin` through the API (10% off a shared code unless told)."""
+    body = {"code": f"C{uuid.uuid4().hex[:8]}", "kind": "percent", "value": "10", **fields}
+    reply = client.post("/orders/coupons", json=body, token=admin.access_token)
+    assert reply.status == 201, reply.body
+    return dict(reply.json())

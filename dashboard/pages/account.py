@@ -6,7 +6,7 @@ import streamlit as st
 
 from shopui.client import ApiError
 from shopui.plaintext import literal
-from shopui.session import api, current_user, show_error, sign_in, sign_out
+from shopui.session import USER, api, current_user, show_error, sign_in, sign_out
 
 user = current_user()
 if user:
@@ -14,6 +14,21 @@ if user:
     st.markdown(
         f"**{literal(user['full_name'])}** · {literal(user['email'])} · {literal(user['role'])}"
     )
+    opted_out = bool(user.get("marketing_opt_out", False))
+    wanted = st.toggle(
+        "Send me offers by e-mail",
+        value=not opted_out,
+        key="account_offers",
+        help="Now and then we send a personal discount code. Switch this off to get none.",
+    )
+    if wanted == opted_out:  # the switch moved: save it at once
+        try:
+            updated = api().update_me({"marketing_opt_out": not wanted})
+        except ApiError as exc:
+            show_error(exc, feature="Your account")
+        else:
+            st.session_state[USER] = updated
+            st.success("Saved: " + ("we will send you offers." if wanted else "no more offers."))
     if st.button("Sign out", key="account_sign_out"):
         sign_out()
         st.rerun()

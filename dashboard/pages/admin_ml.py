@@ -10,6 +10,7 @@ import streamlit as st
 from shopui import formatting as fmt
 from shopui import ml_words as words
 from shopui import recommend_words
+from shopui.campaign_panel import campaign_section
 from shopui.client import ApiError, NotAvailable
 from shopui.plaintext import chart_label, literal, no_math
 from shopui.session import api, call, require_admin, show_error
@@ -253,6 +254,8 @@ if at_risk is not None:
             ],
             hide_index=True,
         )
+
+campaign_section()
 
 # -- behavior funnel -------------------------------------------------------------------------
 st.subheader("What shoppers do")

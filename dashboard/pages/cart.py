@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shopui.coupon_box import coupon_box, show_saving
 from shopui.formatting import money, plural
 from shopui.messages import SMALLER
 from shopui.plaintext import literal
@@ -45,6 +46,7 @@ for line in cart["items"]:
             st.rerun()
 
 st.subheader(f"Subtotal: {money(cart['subtotal'])} ({plural(cart['item_count'], 'item')})")
+show_saving(coupon_box(cart, key="cart_coupon"))
 if not cart.get("can_checkout", True):
     st.warning("Lower the quantities marked above before checking out.")
 elif st.button("Proceed to checkout", type="primary", key="to_checkout"):

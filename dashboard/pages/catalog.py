@@ -9,6 +9,7 @@ import streamlit as st
 from shopui.art import product_svg
 from shopui.formatting import money, plural
 from shopui.messages import SMALLER
+from shopui.offer_banner import offer_banner
 from shopui.plaintext import literal
 from shopui.recommended import fetch, strip
 from shopui.session import api, call, current_user
@@ -38,6 +39,7 @@ def _price(text: str) -> str | None:
 
 
 st.title("Shop")
+offer_banner()
 categories = call(api().categories, feature="The catalog") or []
 names = ["All categories"] + [c["name"] for c in categories]
 

@@ -7,6 +7,7 @@ import uuid
 import streamlit as st
 
 from shopui.client import ApiError
+from shopui.coupon_box import COUPON, coupon_box, show_saving
 from shopui.formatting import money
 from shopui.plaintext import literal
 from shopui.session import api, call, require_sign_in, show_error
@@ -37,7 +38,9 @@ if not cart["items"] and KEY not in st.session_state:
 
 for line in cart["items"]:
     st.markdown(f"{line['quantity']} x {literal(line['name'])} — {money(line['line_total'])}")
-st.subheader(f"Total: {money(cart['subtotal'])}")
+priced = coupon_box(cart, key="checkout_coupon")
+if not show_saving(priced):
+    st.subheader(f"Total: {money(cart['subtotal'])}")
 
 # One key per checkout attempt: a double click (two reruns) resends the same key, and the API
 # answers with the same order instead of a second one.
@@ -70,12 +73,15 @@ if submitted:
         )
         st.stop()
     try:
-        order = api().place_order(address, st.session_state[KEY])
+        order = api().place_order(
+            address, st.session_state[KEY], coupon_code=st.session_state.get(COUPON)
+        )
     except ApiError as exc:
         if exc.status < 500 and exc.status != 401:
             st.session_state.pop(KEY, None)  # a definite answer: the next attempt is a new one
         show_error(exc, feature="Checkout", hint="Change your cart, then place the order again.")
     else:
         st.session_state.pop(KEY, None)
+        st.session_state.pop(COUPON, None)
         st.session_state["placed_order"] = order
         st.rerun()

@@ -195,6 +195,13 @@ class ShopClient:
     def me(self) -> dict[str, Any]:
         return self.request("commerce", "GET", "/users/me")
 
+    def update_me(self, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.request("commerce", "PATCH", "/users/me", json=changes)
+
+    def my_offers(self) -> list[dict[str, Any]]:
+        """The signed-in customer's personal codes usable now (the storefront banner)."""
+        return self.request("commerce", "GET", "/users/me/offers", extension=True)
+
     def users(self, q: str = "", role: str = "", page: int = 1, page_size: int = 20) -> Json:
         params = {"q": q, "role": role, "page": page, "page_size": page_size}
         return self.request("commerce", "GET", "/users", params=params)
@@ -235,8 +242,9 @@ class ShopClient:
 
     # -- cart and orders --------------------------------------------------------------------
 
-    def cart(self) -> dict[str, Any]:
-        return self.request("commerce", "GET", "/cart")
+    def cart(self, coupon: str | None = None) -> dict[str, Any]:
+        """The cart; with `coupon`, also what the code would save (ApiError saying why not)."""
+        return self.request("commerce", "GET", "/cart", params={"coupon": coupon})
 
     def add_to_cart(
         self, product_id: int, quantity: int, source: str | None = None
@@ -255,13 +263,21 @@ class ShopClient:
     def remove_from_cart(self, product_id: int) -> None:
         self.request("commerce", "DELETE", f"/cart/items/{product_id}")
 
-    def place_order(self, shipping_address: dict[str, str], idempotency_key: str) -> Json:
+    def place_order(
+        self,
+        shipping_address: dict[str, str],
+        idempotency_key: str,
+        coupon_code: str | None = None,
+    ) -> Json:
         """Check out the cart; the same key always yields the same single order."""
+        body: dict[str, Any] = {"shipping_address": shipping_address}
+        if coupon_code:
+            body["coupon_code"] = coupon_code
         return self.request(
             "commerce",
             "POST",
             "/orders",
-            json={"shipping_address": shipping_address},
+            json=body,
             headers={"Idempotency-Key": idempotency_key},
         )
 
@@ -291,6 +307,21 @@ class ShopClient:
         return self.request(
             "commerce", "GET", "/orders/stats", params={"days": days}, extension=True
         )
+
+    # -- coupons (admin) --------------------------------------------------------------------
+
+    def coupons(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
+        params = {"page": page, "page_size": page_size, **filters}
+        return self.request("commerce", "GET", "/orders/coupons", params=params, extension=True)
+
+    def create_coupon(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.request("commerce", "POST", "/orders/coupons", json=fields)
+
+    def update_coupon(self, coupon_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.request("commerce", "PATCH", f"/orders/coupons/{coupon_id}", json=changes)
+
+    def deactivate_coupon(self, coupon_id: int) -> None:
+        self.request("commerce", "DELETE", f"/orders/coupons/{coupon_id}")
 
     # -- support ----------------------------------------------------------------------------
 
@@ -362,6 +393,28 @@ class ShopClient:
 
     def retrain_schedule(self) -> Json:
         return self.request("ml", "GET", "/ml/retrain/schedule", extension=True)
+
+    # -- retention campaigns ----------------------------------------------------------------
+
+    def campaigns(self, page: int = 1, page_size: int = 20) -> Json:
+        params = {"page": page, "page_size": page_size}
+        return self.request("ml", "GET", "/ml/campaigns", params=params, extension=True)
+
+    def create_campaign(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.request("ml", "POST", "/ml/campaigns", json=fields)
+
+    def update_campaign(self, campaign_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        return self.request("ml", "PATCH", f"/ml/campaigns/{campaign_id}", json=changes)
+
+    def run_campaigns(self) -> list[dict[str, Any]]:
+        return self.request("ml", "POST", "/ml/campaigns/run")
+
+    def campaign_effect(self, campaign_id: int) -> dict[str, Any]:
+        return self.request("ml", "GET", f"/ml/campaigns/{campaign_id}/effect")
+
+    def outbox(self, page: int = 1, page_size: int = 20, **filters: Any) -> Json:
+        params = {"page": page, "page_size": page_size, **filters}
+        return self.request("ml", "GET", "/ml/campaigns/outbox", params=params, extension=True)
 
 
 def _error_from(reply: httpx.Response) -> ApiError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from shop.http.deps import CurrentUser, IdPath, SessionDep
-from shop.services import cart
+from shop.http.schemas import SafeStr
+from shop.services import cart, coupons
 from shop.services.cart import CartView
 
 from .schemas import AddItemIn, CartOut, SetQuantityIn
@@ -15,11 +17,15 @@ from .schemas import AddItemIn, CartOut, SetQuantityIn
 router = APIRouter(tags=["cart"])
 
 
-def _out(view: CartView) -> CartOut:
+def _out(view: CartView, quote: coupons.Quote | None = None) -> CartOut:
     return CartOut.model_validate(
         {
             "items": view.items,
             "subtotal": view.subtotal,
+            "discount": quote.discount if quote else Decimal("0.00"),
+            "total": quote.total if quote else view.subtotal,
+            "coupon_code": quote.coupon.code if quote else None,
+            "coupon_description": quote.coupon.description if quote else None,
             "item_count": view.item_count,
             "can_checkout": bool(view.items) and not view.checkout_blockers,
         }
@@ -27,9 +33,25 @@ def _out(view: CartView) -> CartOut:
 
 
 @router.get("", response_model=CartOut)
-def get_cart(principal: CurrentUser, session: SessionDep) -> Any:
-    """The caller's cart at today's prices, each line marked available or not."""
-    return _out(cart.view_cart(session, principal.user_id))
+def get_cart(
+    principal: CurrentUser,
+    session: SessionDep,
+    coupon: Annotated[
+        SafeStr | None,
+        Query(max_length=40, description="a coupon code: the cart shows what it would save"),
+    ] = None,
+) -> Any:
+    """The caller's cart at today's prices, each line marked available or not.
+
+    With `coupon`, also the saving the code would give now (422 saying why it cannot).
+    """
+    view = cart.view_cart(session, principal.user_id)
+    if not coupon:
+        return _out(view)
+    quote = coupons.quote(
+        session, principal.user_id, coupon, view.subtotal, loc=["query", "coupon"]
+    )
+    return _out(view, quote)
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED, response_model=CartOut)

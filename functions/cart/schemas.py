@@ -39,6 +39,11 @@ class CartLineOut(Response):
 class CartOut(Response):
     items: list[CartLineOut]
     subtotal: MoneyOut
+    #: What the coupon asked for (`?coupon=`) takes off, and what is left to pay.
+    discount: MoneyOut
+    total: MoneyOut
+    coupon_code: str | None
+    coupon_description: str | None
     item_count: int
     #: False when a line is unavailable (deactivated, or short of stock): checkout would fail.
     can_checkout: bool

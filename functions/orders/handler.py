@@ -8,14 +8,16 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import make_handler
 
+    from .coupon_routes import router as coupon_router
     from .routes import router
     from .stats_routes import router as stats_router
 
-    # The stats router goes first so `/orders/stats` is never taken for an order id.
+    # The stats and coupon routers go first so `/orders/stats` and `/orders/coupons` are never
+    # taken for an order id.
     app = create_app(
         "orders",
         "/orders",
-        [stats_router, router],
+        [stats_router, coupon_router, router],
         description="Checkout, order history, status moves and sales figures.",
     )
     handler = make_handler(app, "orders")

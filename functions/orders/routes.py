@@ -52,6 +52,7 @@ def place_order(
         principal.user_id,
         body.shipping_address.model_dump(),
         idempotency_key=_checked_key(idempotency_key),
+        coupon_code=body.coupon_code,
     )
     if placed.replayed:
         response.status_code = status.HTTP_200_OK

@@ -21,8 +21,13 @@ class ShippingAddress(RequestBody):
     country: Annotated[SafeStr, Field(min_length=2, max_length=100)]
 
 
+#: A coupon code as typed: letters, digits, dash or underscore (case does not matter).
+CouponCode = Annotated[SafeStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class CheckoutIn(RequestBody):
     shipping_address: ShippingAddress
+    coupon_code: CouponCode | None = None
 
 
 class StatusIn(RequestBody):
@@ -50,6 +55,8 @@ class OrderOut(Response):
     items: list[OrderItemOut]
     item_count: int
     subtotal: MoneyOut
+    discount: MoneyOut
+    coupon_id: int | None
     total: MoneyOut
     shipping_address: dict[str, str | None]
     status_history: list[StatusChangeOut]

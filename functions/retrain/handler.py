@@ -1,7 +1,8 @@
 """Lambda entry point of the retrain function: HTTP via Mangum, plus three non-HTTP events.
 
-- the nightly EventBridge rule's `Scheduled Event` runs training right here, or hands it to
-  the ECS task when the shop has more events than `RETRAIN_ECS_ABOVE_EVENTS`;
+- the nightly EventBridge rule's `Scheduled Event` runs training right here, then the
+  retention campaigns on the new champions, or hands both to the ECS task when the shop has
+  more events than `RETRAIN_ECS_ABOVE_EVENTS`;
 - `{"shopfn_retrain_check": true}`, from the 15-minute rule, runs the new-data and drift
   check, which may queue a run;
 - `{"shopfn_retrain_run_id": N}`, sent by POST /ml/retrain (or the check) to this function
@@ -37,9 +38,14 @@ with building_function():
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Route schedule and self-invocation events before Mangum sees them."""
     if is_scheduled_event(event):
-        run_id = scheduled_on_ecs() or run_scheduled()
+        on_ecs = scheduled_on_ecs()
+        run_id = on_ecs or run_scheduled()
         get_logger().info("scheduled training run handled", extra={"run_id": run_id})
-        return {"run_id": run_id}
+        if on_ecs:
+            return {"run_id": run_id}
+        from shop.ml.campaign_scores import run_campaigns_after_training
+
+        return {"run_id": run_id, "campaigns": len(run_campaigns_after_training())}
     if event.get(CHECK_EVENT_KEY) is True:
         with session_scope() as session:
             found = check_now(session, utcnow())

@@ -16,7 +16,22 @@ def main() -> int:
         get_logger().error("SHOPFN_RETRAIN_RUN_ID must name a queued run", extra={"value": raw})
         return 2
     execute_run(int(raw))  # records succeeded, failed or skipped in the run itself
+    if _trigger(int(raw)) == "schedule":  # the nightly run: the campaigns follow it here
+        from shop.ml.campaign_scores import run_campaigns_after_training
+
+        run_campaigns_after_training()
     return 0
+
+
+def _trigger(run_id: int) -> str | None:
+    from contextlib import closing
+
+    from shop.db import new_session
+    from shop.models import TrainingRun
+
+    with closing(new_session()) as session:
+        run = session.get(TrainingRun, run_id)
+        return run.trigger if run else None
 
 
 if __name__ == "__main__":

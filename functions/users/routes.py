@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep, client_address
 from shop.http.schemas import Page, SafeStr
-from shop.services import accounts, auth
+from shop.services import accounts, auth, coupons
 from shop.tokens import public_jwks
 
 from .schemas import (
     AdminUserPatch,
     LoginIn,
+    OfferOut,
     ProfilePatch,
     RefreshIn,
     RegisterIn,
@@ -63,11 +64,20 @@ def me(principal: CurrentUser, session: SessionDep) -> Any:
 
 @router.patch("/me", response_model=UserOut)
 def update_me(body: ProfilePatch, principal: CurrentUser, session: SessionDep) -> Any:
-    """Change your name, or your password (give `current_password` too)."""
+    """Change your name, your password (give `current_password` too), or opt out of offers."""
     change = accounts.ProfileChange(
-        full_name=body.full_name, password=body.password, current_password=body.current_password
+        full_name=body.full_name,
+        password=body.password,
+        current_password=body.current_password,
+        marketing_opt_out=body.marketing_opt_out,
     )
     return accounts.update_profile(session, principal.user_id, change)
+
+
+@router.get("/me/offers", response_model=list[OfferOut])
+def my_offers(principal: CurrentUser, session: SessionDep) -> Any:
+    """Your personal codes you can use now, the soonest to end first (the offer banner)."""
+    return coupons.usable_personal_coupons(session, principal.user_id)
 
 
 @router.get("", response_model=Page[UserOut])

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
-from shop.http.schemas import RequestBody, Response, SafeStr, VerbatimStr
+from shop.http.schemas import MoneyOut, RequestBody, Response, SafeStr, VerbatimStr
 
 # Passwords are taken exactly as typed: request bodies strip whitespace, passwords must not.
 Password = Annotated[VerbatimStr, Field(min_length=8, max_length=1024)]
@@ -34,6 +34,8 @@ class ProfilePatch(RequestBody):
     full_name: FullName | None = None
     password: Password | None = None
     current_password: AnyPassword | None = None
+    #: True: no offers by e-mail (campaign messages are skipped, even ones already queued).
+    marketing_opt_out: bool | None = None
 
 
 class AdminUserPatch(RequestBody):
@@ -54,4 +56,16 @@ class UserOut(Response):
     full_name: str
     role: Literal["customer", "admin"]
     is_active: bool
+    marketing_opt_out: bool
     created_at: datetime
+
+
+class OfferOut(Response):
+    """A personal code the signed-in customer can use now: the storefront's offer banner."""
+
+    code: str
+    kind: Literal["percent", "amount"]
+    value: MoneyOut
+    description: str
+    min_order: MoneyOut | None
+    ends_at: datetime | None

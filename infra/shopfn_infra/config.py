@@ -34,6 +34,16 @@ class StageConfig:
     #: Empty: the region's first two AZs, as the account sees them at deploy time (Fn::GetAZs).
     availability_zones: tuple[str, ...] = ()
     api_p99_latency_ms: int = 3000
+    #: Sender of campaign e-mails (SES); unset: messages stay in the database's outbox.
+    ses_from_address: str | None = None
+    #: The SES identity sending may use: the sender's domain unless named (`sesIdentity`).
+    ses_identity: str | None = None
+
+    @property
+    def sending_identity(self) -> str | None:
+        if not self.ses_from_address:
+            return None
+        return self.ses_identity or self.ses_from_address.rsplit("@", 1)[-1]
 
     def __post_init__(self) -> None:
         if self.is_prod and not self.certificate_arn:
@@ -91,6 +101,8 @@ class StageConfig:
             ),
             api_p99_latency_ms=int(value("apiP99LatencyMs", cls.api_p99_latency_ms)),
             availability_zones=_names(value("availabilityZones", ())),
+            ses_from_address=value("sesFromAddress"),
+            ses_identity=value("sesIdentity"),
         )
 
 

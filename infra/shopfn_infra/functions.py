@@ -15,6 +15,7 @@ from shopfn.manifest import FunctionSpec
 from shopfn_infra.artifacts import ArtifactStore
 from shopfn_infra.config import ROOT, StageConfig
 from shopfn_infra.data import Database
+from shopfn_infra.email import allow_sending
 from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
 from shopfn_infra.permissions import Grant, grants_for
@@ -198,6 +199,13 @@ class ShopFunction(Construct):
             database.openai_secret.grant_read(role)
         if Grant.DASHBOARD_PROXY in self.grants:
             database.dashboard_proxy_secret.grant_read(role)
+        self._allow_invoking_and_sending(role, config)
+
+    def _allow_invoking_and_sending(self, role: iam.Role, config: StageConfig) -> None:
+        """INVOKE_SELF (queue its own runs) and SEND_EMAIL (campaign messages through SES)."""
+        if Grant.SEND_EMAIL in self.grants:
+            for name, value in allow_sending(self, role, config).items():
+                self.function.add_environment(name, value)
         if Grant.INVOKE_SELF in self.grants:
             # By name, not by reference: a role naming its own function is a cycle in CFN.
             own_arn = Stack.of(self).format_arn(

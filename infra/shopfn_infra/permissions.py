@@ -12,13 +12,17 @@ class Grant(StrEnum):
     OPENAI_KEY = "openai-key"
     INVOKE_SELF = "invoke-self"  # queue an asynchronous run of itself
     DASHBOARD_PROXY = "dashboard-proxy"  # believe the address the dashboard forwards
+    SEND_EMAIL = "send-email"  # campaign messages through SES, from the shop's identity only
 
 
 GRANTS: dict[str, frozenset[Grant]] = {
     # sign-in and refresh issue tokens; sign-in failures are throttled per address
     "users": frozenset({Grant.JWT_SIGNING, Grant.DASHBOARD_PROXY}),
     "predict": frozenset({Grant.ARTIFACTS_READ}),
-    "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF}),
+    # campaign runs score with the champions and send their messages: on demand
+    # (campaigns) and after the nightly training (retrain)
+    "campaigns": frozenset({Grant.ARTIFACTS_READ, Grant.SEND_EMAIL}),
+    "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF, Grant.SEND_EMAIL}),
     "support": frozenset({Grant.OPENAI_KEY, Grant.DASHBOARD_PROXY}),  # chats per address
 }
 

@@ -18,6 +18,7 @@ from shopfn_infra import nag_suppressions as nag
 from shopfn_infra.artifacts import BUCKET_READ, BUCKET_WRITE, ArtifactStore
 from shopfn_infra.config import ROOT, StageConfig
 from shopfn_infra.data import Database
+from shopfn_infra.email import allow_sending
 from shopfn_infra.functions import IMAGE_CONTEXT_EXCLUDES, ShopFunction
 from shopfn_infra.log_groups import stage_log_group
 from shopfn_infra.network import Network
@@ -55,7 +56,7 @@ class RetrainTask(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        self.task.add_container(
+        container = self.task.add_container(
             CONTAINER,
             # The retrain function's own image (functions/retrain/Dockerfile): same asset.
             image=ecs.ContainerImage.from_asset(
@@ -80,6 +81,9 @@ class RetrainTask(Construct):
         )
         database.secret.grant_read(self.task.task_role)
         artifacts.bucket.grant_read_write(self.task.task_role)
+        # The nightly run on ECS runs the campaigns after training, as the function would.
+        for name, value in allow_sending(self, self.task.task_role, config).items():
+            container.add_environment(name, value)
 
         function = retrain.function
         subnets = network.vpc.select_subnets(subnet_type=network.app_subnets.subnet_type).subnet_ids

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
         "or 'off'",
     )
 
+    # Retention campaigns (shop.services.retention) and their messages (shop.services.outbox).
+    retention_cooldown_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="A customer gets at most one campaign message in this many days",
+    )
+    ses_from_address: str | None = Field(
+        default=None,
+        description="Sender of campaign e-mails through Amazon SES (sesv2); unset: the "
+        "messages stay in the local outbox (GET /ml/campaigns/outbox, `shopfn outbox`)",
+    )
+    ses_configuration_set: str | None = None
+
     max_body_bytes: int = 1024 * 1024
     artifact_bucket: str | None = None
     aws_endpoint_url: str | None = None

@@ -149,6 +149,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from shopfn.ml_commands import add_ml_commands
+    from shopfn.outbox_command import add_outbox_command
 
     parser = argparse.ArgumentParser(prog="shopfn", description=__doc__)
     parser.add_argument(
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     housekeeping.add_argument("--json", action="store_true", help="print the counts as JSON")
     housekeeping.set_defaults(run=_cmd_housekeeping)
     add_ml_commands(commands)
+    add_outbox_command(commands)
     return parser
 
 

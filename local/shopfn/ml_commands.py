@@ -59,6 +59,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from shop.services.seed import seed_catalog
     from shopfn.simulate import DEFAULT_DAYS, PROFILES, simulate
 
+    if args.respond_to_campaign is not None:
+        return _simulate_responses(args)
     if args.profile not in PROFILES:
         print(
             f"unknown --profile {args.profile!r}: choose one of {', '.join(PROFILES)}",
@@ -85,6 +87,32 @@ def _simulate(args: argparse.Namespace) -> int:
     print(
         f"simulated {result.users} customers, {result.orders} orders, {result.events} events "
         f"over {days} days ({args.profile} profile)"
+    )
+    return 0
+
+
+def _simulate_responses(args: argparse.Namespace) -> int:
+    from shop.db import session_scope
+    from shop.migrate import upgrade
+    from shopfn.simulate_offers import respond_to_campaign
+
+    upgrade()
+    try:
+        with session_scope() as session:
+            done = respond_to_campaign(
+                session,
+                args.respond_to_campaign,
+                true_effect=args.offer_effect,
+                base_rate=args.base_rate,
+                seed=args.seed,
+            )
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(
+        f"of {done.offer_customers} customers offered a code, {done.offer_orders} ordered again "
+        f"({done.codes_used} with the code); of {done.control_customers} left alone, "
+        f"{done.control_orders} did"
     )
     return 0
 
@@ -237,6 +265,25 @@ def add_ml_commands(commands: Any) -> None:
         default="default",
         help="default: a storefront with browsing, carts and orders; "
         "transactions: orders only, like an imported sales log",
+    )
+    simulate.add_argument(
+        "--respond-to-campaign",
+        type=int,
+        metavar="CAMPAIGN_ID",
+        help="instead of a history: the 30 days after a campaign picked its customers, "
+        "with offered customers ordering more by --offer-effect",
+    )
+    simulate.add_argument(
+        "--offer-effect",
+        type=float,
+        default=0.10,
+        help="true effect of the offer: extra chance to order again (default 0.10)",
+    )
+    simulate.add_argument(
+        "--base-rate",
+        type=float,
+        default=0.15,
+        help="chance to order again within 30 days without an offer (default 0.15)",
     )
     simulate.set_defaults(run=_simulate)
 

@@ -37,6 +37,10 @@ def test_a_new_user_has_an_empty_cart(client: LambdaClient, shopper: Account) ->
     assert cart_of(client, shopper) == {
         "items": [],
         "subtotal": "0.00",
+        "discount": "0.00",
+        "total": "0.00",
+        "coupon_code": None,
+        "coupon_description": None,
         "item_count": 0,
         "can_checkout": False,
     }
@@ -63,6 +67,10 @@ def test_adding_a_product_shows_it_with_price_and_line_total(
             }
         ],
         "subtotal": "59.97",
+        "discount": "0.00",
+        "total": "59.97",
+        "coupon_code": None,
+        "coupon_description": None,
         "item_count": 3,
         "can_checkout": True,
     }

@@ -38,6 +38,8 @@ ORDER_FIELDS = {
     "items",
     "item_count",
     "subtotal",
+    "discount",
+    "coupon_id",
     "total",
     "shipping_address",
     "status_history",

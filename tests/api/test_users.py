@@ -15,7 +15,7 @@ from support import LambdaClient, make_admin, sign_up, unique_email
 from shop.db import session_scope
 from shop.models import BehaviorEvent, LoginFailure, RefreshToken, User
 
-USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "created_at"}
+USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "marketing_opt_out", "created_at"}
 
 
 def register(client: LambdaClient, **fields: Any) -> Any:

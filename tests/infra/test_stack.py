@@ -233,7 +233,7 @@ def test_only_ml_functions_touch_the_bucket_and_only_retrain_writes(dev) -> None
     for name in MANIFEST:
         key, _ = function(dev, name)
         policies = policy_text(dev, key)
-        assert ("s3:GetObject" in policies) == (name in ("predict", "retrain")), name
+        assert ("s3:GetObject" in policies) == (name in ("predict", "campaigns", "retrain")), name
         assert ("s3:PutObject" in policies) == (name == "retrain"), name
         assert ("lambda:InvokeFunction" in policies) == (name == "retrain"), name
 

@@ -15,7 +15,9 @@ from shop.models.commerce import (
     OrderItem,
     OrderStatusChange,
 )
+from shop.models.coupons import Coupon, CouponRedemption
 from shop.models.ml import ModelVersion, TrainingRun
+from shop.models.retention import CampaignAssignment, OutboxMessage, RetentionCampaign
 from shop.models.support import (
     Conversation,
     ConversationMessage,
@@ -26,10 +28,13 @@ from shop.models.support import (
 __all__ = [
     "Base",
     "BehaviorEvent",
+    "CampaignAssignment",
     "Cart",
     "CartItem",
     "Conversation",
     "ConversationMessage",
+    "Coupon",
+    "CouponRedemption",
     "IdempotencyRecord",
     "InventoryMovement",
     "LoginFailure",
@@ -37,8 +42,10 @@ __all__ = [
     "Order",
     "OrderItem",
     "OrderStatusChange",
+    "OutboxMessage",
     "Product",
     "RefreshToken",
+    "RetentionCampaign",
     "SupportRateHit",
     "SupportTicket",
     "ThrottleLock",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +32,10 @@ class User(TimestampMixin, Base):
     # Bumped whenever role, active flag or password change: access tokens carry the epoch
     # they were signed at, and one from an earlier epoch is refused on its next request.
     token_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    #: The customer asked for no offers by e-mail: campaigns skip them, the outbox too.
+    marketing_opt_out: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
     __table_args__ = (CheckConstraint("role IN ('customer', 'admin')", name="role_valid"),)
 

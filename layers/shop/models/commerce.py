@@ -73,6 +73,11 @@ class Order(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    #: Taken off by a coupon: total = subtotal - discount, never below zero.
+    discount: Mapped[Decimal] = mapped_column(
+        Money, nullable=False, default=Decimal("0.00"), server_default="0"
+    )
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
     item_count: Mapped[int] = mapped_column(Integer, nullable=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     #: Set on orders made by `shopfn import transactions`: a digest of the source line, so
@@ -96,6 +101,9 @@ class Order(TimestampMixin, Base):
         CheckConstraint(
             "(subtotal >= 0 AND total >= 0) OR import_key IS NOT NULL",
             name="amounts_non_negative_or_imported",
+        ),
+        CheckConstraint(
+            "discount >= 0 AND (discount = 0 OR discount <= subtotal)", name="discount_in_range"
         ),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),

@@ -74,13 +74,16 @@ class ProfileChange:
     full_name: str | None = None
     password: str | None = None
     current_password: str | None = None
+    marketing_opt_out: bool | None = None
 
 
 def update_profile(session: Session, user_id: int, change: ProfileChange) -> User:
-    """The user after changing their own name or password (the latter needs the current one)."""
+    """The user after changing their own name, password (needs the current one) or opt-out."""
     user = get_active_user(session, user_id)
     if change.full_name is not None:
         user.full_name = change.full_name
+    if change.marketing_opt_out is not None:
+        user.marketing_opt_out = change.marketing_opt_out
     if change.password is not None:
         if change.current_password is None or not verify_password(
             change.current_password, user.password_hash

@@ -25,7 +25,7 @@ from shop.models import (
     Product,
 )
 from shop.pagination import PageRequest, PageResult, paginate
-from shop.services import idempotency
+from shop.services import coupons, idempotency
 from shop.services.cart import lock_cart
 
 #: Where each status may go next; everything else is refused with 409.
@@ -92,21 +92,29 @@ def list_orders(
 
 
 def place_order(
-    session: Session, user_id: int, shipping_address: dict[str, Any], *, idempotency_key: str
+    session: Session,
+    user_id: int,
+    shipping_address: dict[str, Any],
+    *,
+    idempotency_key: str,
+    coupon_code: str | None = None,
 ) -> PlacedOrder:
     """Turn the user's cart into an order, once per idempotency key.
 
     A retry with the same key and address returns the first order (`replayed`); the same key
     with another address is InvalidInput; one racing the first request is Conflict.
     """
-    digest = idempotency.request_hash({"shipping_address": shipping_address})
+    request: dict[str, Any] = {"shipping_address": shipping_address}
+    if coupon_code is not None:  # absent, not null: keys of requests without one hash as before
+        request["coupon_code"] = coupons.normalize_code(coupon_code)
+    digest = idempotency.request_hash(request)
     claim = idempotency.claim(session, user_id, idempotency_key, digest, scope=CHECKOUT_SCOPE)
     if claim.is_replay:
         assert claim.order_id is not None
         return PlacedOrder(get_order(session, claim.order_id, Viewer(user_id)), replayed=True)
     assert claim.record_id is not None
     try:
-        order = _checkout(session, user_id, shipping_address)
+        order = _checkout(session, user_id, shipping_address, coupon_code=coupon_code)
         idempotency.complete(session, claim.record_id, order_id=order.id, status=201)
         session.commit()
     except BaseException:
@@ -117,7 +125,13 @@ def place_order(
     return PlacedOrder(order, replayed=False)
 
 
-def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) -> Order:
+def _checkout(
+    session: Session,
+    user_id: int,
+    shipping_address: dict[str, Any],
+    *,
+    coupon_code: str | None = None,
+) -> Order:
     """Place the order from the user's cart in the session's transaction (not committed)."""
     now = utcnow()
     # Locking the cart row first serializes two checkouts of one cart: the second then
@@ -159,6 +173,8 @@ def _checkout(session: Session, user_id: int, shipping_address: dict[str, Any]) 
     ]
     order.subtotal = sum((item.line_total for item in order.items), Decimal("0.00"))
     order.total = order.subtotal  # no shipping fees or taxes yet: total equals subtotal
+    if coupon_code is not None:  # one coupon an order: sets discount and total, counts the use
+        coupons.redeem_for_order(session, order, coupon_code)
     order.status_history.append(OrderStatusChange(status="pending", at=now, actor_id=user_id))
     session.add(order)
     session.flush()
