@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,3 +26,15 @@ def building_function() -> Iterator[None]:
         gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def first_use(module: str) -> Iterator[None]:
+    """Around a route's import of a heavy module that a health check never needs: the first
+    import runs as a cold start's does (`building_function`); once `module` is loaded,
+    nothing is done."""
+    if module in sys.modules:
+        yield
+        return
+    with building_function():
+        yield
