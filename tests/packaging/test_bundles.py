@@ -15,8 +15,11 @@ from shopfn.build import LAYER_ZIP, is_image_function, write_zip
 from shopfn.manifest import FunctionSpec, load_manifest
 
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-#: Tighter budgets: predict must stay lean (ONNX Runtime + numpy, no scikit-learn or pandas).
-BUDGET_MIB = {"predict": 160}
+#: Every bundle keeps this much below Lambda's limit (issue #23), for dependency upgrades.
+MARGIN = 10 * 1024 * 1024
+#: Tighter budgets: predict must stay lean (ONNX Runtime + numpy, no scikit-learn or pandas);
+#: 121 MiB since its unused ONNX Runtime files are dropped, so 19 MiB to grow before failing.
+BUDGET_MIB = {"predict": 140}
 PROBE = Path(__file__).with_name("health_probe.py")
 ZIP_FUNCTIONS = [spec for spec in load_manifest().functions if not is_image_function(spec)]
 IMAGE_FUNCTIONS = [spec for spec in load_manifest().functions if is_image_function(spec)]
@@ -66,7 +69,7 @@ def test_function_with_its_layer_stays_under_lambdas_unzipped_limit(
     function, layer = bundles[spec.name], bundles["@layer"]
     total = _unzipped_size(function.path) + _unzipped_size(layer.path)
     print(f"\n{spec.name}: {total / 2**20:.1f} MiB unzipped with the layer")
-    assert total < LAMBDA_UNZIPPED_LIMIT
+    assert total < LAMBDA_UNZIPPED_LIMIT - MARGIN
     assert total < BUDGET_MIB.get(spec.name, 250) * 1024 * 1024
     with zipfile.ZipFile(function.path) as archive:
         names = archive.namelist()
