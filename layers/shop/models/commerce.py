@@ -1,7 +1,5 @@
 """Commerce: carts, orders with their lines and status history, idempotency keys."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -42,7 +40,7 @@ class Cart(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, unique=True)
 
-    items: Mapped[list[CartItem]] = relationship(
+    items: Mapped[list["CartItem"]] = relationship(
         back_populates="cart", order_by="CartItem.id", cascade="all, delete-orphan"
     )
 
@@ -84,10 +82,10 @@ class Order(TimestampMixin, Base):
     #: importing the same line again adds nothing. Only imported returns may be negative.
     import_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
-    items: Mapped[list[OrderItem]] = relationship(
+    items: Mapped[list["OrderItem"]] = relationship(
         back_populates="order", order_by="OrderItem.product_id", cascade="all, delete-orphan"
     )
-    status_history: Mapped[list[OrderStatusChange]] = relationship(
+    status_history: Mapped[list["OrderStatusChange"]] = relationship(
         back_populates="order",
         order_by="OrderStatusChange.id",
         cascade="all, delete-orphan",
