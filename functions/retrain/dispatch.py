@@ -18,9 +18,7 @@ from shop.errors import Unavailable
 from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactStore
 from shop.ml.config import get_ml_settings
-from shop.ml.retraining import execute_run
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_on_ecs, queue_run, record_skipped
-from shop.ml.triggers import Thresholds, run_check
 from shop.models import BehaviorEvent
 
 #: The payload this function sends itself to run a queued training run.
@@ -96,6 +94,8 @@ def start_run(run_id: int, *, on_ecs: bool | None = None) -> None:
     """Have run `run_id` executed in the background (on ECS when the data is that large)."""
     function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if function_name is None:
+        from shop.ml.retraining import execute_run  # training: numpy and the ML modules
+
         threading.Thread(
             target=execute_run, args=(run_id,), name=f"retrain-{run_id}", daemon=True
         ).start()
@@ -128,6 +128,8 @@ def check_now(
     drift_psi: float | None = None,
 ) -> dict[str, Any]:
     """The new-data and drift check, starting the run it queues; thresholds as overridden."""
+    from shop.ml.triggers import Thresholds, run_check  # numpy and the feature query
+
     thresholds = Thresholds.from_settings(new_data_share=new_data_share, drift_psi=drift_psi)
     store = ArtifactStore.from_settings()
     found = run_check(session, now, thresholds, store, start_run)

@@ -21,7 +21,6 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
-    from shop.ml.retraining import execute_run, run_scheduled
 
     from .dispatch import CHECK_EVENT_KEY, RUN_EVENT_KEY, check_now, scheduled_on_ecs
     from .routes import router
@@ -38,6 +37,8 @@ with building_function():
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Route schedule and self-invocation events before Mangum sees them."""
     if is_scheduled_event(event):
+        from shop.ml.retraining import run_scheduled  # training only where it runs
+
         on_ecs = scheduled_on_ecs()
         run_id = on_ecs or run_scheduled()
         get_logger().info("scheduled training run handled", extra={"run_id": run_id})
@@ -52,6 +53,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"trigger": found["trigger"], "run_id": found["run_id"]}
     queued = event.get(RUN_EVENT_KEY)
     if isinstance(queued, int) and not isinstance(queued, bool):
+        from shop.ml.retraining import execute_run
+
         execute_run(queued)
         return {"run_id": queued}
     return http_handler(event, context)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from shop.coldstart import first_use
 from shop.http.deps import (
     AdminUser,
     CurrentUser,
@@ -17,7 +18,6 @@ from shop.http.deps import (
 )
 from shop.http.schemas import Page
 from shop.services.support import conversations, tickets
-from shop.services.support.chat import answer_chat
 from shop.services.support.deadline import Deadline
 from shop.settings import get_settings
 
@@ -49,6 +49,9 @@ def _turn_deadline(request: Request) -> Deadline:
 # Mangum runs each event to completion on its own loop: blocking holds up no other request
 async def chat(body: ChatIn, request: Request, principal: OptionalUser, session: SessionDep) -> Any:
     """Ask the support assistant; signed-in customers get answers about their own orders."""
+    with first_use("shop.services.support.chat"):  # the assistant: tools, prompts, OpenAI
+        from shop.services.support.chat import answer_chat
+
     return answer_chat(
         session,
         principal=principal,

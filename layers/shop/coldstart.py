@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 
 @contextmanager
@@ -17,10 +16,10 @@ def building_function() -> Iterator[None]:
     of long-lived objects, and the collector would sweep them again and again: about an
     eighth of the cold start. Frozen afterwards (`gc.freeze`), they are never swept by the
     collections of later invocations either. The collector is back on when the block ends.
+    Only the standard library's `gc` is used: nothing here depends on a library's insides.
     """
     was_enabled = gc.isenabled()
     gc.disable()
-    _no_pydantic_v1_import()
     try:
         yield
     finally:
@@ -29,30 +28,13 @@ def building_function() -> Iterator[None]:
             gc.enable()
 
 
-def _false_until_v1_imported(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    if getattr(check, "skips_unimported_v1", False):
-        return check
-
-    def guarded(value: Any) -> bool:
-        return "pydantic.v1" in sys.modules and check(value)
-
-    guarded.skips_unimported_v1 = True  # type: ignore[attr-defined]
-    return guarded
-
-
-def _no_pydantic_v1_import() -> None:
-    """Spare every function the ~20 ms import of `pydantic.v1` that FastAPI makes to reject it.
-
-    FastAPI (0.165) imports `pydantic.v1` at the first route with a response model, only to
-    check that no model is a v1 model. Nothing can be one before something has imported
-    `pydantic.v1`, so until then the answer is no; afterwards FastAPI's own check runs.
-    """
-    from fastapi import encoders
-    from fastapi._compat import shared
-
-    shared.is_pydantic_v1_model_class = _false_until_v1_imported(  # type: ignore[assignment]
-        shared.is_pydantic_v1_model_class
-    )
-    encoders.is_pydantic_v1_model_instance = _false_until_v1_imported(  # type: ignore[assignment]
-        encoders.is_pydantic_v1_model_instance
-    )
+@contextmanager
+def first_use(module: str) -> Iterator[None]:
+    """Around a route's import of a heavy module that a health check never needs: the first
+    import runs as a cold start's does (`building_function`); once `module` is loaded,
+    nothing is done."""
+    if module in sys.modules:
+        yield
+        return
+    with building_function():
+        yield

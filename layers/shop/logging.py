@@ -34,33 +34,42 @@ def database_cause(exc: BaseException) -> dict[str, Any] | None:
     PostgreSQL's `invalid input syntax for type integer: "<value>"` or its detail
     `Key (email)=(<address>) already exists`, MariaDB's `Duplicate entry '<value>'`. So a
     server error is told by its code (SQLSTATE, or MariaDB's number) and the constraint,
-    table and column it names; only a driver's own message (a lost connection, a timeout,
-    SQLite's) is kept as text. The statement's text carries no values.
+    table and column it names, whatever the driver (pg8000's field dict, psycopg's `diag`,
+    a MySQL driver's `(number, message)`); only an error without a server code (a lost
+    connection, a timeout, SQLite's) keeps its text. The statement's text carries no values.
     """
     orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of the driver's error
-    driver_error: Any = orig if orig is not None else exc
-    args: tuple[Any, ...] = getattr(driver_error, "args", ())
-    server_fields = bool(args) and isinstance(args[0], dict) and "C" in args[0]
-    sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg: set for the server's errors
-    if orig is None and not server_fields and sqlstate is None:
+    error = orig if orig is not None else exc
+    server = _server_fields(error)
+    if orig is None and server is None:
         return None
-    cause: dict[str, Any] = {"error": type(driver_error).__name__}
-    if sqlstate is not None:  # psycopg: the server's fields, from its diagnostic
-        diag = driver_error.diag
-        cause["code"] = sqlstate
-        places = {"constraint": "constraint_name", "table": "table_name", "column": "column_name"}
-        cause.update({name: value for name, key in places.items() if (value := getattr(diag, key))})
-    elif server_fields:  # pg8000: the server's fields
-        fields = {"C": "code", "n": "constraint", "t": "table", "c": "column"}
-        cause.update({name: args[0][key] for key, name in fields.items() if key in args[0]})
-    elif len(args) == 2 and isinstance(args[0], int):  # MySQL drivers: (number, message)
-        cause["code"] = args[0]
+    cause: dict[str, Any] = {"error": type(error).__name__}
+    if server is not None:
+        cause.update(server)
     else:
-        cause["message"] = str(orig)[:500]
+        cause["message"] = str(error)[:500]
     statement = getattr(exc, "statement", None)
     if statement:
         cause["statement"] = " ".join(str(statement).split())[:500]
     return cause
+
+
+def _server_fields(error: BaseException) -> dict[str, Any] | None:
+    """The code and names a database server sent with `error`, never its message or detail;
+    None when the server sent none (the driver's own error)."""
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    if args and isinstance(args[0], dict) and "C" in args[0]:  # pg8000: the server's fields
+        fields = {"C": "code", "n": "constraint", "t": "table", "c": "column"}
+        return {name: args[0][key] for key, name in fields.items() if key in args[0]}
+    if len(args) == 2 and isinstance(args[0], int):  # MySQL drivers: (number, message)
+        return {"code": args[0]}
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, 2
+    if code:
+        diag = getattr(error, "diag", None)
+        names = {"constraint": "constraint_name", "table": "table_name", "column": "column_name"}
+        found = {name: getattr(diag, attr, None) for name, attr in names.items()}
+        return {"code": code, **{name: value for name, value in found.items() if value}}
+    return None
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""One pydantic-settings object: every knob comes from the environment, with local defaults."""
+"""One settings object: every knob comes from the environment, with local defaults."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shop.env_settings import EnvSettings
 
 #: A local schedule: 'HH:MM' (UTC), 'every:SECONDS' or 'off'.
 SCHEDULE_PATTERN = re.compile(r"off|none|([01]?\d|2[0-3]):[0-5]\d|every:\d+(\.\d+)?")
 
 
-class Settings(BaseSettings):
+class Settings(EnvSettings):
     """Configuration read from environment variables (see docs/configuration in the README)."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     environment: str = Field(default="local", description="local, dev, prod or test")
     data_dir: Path = Field(default=Path(".data"), description="Local state: SQLite, keys, models")

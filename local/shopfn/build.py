@@ -291,16 +291,45 @@ def build_function(
             strip_shared_libraries(root)
         for name in excluded_requirements(spec.name):
             remove_distributions(root, [name])
+        drop_unused_files(root, dropped_paths(spec.name))
     archive = options.out / "functions" / f"{spec.name}.zip"
     unzipped, zipped, digest = write_zip(root, archive)
     return Bundle(spec.name, "zip", archive, unzipped, zipped, digest)
 
 
-def excluded_requirements(function: str) -> list[str]:
-    """The manifest's `exclude` list for a function: transitive dependencies it never imports."""
+def _manifest_list(function: str, key: str) -> list[str]:
     data = tomllib.loads((project_root() / "functions" / "manifest.toml").read_text())
     raw = data.get("functions", {}).get(function, {})
-    return [normalize(str(name)) for name in raw.get("exclude", [])]
+    return [str(item) for item in raw.get(key, [])]
+
+
+def excluded_requirements(function: str) -> list[str]:
+    """The manifest's `exclude` list for a function: transitive dependencies it never imports."""
+    return [normalize(name) for name in _manifest_list(function, "exclude")]
+
+
+def dropped_paths(function: str) -> list[str]:
+    """The manifest's `drop` list for a function: glob patterns, relative to the bundle's root,
+    of files inside its dependencies that it never loads (tools, a second copy of a library)."""
+    return _manifest_list(function, "drop")
+
+
+def drop_unused_files(root: Path, patterns: Iterable[str]) -> None:
+    """Delete what each pattern matches under `root`, and nothing outside it.
+
+    A pattern that matches nothing fails the build: a new wheel that moved the file would
+    otherwise quietly bring back its weight.
+    """
+    base = root.resolve()
+    for pattern in patterns:
+        matches = [path for path in root.glob(pattern) if path.resolve().is_relative_to(base)]
+        if not matches:
+            raise ValueError(f"manifest `drop` pattern {pattern!r} matches nothing in {root}")
+        for path in matches:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def _requirement_lines(text: str) -> list[str]:

@@ -79,6 +79,7 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
                 full_name=args.name,
                 reset_password=True,
                 promote_existing=args.promote_existing,
+                reactivate=args.reactivate,
             )
             print(f"admin ready: {user.email} (id {user.id})")
     except Conflict as exc:
@@ -203,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--promote-existing",
         action="store_true",
         help="make an existing customer account with this e-mail an admin (sets its password)",
+    )
+    admin.add_argument(
+        "--reactivate",
+        action="store_true",
+        help="re-activate this admin if an admin deactivated it (sets its password)",
     )
     admin.set_defaults(run=_cmd_create_admin)
     housekeeping = commands.add_parser(

@@ -139,3 +139,49 @@ def test_create_admin_on_an_admin_resets_its_password_and_revokes_its_sessions(
     assert refreshed.status == 401
     assert client.get("/users", token=admin.access_token).status == 401
     assert login(client, admin.email, "reset password 1") == 200
+
+
+def deactivate(client: LambdaClient, by: str, account_id: int) -> None:
+    reply = client.patch(f"/users/{account_id}", json={"is_active": False}, token=by)
+    assert reply.status == 200, reply.body
+
+
+def test_a_start_with_admin_email_never_re_activates_an_admin_another_admin_deactivated(
+    client: LambdaClient, settings_env: pytest.MonkeyPatch
+) -> None:
+    from support import make_admin
+
+    serve_start(settings_env, ADMIN_EMAIL="boss@example.com", ADMIN_PASSWORD="boss password 1")
+    with session_scope() as session:
+        boss_id = session.scalar(select(User.id).where(User.email == "boss@example.com"))
+    assert boss_id is not None
+    deactivate(client, make_admin(client).access_token, boss_id)
+
+    with pytest.raises(SystemExit) as stopped:
+        serve_start(settings_env)  # the next start, ADMIN_EMAIL still set
+    message = str(stopped.value)
+    assert "left deactivated" in message
+    assert "shopfn create-admin --email boss@example.com --reactivate" in message
+    with session_scope() as session:
+        assert session.scalar(select(User.is_active).where(User.id == boss_id)) is False
+    assert login(client, "boss@example.com", "boss password 1") == 401
+
+
+def test_create_admin_reactivate_re_activates_on_purpose_and_only_then(
+    client: LambdaClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from support import make_admin
+
+    from shopfn.cli import main
+
+    ex_admin = make_admin(client, password="old admin pass")
+    deactivate(client, make_admin(client).access_token, ex_admin.id)
+    args = ["create-admin", "--email", ex_admin.email, "--password", "new admin pass"]
+    assert main(args) == 1
+    assert "--reactivate" in capsys.readouterr().err
+    assert login(client, ex_admin.email, "old admin pass") == 401
+
+    assert main([*args, "--reactivate"]) == 0
+    assert login(client, ex_admin.email, "old admin pass") == 401
+    assert login(client, ex_admin.email, "new admin pass") == 200
+    assert role_of(ex_admin.email) == "admin"

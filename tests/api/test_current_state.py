@@ -260,3 +260,32 @@ def test_anonymous_product_reads_still_work_and_read_no_account(client: LambdaCl
     finally:
         event.remove(get_engine(), "before_cursor_execute", seen)
     assert statements and not [s for s in statements if "FROM users" in s], statements
+
+
+def test_my_account_is_read_once_with_its_token_check(client: LambdaClient) -> None:
+    from sqlalchemy import event
+
+    from shop.db import get_engine
+
+    shopper = sign_up(client)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        reply = client.get("/users/me", token=shopper.access_token)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    assert reply.status == 200, reply.body
+    assert reply.json()["email"] == shopper.email and reply.json()["id"] == shopper.id
+    reads = [s for s in statements if "FROM users" in s]
+    assert len(reads) == 1, statements
+
+
+def test_my_account_refuses_a_token_from_before_a_password_change(client: LambdaClient) -> None:
+    shopper = sign_up(client, password="first password 1")
+    change = {"password": "second password 2", "current_password": "first password 1"}
+    assert client.patch("/users/me", json=change, token=shopper.access_token).status == 200
+    assert_refused(client.get("/users/me", token=shopper.access_token))

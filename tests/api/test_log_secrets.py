@@ -25,10 +25,13 @@ def shop_log(client: LambdaClient) -> Iterator[io.StringIO]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(LambdaPowertoolsFormatter())
-    shop = logging.getLogger("shop")
-    shop.addHandler(handler)
+    # `shop` does not propagate; the root logger gets every other library's lines
+    loggers = [logging.getLogger("shop"), logging.getLogger()]
+    for logger in loggers:
+        logger.addHandler(handler)
     yield stream
-    shop.removeHandler(handler)
+    for logger in loggers:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture
@@ -107,3 +110,104 @@ def test_a_server_error_that_quotes_a_value_is_logged_by_its_code(
     log = shop_log.getvalue()
     assert '"code":"22P02"' in log and "INSERT INTO users" in log, log
     assert email not in log and "quoted.person" not in log, log
+
+
+@pytest.fixture
+def registration_race(db: str) -> Any:
+    """`race(email)`: the next INSERT into users finds that address just registered by a
+    concurrent sign-up (committed on another connection), so the server's unique constraint
+    refuses it and quotes the address in its own message (PostgreSQL, MariaDB)."""
+    from sqlalchemy import insert
+
+    from shop.db import get_engine
+    from shop.models import User
+    from shop.passwords import hash_password
+
+    dialect = get_engine().dialect
+    original = dialect.do_execute
+    raced: list[str] = []
+
+    def race(email: str) -> None:
+        def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+            if not raced and statement.lstrip().upper().startswith("INSERT INTO USERS "):
+                raced.append(email)
+                with get_engine().begin() as other:  # the sign-up that won the race
+                    row = {"email": email, "full_name": "Winner", "role": "customer"}
+                    other.execute(insert(User), {**row, "password_hash": hash_password("w")})
+            original(cursor, statement, parameters, context)
+
+        dialect.do_execute = do_execute  # type: ignore[method-assign]
+
+    yield race
+    dialect.do_execute = original  # type: ignore[method-assign]
+    assert raced, "no registration reached the database"
+
+
+RACED = {"email": "raced.person@example.com", "password": "a racing secret 1", "full_name": "R"}
+
+
+def assert_no_customer_value(log: str) -> None:
+    for value in (RACED["email"], "raced.person", RACED["password"], "$2b$"):
+        assert value not in log, log
+
+
+def test_a_sign_up_that_loses_the_race_for_its_address_logs_no_address(
+    client: LambdaClient, registration_race: Any, shop_log: io.StringIO
+) -> None:
+    registration_race(RACED["email"])
+    reply = client.post("/users/register", json=RACED)
+    assert reply.status == 409 and reply.is_problem, reply.body
+    assert_no_customer_value(shop_log.getvalue())
+
+
+def test_a_unique_violation_no_service_catches_is_logged_without_the_value(
+    client: LambdaClient,
+    registration_race: Any,
+    shop_log: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    db: str,
+) -> None:
+    """The same refused INSERT, escaping to the 503 handler: its log line names the error by
+    its code, constraint and table, whatever the driver's message quotes."""
+    from shop.services import accounts
+
+    monkeypatch.setattr(accounts, "IntegrityError", type("NotCaught", (Exception,), {}))
+    registration_race(RACED["email"])
+    reply = client.post("/users/register", json=RACED)
+    assert reply.status == 503 and reply.is_problem, reply.body
+    log = shop_log.getvalue()
+    assert "database unavailable" in log and "IntegrityError" in log, log
+    postgresql = '"code":"23505","constraint":"uq_users_email"'
+    codes = {"mariadb": '"code":1062', "sqlite": "UNIQUE constraint failed: users.email"}
+    code = codes.get(db, postgresql)  # PostgreSQL, directly or behind PgBouncer
+    assert code in log, log
+    assert_no_customer_value(log)
+
+
+def test_a_psycopg_style_error_is_told_by_its_sqlstate_and_diag_names() -> None:
+    """psycopg puts the server's detail in its message and the fields in `sqlstate`/`diag`
+    (its public attributes): only those fields are kept, as for pg8000's field dict."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import IntegrityError
+
+    from shop.logging import database_cause, failure_reason
+
+    class UniqueViolation(Exception):
+        sqlstate = "23505"
+        diag = SimpleNamespace(
+            constraint_name="uq_users_email", table_name="users", column_name=None
+        )
+
+    detail = f"duplicate key value\nDETAIL:  Key (email)=({RACED['email']}) already exists."
+    wrapped = IntegrityError("INSERT INTO users (email) VALUES (%s)", (RACED["email"],), None)
+    wrapped.orig = UniqueViolation(detail)
+    cause = database_cause(wrapped)
+    assert cause == {
+        "error": "UniqueViolation",
+        "code": "23505",
+        "constraint": "uq_users_email",
+        "table": "users",
+        "statement": "INSERT INTO users (email) VALUES (%s)",
+    }
+    assert failure_reason(wrapped) == "UniqueViolation from the database (code 23505)"

@@ -18,7 +18,8 @@ from shopfn.build import BuildOptions, build, is_image_function  # noqa: E402
 from shopfn.manifest import load_manifest  # noqa: E402
 
 LIMIT_MB = 250
-PREDICT_TARGET_MB = 160
+MARGIN_MB = 10  # kept below Lambda's limit by every bundle (issue #23)
+PREDICT_TARGET_MB = 140
 RUNS = 5
 IMPORT_PROBE = (
     "import sys, time; sys.path[:0] = sys.argv[1:3]; t = time.perf_counter(); "
@@ -67,13 +68,13 @@ def test_bundle_sizes_and_cold_imports(tmp_path, bench_report) -> None:
         target = tmp_path / "task" / spec.name
         total_mb = (_unzip(bundle.path, target) + layer_bytes) / 2**20
         seconds = _cold_import(runtime.python, target, site, spec.handler.rpartition(".")[0])
-        limit = PREDICT_TARGET_MB if spec.name == "predict" else LIMIT_MB
+        limit = PREDICT_TARGET_MB if spec.name == "predict" else LIMIT_MB - MARGIN_MB
         section.add(
             f"{spec.name}: {total_mb:6.1f} MiB, import handler",
             seconds,
             ratio=seconds / baseline,
             target=f"< {limit} MiB",
         )
-        if total_mb >= LIMIT_MB:
+        if total_mb >= limit:
             failures.append(f"{spec.name}: {total_mb:.1f} MiB")
     assert not failures, failures

@@ -22,7 +22,8 @@ from measure import Section, fresh_interpreter, fresh_interpreter_env, median
 
 from shopfn.manifest import load_manifest
 
-TARGET = 2.0
+#: Issue #23: import plus the first health event within 1.5x `import fastapi`.
+TARGET = 1.5
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "11"))
 PROBE = Path(__file__).with_name("cold_start_probe.py")
 BASELINE = "import fastapi"
@@ -77,7 +78,7 @@ def _extra_imports(function: str, env: dict[str, str], top: int = 12) -> str:
     return "\n".join(f"    {us / 1000:8.1f} ms  {package}" for package, us in rows)
 
 
-def test_every_function_cold_starts_within_twice_import_fastapi(
+def test_every_function_cold_starts_within_target_of_import_fastapi(
     child_env: dict[str, str], bench_report: Callable[[str], Section]
 ) -> None:
     functions = [spec.name for spec in load_manifest().functions]

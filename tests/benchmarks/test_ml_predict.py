@@ -1,7 +1,7 @@
 """Predict function on PostgreSQL: cold start vs importing scikit-learn, warm latency, batch.
 
-Targets (issue #5): cold start to first prediction <= 0.5x `from sklearn.ensemble import
-HistGradientBoostingClassifier` alone; warm single-user prediction p99 <= 5 ms including
+Targets (issues #5 and #23): cold start to first prediction <= 0.6x `from sklearn.ensemble
+import HistGradientBoostingClassifier` alone; warm single-user prediction p99 <= 5 ms including
 feature queries; 1,000 users <= 300 ms; model-only inference of one row p99 <= 100 us.
 Each is asserted after the table is printed, so a regression fails the run.
 
@@ -32,8 +32,9 @@ PROBE = Path(__file__).with_name("cold_start_probe.py")
 SKLEARN = (
     f"from sklearn.ensemble import HistGradientBoostingClassifier; print({READY!r}, flush=True)"
 )
-#: Issue #5's targets: the cold start as a ratio to the scikit-learn import, the rest in seconds.
-COLD_START_RATIO = 0.50
+#: The cold start as a ratio to the scikit-learn import (issue #23; its floor measured at
+#: 0.57x), the rest in seconds (issue #5).
+COLD_START_RATIO = 0.60
 WARM_P99 = 0.005
 BATCH = 0.300
 MODEL_ONLY_P99 = 0.0001

@@ -19,7 +19,7 @@ def shop_copy(trained_shop: TrainedShop, tmp_path: Path) -> TrainedShop:
     return TrainedShop(f"sqlite:///{tmp_path / 'shop.db'}", trained_shop.data_dir, 0)
 
 
-def _drift(shop: TrainedShop, at, *, reference_key: str = "drift_reference") -> dict[str, dict]:
+def _drift(shop: TrainedShop, at) -> dict[str, dict]:
     """Each feature's drift row at `at` against the churn champion's stored reference."""
     from sqlalchemy.orm import Session
 
@@ -29,9 +29,9 @@ def _drift(shop: TrainedShop, at, *, reference_key: str = "drift_reference") -> 
     from shop.ml.features import compute_features
 
     metadata = ArtifactStore.local(shop.data_dir / "artifacts").load_champion("churn").metadata
-    if reference_key != "drift_reference":
-        metadata = {k: v for k, v in metadata.items() if k != "drift_reference"}
-    reference, as_of = reference_of(metadata)
+    found = reference_of(metadata)
+    assert found is not None, "a champion trained today keeps its drift reference"
+    reference, as_of = found
     engine = build_engine(shop.url)
     with Session(engine) as session:
         frame = compute_features(session, at, active_only=True)
@@ -47,26 +47,6 @@ def test_a_fresh_champion_on_an_unchanged_shop_flags_nothing(trained_shop: Train
     assert set(rows) == set(FEATURE_NAMES)
     assert [r for r in rows.values() if r["level"] != "stable"] == []
     assert rows["tenure_days"]["psi"] < 0.01
-
-
-def test_the_stacked_training_reference_was_what_cried_wolf(trained_shop: TrainedShop) -> None:
-    """The old reference (pooled older cutoffs) against today: tenure reads as a big shift."""
-    from sqlalchemy.orm import Session
-
-    from shop.db import build_engine
-    from shop.ml.artifacts import ArtifactStore
-    from shop.ml.features import compute_features
-    from shop.ml.monitoring_stats import feature_drift
-
-    rows = _drift(trained_shop, FIXED_NOW, reference_key="feature_reference")
-    assert rows["tenure_days"]["level"] != "stable"  # even aged, the pooled cutoffs differ
-    metadata = ArtifactStore.local(trained_shop.data_dir / "artifacts").load_champion("churn")
-    engine = build_engine(trained_shop.url)
-    with Session(engine) as session:
-        frame = compute_features(session, FIXED_NOW, active_only=True)
-    engine.dispose()
-    before = feature_drift(metadata.metadata["feature_reference"], frame)  # as it was compared
-    assert [r["feature"] for r in before if r["level"] == "significant"][:1] == ["tenure_days"]
 
 
 def test_ageing_alone_raises_no_alarm_on_time_growing_features(trained_shop: TrainedShop) -> None:

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from shop.db import new_session
 from shop.errors import AuthenticationFailed, PermissionDenied
 from shop.http.dashboard_proxy import forwarded_address
+from shop.models import User
 from shop.pagination import PageRequest
-from shop.services.current_user import confirm_principal
+from shop.services.current_user import confirm_account, confirm_principal
 from shop.tokens import Principal, verify_access_token
+
+SIGN_IN_FIRST = "Sign in first: this endpoint needs a bearer token."
 
 
 async def get_session() -> AsyncIterator[Session]:
@@ -61,8 +64,19 @@ async def require_principal(
     """The signed-in caller; 401 without a valid, current token."""
     principal = _principal(request, session)
     if principal is None:
-        raise AuthenticationFailed("Sign in first: this endpoint needs a bearer token.")
+        raise AuthenticationFailed(SIGN_IN_FIRST)
     return principal
+
+
+async def require_account(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> User:
+    """The signed-in caller's own account row, read once with the token's check; 401 as
+    `require_principal`."""
+    token = _bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed(SIGN_IN_FIRST)
+    return confirm_account(session, verify_access_token(token))
 
 
 async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
@@ -104,6 +118,7 @@ async def page_request(
 
 SessionDep = Annotated[Session, Depends(get_session)]
 CurrentUser = Annotated[Principal, Depends(require_principal)]
+CurrentAccount = Annotated[User, Depends(require_account)]
 OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
 AdminUser = Annotated[Principal, Depends(require_admin)]
 PageDep = Annotated[PageRequest, Depends(page_request)]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from alembic import context
 
 from shop.models import Base
+from shop.models.commerce import declare_cancellations_index
 
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only `shop.migrate` drives migrations
     raise RuntimeError("run migrations through `shopfn migrate` (shop.migrate.upgrade)")
 
+declare_cancellations_index()  # kept out of the models' import (cold start)
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shop.ml.drift import NO_REFERENCE
 from shop.ml.evaluation import PRIMARY_METRIC, better
 from shop.ml.training import Candidate
 
@@ -42,9 +43,12 @@ def ranks_backwards(metrics: dict[str, Any]) -> str | None:
     return None
 
 
-def decide(
-    name: str, candidates: list[Candidate], champion: tuple[str, dict[str, Any]] | None
-) -> Decision:
+#: (version, its metrics on this run's window) of the current champion; metrics None for a
+#: champion that cannot stay (it has no drift reference, so drift could never be judged).
+Champion = tuple[str, dict[str, Any] | None]
+
+
+def decide(name: str, candidates: list[Candidate], champion: Champion | None) -> Decision:
     """`choose`, with the candidates that rank backwards left out and named in the reason."""
     rejected = {c.kind: why for c in candidates if (why := ranks_backwards(c.metrics))}
     eligible = [c for c in candidates if c.kind not in rejected]
@@ -60,9 +64,7 @@ def decide(
     return replace(decision, reason=f"{decision.reason}; {shown}", rejected=rejected)
 
 
-def choose(
-    name: str, candidates: list[Candidate], champion: tuple[str, dict[str, Any]] | None
-) -> Decision:
+def choose(name: str, candidates: list[Candidate], champion: Champion | None) -> Decision:
     """The run's best candidate on the validation window, and whether it replaces the champion.
 
     A baseline may be the best candidate (and so the champion): on sparse purchase histories
@@ -82,6 +84,8 @@ def choose(
     if champion is None:
         return Decision(best, True, f"{here}; first champion")
     version, metrics = champion
+    if metrics is None:
+        return Decision(best, True, f"{here}; replaces champion {version}, {NO_REFERENCE}")
     old = metrics.get(metric)
     shown = "n/a" if old is None else f"{old:.4f}"
     if better(name, best.metrics, metrics):

@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shop.env_settings import EnvSettings
 
 
-class MlSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
+class MlSettings(EnvSettings):
     churn_horizon_days: int = Field(default=30, ge=7, le=365, description="churn: no order in N")
     train_cutoffs: int = Field(default=3, ge=1, le=12, description="stacked training cutoffs")
     min_users_with_history: int = Field(default=50, ge=1, description="fewer: the run is skipped")

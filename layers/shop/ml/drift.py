@@ -30,27 +30,26 @@ def reference_snapshot(session: Session, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def reference_of(metadata: dict[str, Any]) -> tuple[dict[str, Any], datetime | None]:
-    """(per-feature reference, its instant) of a model version's metadata.
+#: Why a model version has no drift reference: a champion older than the snapshot. Such a
+#: champion is replaced by the next training run's best candidate (`shop.ml.champion`), and
+#: the 15-minute check queues that run (`shop.ml.triggers`).
+NO_REFERENCE = "trained before drift references were kept"
 
-    Versions trained before the snapshot existed fall back to their stacked training
-    reference, dated at the latest training cutoff.
-    """
+
+def reference_of(metadata: dict[str, Any]) -> tuple[dict[str, Any], datetime] | None:
+    """(per-feature reference, its instant) of a model version's metadata; None for a
+    version trained before the snapshot existed (`NO_REFERENCE`)."""
     snapshot = metadata.get("drift_reference")
     if isinstance(snapshot, dict) and snapshot.get("features"):
         return snapshot["features"], datetime.fromisoformat(snapshot["as_of"])
-    cutoffs = (metadata.get("windows") or {}).get("train_cutoffs") or []
-    as_of = datetime.fromisoformat(max(cutoffs)) if cutoffs else None
-    return metadata.get("feature_reference") or {}, as_of
+    return None
 
 
 def population_drift(
-    reference: dict[str, Any], reference_as_of: datetime | None, frame: FeatureFrame
+    reference: dict[str, Any], reference_as_of: datetime, frame: FeatureFrame
 ) -> tuple[list[dict[str, Any]], float]:
     """Each feature's drift, largest first, and the days between the reference and `frame`."""
-    elapsed = 0.0
-    if reference_as_of is not None:
-        elapsed = max((frame.as_of - reference_as_of).total_seconds() / _DAY, 0.0)
+    elapsed = max((frame.as_of - reference_as_of).total_seconds() / _DAY, 0.0)
     if not reference or len(frame.user_ids) == 0:
         return [], elapsed
     return feature_drift(reference, frame, elapsed_days=elapsed), elapsed

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
-from shop.ml.drift import population_drift, reference_of
+from shop.ml.drift import NO_REFERENCE, population_drift, reference_of
 from shop.ml.evaluation import churn_metrics, spend_metrics
 from shop.ml.features import compute_features
 from shop.ml.labels import SPEND_DAYS, orders_after
@@ -64,15 +64,22 @@ def champion_history(session: Session) -> list[dict[str, Any]]:
 
 
 def drift(session: Session, name: str) -> dict[str, Any]:
-    """PSI of each feature today against the population the champion was trained on."""
+    """PSI of each feature today against the population the champion was trained on.
+
+    A champion trained before drift references were kept has none to compare with: no
+    features, and a `note` saying so (the next training run replaces it).
+    """
     model = champions.get()[name]
-    reference, reference_as_of = reference_of(model.metadata)
+    found = reference_of(model.metadata)
     frame = compute_features(session, utcnow(), active_only=True)
+    result: dict[str, Any] = {"model": name, "version": model.version, "users": len(frame.user_ids)}
+    if found is None:
+        result["note"] = f"{model.version} was {NO_REFERENCE}; the next training run replaces it"
+        return {**result, "reference_as_of": None, "elapsed_days": None, "features": []}
+    reference, reference_as_of = found
     features, elapsed = population_drift(reference, reference_as_of, frame)
     return {
-        "model": name,
-        "version": model.version,
-        "users": len(frame.user_ids),
+        **result,
         "reference_as_of": reference_as_of,
         "elapsed_days": round(elapsed, 2),
         "features": features,

@@ -19,10 +19,10 @@ from shop.coltypes import utcnow
 from shop.db import new_session
 from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
-from shop.ml.champion import Decision, decide
+from shop.ml.champion import Champion, Decision, decide
 from shop.ml.config import get_ml_settings
 from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs, spend_examples
-from shop.ml.drift import reference_snapshot
+from shop.ml.drift import reference_of, reference_snapshot
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_run, record_skipped
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
@@ -205,12 +205,16 @@ def _load_champion(store: ArtifactStore, name: str) -> StoredModel | None:
         return None
 
 
-def _champion_metrics(
-    stored: StoredModel | None, validation: Any
-) -> tuple[str, dict[str, Any]] | None:
-    """The champion re-scored on this run's validation window (None if there is none)."""
+def _champion_metrics(stored: StoredModel | None, validation: Any) -> Champion | None:
+    """The champion re-scored on this run's validation window (None if there is none).
+
+    A champion without a drift reference is not scored: the run's best candidate replaces
+    it (`shop.ml.champion.choose`), so every champion gets one from its first run on.
+    """
     if stored is None:
         return None
+    if reference_of(stored.metadata) is None:
+        return stored.version, None
     name = stored.name
     try:
         predicted = ServingModel.from_stored(stored).predict(validation.merged)
@@ -227,7 +231,7 @@ def _record(
     now: datetime,
     plan: CutoffPlan,
     candidates: list[Candidate],
-    champions: dict[str, tuple[str, dict[str, Any]] | None],
+    champions: dict[str, Champion | None],
 ) -> Decision:
     name = candidates[0].name
     decision = decide(name, candidates, champions[name])

@@ -29,7 +29,6 @@ from shop.ml.baselines import ClvModel, RfmModel
 from shop.ml.dataset import CutoffPlan, Examples
 from shop.ml.evaluation import PRIMARY_METRIC, churn_metrics, spend_metrics
 from shop.ml.features import FEATURE_NAMES, FeatureFrame
-from shop.ml.monitoring_stats import reference_distribution
 from shop.ml.onnx_export import snap_thresholds_to_float32, to_onnx
 from shop.ml.scoring import CLV_FEATURES, ServingModel, amount_from_raw, model_input
 
@@ -152,7 +151,6 @@ def _fit_candidates(
         "windows": plan.as_dict(),
         "libraries": library_versions(),
         "training_examples": len(train),
-        "feature_reference": reference_distribution(frame),
     }
     rfm = RfmModel.fit(
         frame.column("recency_days"),

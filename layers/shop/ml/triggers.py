@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from shop.ml.artifacts import ArtifactError, ArtifactStore
 from shop.ml.config import get_ml_settings
-from shop.ml.drift import population_drift, reference_of
+from shop.ml.drift import NO_REFERENCE, population_drift, reference_of
 from shop.ml.features import compute_features
 from shop.ml.runs import RunAlreadyActive, queue_run
 from shop.models import BehaviorEvent, ModelVersion, Order, TrainingRun
@@ -40,7 +40,7 @@ from shop.models import BehaviorEvent, ModelVersion, Order, TrainingRun
 #: The triggers the check itself queues.
 CHECK_TRIGGERS: tuple[str, ...] = ("new_data", "drift")
 _MIN_SAMPLE = 30  # fewer active users in the sample: drift is not judged
-_references: dict[tuple[str, str], tuple[dict[str, Any], datetime | None]] = {}
+_references: dict[tuple[str, str], tuple[dict[str, Any], datetime] | None] = {}
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,12 @@ def _drift(
     if version is None:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "the run kept no model"}
     try:
-        reference, as_of = _reference(store, "churn", version)
+        found = _reference(store, "churn", version)
     except ArtifactError:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "its model is unreadable"}
+    if found is None:
+        return {"drift_psi": None, "drift_feature": None, "drift_note": NO_REFERENCE}
+    reference, as_of = found
     bounds = [b for b in session.execute(_id_bounds()).one() if b is not None]
     if not bounds:
         return {"drift_psi": None, "drift_feature": None, "drift_note": "no active users"}
@@ -188,6 +191,13 @@ def evaluate(
         )
         return found
     found.update(_drift(session, run, now, thresholds.drift_sample, store))
+    if found.get("drift_note") == NO_REFERENCE:
+        found["trigger"] = "drift"
+        found["reason"] = (
+            f"the model of run {run.id} was {NO_REFERENCE}: a new run keeps one and replaces "
+            "that model if it is the champion"
+        )
+        return found
     psi = found["drift_psi"]
     if psi is not None and psi > thresholds.drift_psi:
         found["trigger"] = "drift"

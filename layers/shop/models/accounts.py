@@ -1,7 +1,5 @@
 """Accounts and sign-in state: users, refresh tokens, failed logins."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import (

@@ -1,7 +1,5 @@
 """Declarative base and the naming convention shared by every table."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import MetaData

@@ -1,7 +1,5 @@
 """Behavior events recorded for the ML models."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """The catalog: products and the inventory ledger."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 

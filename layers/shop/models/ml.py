@@ -1,7 +1,5 @@
 """ML bookkeeping: training runs and the model versions they produced (artifacts live in S3)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

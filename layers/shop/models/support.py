@@ -1,7 +1,5 @@
 """Customer support: chat conversations, their messages, hand-over tickets and chat throttling."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from sqlalchemy import (
@@ -35,7 +33,7 @@ class Conversation(TimestampMixin, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     title: Mapped[str] = mapped_column(String(120), nullable=False, default="")
 
-    messages: Mapped[list[ConversationMessage]] = relationship(
+    messages: Mapped[list["ConversationMessage"]] = relationship(
         back_populates="conversation", order_by="ConversationMessage.id"
     )
 

@@ -167,12 +167,15 @@ def ensure_admin(
     full_name: str = "Administrator",
     reset_password: bool = False,
     promote_existing: bool = False,
+    reactivate: bool = False,
 ) -> User:
     """An active admin with this e-mail: created if missing.
 
     An existing customer account is never promoted unless `promote_existing` says so: whoever
     registered the address chose its password, so promoting it would hand them the shop.
     Promoting sets `password` and signs the account out everywhere, as `reset_password` does.
+    A deactivated admin stays deactivated unless `reactivate` says so: another admin chose
+    that, and a server start (ADMIN_EMAIL) must never undo it.
     """
     email = normalize_email(email)
     user = session.scalar(select(User).where(User.email == email))
@@ -189,6 +192,13 @@ def ensure_admin(
             "whoever registered it chose its password. If that account is yours, promote it "
             f"with `shopfn create-admin --email {email} --promote-existing` (this sets a new "
             "password and signs it out everywhere); otherwise choose another admin e-mail."
+        )
+    if user.role == "admin" and not user.is_active and not reactivate:
+        raise Conflict(
+            f"{email} is an admin account that an admin deactivated, so it was left "
+            "deactivated. To re-activate it on purpose, run `shopfn create-admin --email "
+            f"{email} --reactivate` (this sets a new password and signs it out everywhere), "
+            "or re-activate it from another admin account."
         )
     if user.role != "admin" or reset_password:
         _set_password(session, user, password)
