@@ -16,6 +16,7 @@ from shop.models.commerce import (
     OrderStatusChange,
 )
 from shop.models.ml import ModelVersion, TrainingRun
+from shop.models.payments import PaymentEvent, PaymentRefund, TestModeIntent
 from shop.models.support import (
     Conversation,
     ConversationMessage,
@@ -37,10 +38,13 @@ __all__ = [
     "Order",
     "OrderItem",
     "OrderStatusChange",
+    "PaymentEvent",
+    "PaymentRefund",
     "Product",
     "RefreshToken",
     "SupportRateHit",
     "SupportTicket",
+    "TestModeIntent",
     "ThrottleLock",
     "TimestampMixin",
     "TrainingRun",
