@@ -203,3 +203,52 @@ def test_expiry_cancels_the_intent_unless_stripe_took_the_payment_first(
     deliver(client, *signed(stripe_api.event(intent_id, "payment_intent.succeeded")))
     assert status_of(racing["id"]) == "paid"
     assert stock_of(product) == 4
+
+
+def test_keys_come_from_secrets_manager_and_a_pending_secret_is_never_test_mode(
+    fake_stripe_server: FakeStripe,
+    client: LambdaClient,
+    admin: Account,
+    shopper: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    import boto3
+    from fake_stripe import SECRET_KEY, WEBHOOK_SECRET
+    from moto import mock_aws
+    from paying import reconfigure
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "STRIPE_API_BASE": fake_stripe_server.api_base,
+        "STRIPE_MAX_RETRIES": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    fake_stripe_server.reset()
+    product = new_product(client, admin, stock=5)
+    try:
+        with mock_aws():
+            secrets = boto3.client("secretsmanager")
+            arn = secrets.create_secret(
+                Name="shopfn/stripe", SecretString='{"pending": true, "nonce": "x"}'
+            )["ARN"]
+            monkeypatch.setenv("STRIPE_SECRET_ARN", arn)
+            reconfigure()
+            assert client.get("/payments/config").json()["test_mode"] is False
+            add_to_cart(client, shopper, product, 1)
+            pending = checkout(client, shopper, key="k")
+            assert pending.status == 503 and "not set up yet" in pending.json()["detail"]
+
+            keys = {"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}
+            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(keys))
+            reconfigure()
+            ready = checkout(client, shopper, key="k")
+            assert ready.status == 200, ready.body
+            assert ready.json()["payment"]["provider"] == "stripe"
+            assert ready.json()["payment"]["payment_intent_id"] in fake_stripe_server.intents
+    finally:
+        monkeypatch.undo()
+        reconfigure()
