@@ -50,6 +50,19 @@ WHY_NOT_BY_HAND: dict[str, str] = {
     "partially_refunded": "Refund part of the order with POST /payments/orders/{id}/refunds.",
 }
 
+#: Each status in plain words, for shoppers (the assistant, the storefront).
+STATUS_WORDS: dict[str, str] = {
+    "awaiting_payment": "waiting for payment",
+    "payment_failed": "payment failed",
+    "paid": "paid",
+    "shipped": "shipped",
+    "delivered": "delivered",
+    "expired": "not paid in time",
+    "cancelled": "cancelled",
+    "partially_refunded": "partly refunded",
+    "refunded": "refunded",
+}
+
 
 @dataclass(frozen=True)
 class Actor:
