@@ -16,6 +16,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -264,10 +266,15 @@ def test_mode_webhook_secret() -> str:
     settings = get_settings()
     if settings.stripe_webhook_secret:
         return settings.stripe_webhook_secret
-    path = settings.data_dir / "test_mode_webhook_secret"
+    return _local_secret(settings.data_dir / "test_mode_webhook_secret")
+
+
+@lru_cache(maxsize=4)
+def _local_secret(path: Path) -> str:
+    """The secret in `path`, created first if need be (read once per process)."""
     with _secret_lock:
         if not path.exists():
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
