@@ -112,7 +112,8 @@ class StripeProvider:
 
 
 def _refused(exc: stripe.StripeError) -> ProviderRefused:
-    error = (exc.json_body or {}).get("error") or {}
+    body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+    error = body.get("error") or {}
     intent = error.get("payment_intent") or {}
     return ProviderRefused(
         error.get("message") or str(exc.user_message or "The payment provider refused."),

@@ -110,20 +110,24 @@ class TestModeProvider:
         return _intent(self._row(intent_id))
 
     def cancel_intent(self, intent_id: str) -> Intent:
-        changed = self.session.execute(
+        cancel = (
             update(TestModeIntent)
             .where(TestModeIntent.id == intent_id, TestModeIntent.status.in_(OPEN_STATUSES))
             .values(status="canceled")
             .execution_options(synchronize_session=False)
         )
+        if self.session.get_bind().dialect.update_returning:  # one round trip, not two
+            canceled = self.session.execute(cancel.returning(TestModeIntent)).scalar()
+            if canceled is not None:
+                return _intent(canceled)
+        elif self.session.execute(cancel).rowcount == 1:  # type: ignore[attr-defined]
+            return _intent(self._row(intent_id))
         row = self._row(intent_id)
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise ProviderRefused(
-                f"You cannot cancel this PaymentIntent because it has a status of {row.status}.",
-                code="payment_intent_unexpected_state",
-                state=row.status,
-            )
-        return _intent(row)
+        raise ProviderRefused(
+            f"You cannot cancel this PaymentIntent because it has a status of {row.status}.",
+            code="payment_intent_unexpected_state",
+            state=row.status,
+        )
 
     def refund(self, intent_id: str, *, amount: int, idempotency_key: str) -> Refund:
         row = self._row(intent_id)

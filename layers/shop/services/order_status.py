@@ -140,6 +140,7 @@ def restock(session: Session, order_id: int, reason: str, actor: Actor) -> None:
             .values(stock=Product.stock + quantity)
             .execution_options(synchronize_session=False)
         )
+        stock_after: int | None
         if returning:
             stock_after = session.execute(statement.returning(Product.stock)).scalar_one()
         else:

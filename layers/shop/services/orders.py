@@ -54,8 +54,9 @@ class Viewer:
 
     def actor_for(self, order: Order) -> Actor:
         """The history's actor: the order's own shopper, else an admin."""
-        kind = "shopper" if order.user_id == self.user_id else "admin"
-        return Actor(kind, self.user_id)
+        if order.user_id == self.user_id:
+            return Actor("shopper", self.user_id)
+        return Actor("admin", self.user_id)
 
 
 @dataclass(frozen=True)
