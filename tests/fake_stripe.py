@@ -156,6 +156,12 @@ class FakeStripe:
         parts = path.strip("/").split("/")
         with self._lock:
             if method == "POST" and parts == ["v1", "payment_intents"]:
+                if int(params["amount"]) < 50:
+                    return 400, _error(
+                        "invalid_request_error",
+                        "amount_too_small",
+                        "Amount must be at least $0.50 usd",
+                    )
                 return 200, self._create_intent(params)
             if len(parts) >= 3 and parts[:2] == ["v1", "payment_intents"]:
                 intent = self.intents.get(parts[2])

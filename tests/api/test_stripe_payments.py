@@ -125,6 +125,21 @@ def test_stripe_being_down_at_checkout_keeps_the_order_for_the_retry(
     assert back.status == 200 and back.json()["payment"]["payment_intent_id"] in stripe_api.intents
 
 
+def test_an_order_stripe_refuses_to_charge_is_cancelled_with_its_stock_back(
+    stripe_api: FakeStripe, client: LambdaClient, admin: Account, shopper: Account
+) -> None:
+    product = new_product(client, admin, price="0.10", stock=5)
+    add_to_cart(client, shopper, product, 2)
+    reply = checkout(client, shopper, key="tiny")
+    assert reply.status == 409 and reply.is_problem
+    assert "at least $0.50" in reply.json()["detail"]
+    assert status_of(reply.json()["order_id"]) == "cancelled"
+    assert stock_of(product) == 5
+    again = checkout(client, shopper, key="tiny")
+    assert again.status == 200 and again.json()["status"] == "cancelled"
+    assert again.json()["payment"] is None
+
+
 def test_webhooks_signed_by_stripe_pay_and_forgeries_do_not(
     stripe_api: FakeStripe, client: LambdaClient, admin: Account, shopper: Account
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -114,15 +114,13 @@ def move(session: Session, order: Order, new_status: str, actor: Actor) -> None:
     now = utcnow()
     order.status = new_status
     order.updated_at = now
-    session.add(
-        OrderStatusChange(
-            order_id=order.id,
-            status=new_status,
-            at=now,
-            actor_id=actor.user_id,
-            actor_kind=actor.kind,
-        )
+    change = OrderStatusChange(
+        order_id=order.id, status=new_status, at=now, actor_id=actor.user_id, actor_kind=actor.kind
     )
+    if "status_history" in inspect(order).dict:  # loaded: keep what callers return in step
+        order.status_history.append(change)
+    else:  # never load the history just to add to it (the webhook's hot path)
+        session.add(change)
 
 
 def restock(session: Session, order_id: int, reason: str, actor: Actor) -> None:

@@ -125,7 +125,7 @@ def place_order(
     assert claim.record_id is not None
     try:
         order = _checkout(session, user_id, shipping_address)
-        payments.prepare(order, order.created_at)
+        payments.prepare(session, order, order.created_at)
         idempotency.complete(session, claim.record_id, order_id=order.id, status=201)
         session.commit()
     except BaseException:

@@ -22,6 +22,7 @@ from shop.payments.provider import ProviderRefused, ProviderUnavailable, to_mino
 from shop.services.order_status import (
     PAID,
     PAID_NOT_SHIPPED,
+    SYSTEM,
     UNPAID,
     Actor,
     lock_order,
@@ -46,13 +47,20 @@ class PaymentStart:
     currency: str
 
 
-def prepare(order: Order, now: datetime) -> None:
-    """Give a new order its currency, provider, idempotency part and hold (not committed)."""
+def prepare(session: Session, order: Order, now: datetime) -> None:
+    """Give a new order its currency, provider, idempotency part and hold (not committed).
+
+    An order with nothing to pay (a total of 0) is paid at once, by the shop: there is no
+    payment for a provider to confirm.
+    """
     settings = get_settings()
     order.currency = settings.shop_currency.upper()
     order.payment_provider = "test_mode" if in_test_mode() else "stripe"
     order.payment_ref = uuid.uuid4().hex
     order.hold_until = now + timedelta(minutes=settings.payment_hold_minutes)
+    if order.total <= 0:
+        move(session, order, "paid", SYSTEM)
+        order.paid_at = now
 
 
 def provider_key(order: Order, purpose: str) -> str:
@@ -87,6 +95,14 @@ def ensure_intent(session: Session, order: Order) -> PaymentStart | None:
             )
             session.commit()
             order.payment_intent_id = intent.id
+    except ProviderRefused as exc:  # e.g. an amount below the provider's minimum
+        session.rollback()
+        _give_up(session, order.id)
+        raise Conflict(
+            f"The payment service refused this order ({exc.message}), so it was cancelled "
+            "and its items went back to stock.",
+            extra={"order_id": order.id},
+        ) from exc
     except ProviderUnavailable as exc:
         session.rollback()
         raise Unavailable(
@@ -103,6 +119,15 @@ def ensure_intent(session: Session, order: Order) -> PaymentStart | None:
         amount=order.total,
         currency=order.currency,
     )
+
+
+def _give_up(session: Session, order_id: int) -> None:
+    """Cancel an order whose payment the provider refused to create (stock back)."""
+    order = lock_order(session, order_id)
+    if order is not None and order.status in UNPAID:
+        move(session, order, "cancelled", SYSTEM)
+        restock(session, order_id, f"order {order_id} cancelled: payment refused", SYSTEM)
+    session.commit()
 
 
 def cancel_intent(session: Session, provider: PaymentProvider, order: Order) -> None:
