@@ -13,7 +13,14 @@ from shop.services import orders
 from shop.services.orders import Viewer
 from shop.tokens import Principal
 
-from .schemas import CheckoutIn, OrderOut, OrderStatus, StatusIn
+from .schemas import (
+    CheckoutIn,
+    CheckoutOut,
+    OrderOut,
+    OrderStatus,
+    PaymentStartOut,
+    StatusIn,
+)
 
 router = APIRouter(tags=["orders"])
 
@@ -38,7 +45,7 @@ def _checked_key(key: str | None) -> str:
     return key
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckoutOut)
 def place_order(
     body: CheckoutIn,
     principal: CurrentUser,
@@ -46,7 +53,8 @@ def place_order(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Check out the caller's cart: 201 new order, or 200 with the order a retry already made."""
+    """Check out the caller's cart: 201 new order awaiting payment (with what the page needs
+    to take the payment), or 200 with the order a retry already made."""
     placed = orders.place_order(
         session,
         principal.user_id,
@@ -58,7 +66,10 @@ def place_order(
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/orders/{placed.order.id}"
-    return placed.order
+    out = CheckoutOut.model_validate(placed.order)
+    if placed.payment is not None:
+        out.payment = PaymentStartOut.model_validate(placed.payment)
+    return out
 
 
 @router.get("", response_model=Page[OrderOut])
@@ -87,11 +98,11 @@ def get_order(order_id: IdPath, principal: CurrentUser, session: SessionDep) -> 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_order(order_id: IdPath, principal: CurrentUser, session: SessionDep) -> Any:
-    """Cancel a pending or paid order; its stock goes back once."""
+    """Cancel an unpaid order, or refund a paid one that has not shipped; stock goes back once."""
     return orders.cancel_order(session, order_id, _viewer(principal))
 
 
 @router.patch("/{order_id}/status", response_model=OrderOut)
 def change_status(order_id: IdPath, body: StatusIn, admin: AdminUser, session: SessionDep) -> Any:
-    """Move an order along pending -> paid -> shipped -> delivered, or cancel it (admins)."""
+    """Ship, deliver or cancel an order (admins); payment states can't be set by hand."""
     return orders.change_status(session, order_id, body.status, _viewer(admin))

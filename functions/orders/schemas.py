@@ -9,7 +9,17 @@ from pydantic import Field
 
 from shop.http.schemas import MoneyOut, RequestBody, Response, SafeStr
 
-OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
+OrderStatus = Literal[
+    "awaiting_payment",
+    "paid",
+    "shipped",
+    "delivered",
+    "payment_failed",
+    "expired",
+    "cancelled",
+    "partially_refunded",
+    "refunded",
+]
 
 
 class ShippingAddress(RequestBody):
@@ -46,6 +56,7 @@ class StatusChangeOut(Response):
     status: str
     at: datetime
     actor_id: int | None
+    actor_kind: Literal["shopper", "admin", "provider", "system"]
 
 
 class OrderOut(Response):
@@ -60,8 +71,27 @@ class OrderOut(Response):
     total: MoneyOut
     shipping_address: dict[str, str | None]
     status_history: list[StatusChangeOut]
+    currency: str | None
+    refunded_total: MoneyOut
+    hold_until: datetime | None
+    paid_at: datetime | None
+    payment_error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class PaymentStartOut(Response):
+    provider: Literal["stripe", "test_mode"]
+    test_mode: bool
+    payment_intent_id: str
+    client_secret: str | None
+    publishable_key: str | None
+    amount: MoneyOut
+    currency: str
+
+
+class CheckoutOut(OrderOut):
+    payment: PaymentStartOut | None = None
 
 
 class DaySalesOut(Response):

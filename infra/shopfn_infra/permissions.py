@@ -13,6 +13,7 @@ class Grant(StrEnum):
     INVOKE_SELF = "invoke-self"  # queue an asynchronous run of itself
     DASHBOARD_PROXY = "dashboard-proxy"  # believe the address the dashboard forwards
     SEND_EMAIL = "send-email"  # campaign messages through SES, from the shop's identity only
+    STRIPE_KEYS = "stripe-keys"  # the Stripe secret key and webhook signing secret
 
 
 GRANTS: dict[str, frozenset[Grant]] = {
@@ -24,6 +25,9 @@ GRANTS: dict[str, frozenset[Grant]] = {
     "campaigns": frozenset({Grant.ARTIFACTS_READ, Grant.SEND_EMAIL}),
     "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF, Grant.SEND_EMAIL}),
     "support": frozenset({Grant.OPENAI_KEY, Grant.DASHBOARD_PROXY}),  # chats per address
+    # checkout creates the PaymentIntent; payments verifies webhooks, refunds, expires
+    "orders": frozenset({Grant.STRIPE_KEYS}),
+    "payments": frozenset({Grant.STRIPE_KEYS}),
 }
 
 

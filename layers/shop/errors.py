@@ -16,6 +16,12 @@ class ShopError(Exception):
         self.extra = extra or {}
 
 
+class BadRequest(ShopError):
+    """A request that can't be read at all, such as a webhook whose signature fails (400)."""
+
+    title = "Bad Request"
+
+
 class NotFound(ShopError):
     title = "Not Found"
 

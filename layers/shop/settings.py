@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from shop.env_settings import EnvSettings
 
@@ -153,19 +153,64 @@ class Settings(EnvSettings):
     )
     ses_configuration_set: str | None = None
 
+    # Payments (shop.payments): Stripe when STRIPE_SECRET_KEY (or its secret) is set, else
+    # the local test mode with Stripe's test card numbers.
+    shop_currency: str = Field(
+        default="USD", pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code orders are paid in"
+    )
+    stripe_secret_key: str | None = Field(
+        default=None, description="Stripe secret key (sk_...); test mode when unset"
+    )
+    stripe_webhook_secret: str | None = Field(
+        default=None, description="Signing secret of the Stripe webhook endpoint (whsec_...)"
+    )
+    stripe_publishable_key: str | None = Field(
+        default=None, description="Publishable key (pk_...) the checkout page loads Stripe.js with"
+    )
+    stripe_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret holding secret_key, webhook_secret and "
+        "publishable_key as JSON (AWS)",
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Another Stripe API address (tests' fake server); Stripe's own"
+    )
+    stripe_timeout_seconds: float = Field(default=8.0, gt=0, le=25, description="Per attempt")
+    stripe_max_retries: int = Field(default=1, ge=0, le=3)
+    payment_hold_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Stock of an unpaid order is held this long; then the order expires",
+    )
+    payment_expiry_batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Unpaid orders read per expiry batch"
+    )
+    payment_expiry_schedule: str = Field(
+        default="every:60",
+        description="Local expiry schedule under `shopfn serve`: 'HH:MM' UTC, "
+        "'every:SECONDS' or 'off'",
+    )
+    payment_event_retention_days: int = Field(
+        default=30,
+        ge=4,
+        le=3650,
+        description="Handled webhook events are kept this long (Stripe retries for 3 days)",
+    )
+
     max_body_bytes: int = 1024 * 1024
     artifact_bucket: str | None = None
     aws_endpoint_url: str | None = None
 
-    @field_validator("housekeeping_schedule")
+    @field_validator("housekeeping_schedule", "payment_expiry_schedule")
     @classmethod
-    def _schedule_shape(cls, value: str) -> str:
+    def _schedule_shape(cls, value: str, info: ValidationInfo) -> str:
         spec = value.strip().lower()
         every = spec.startswith("every:") and SCHEDULE_PATTERN.fullmatch(spec)
         if not SCHEDULE_PATTERN.fullmatch(spec) or (every and float(spec[6:]) <= 0):
             raise ValueError(
-                "HOUSEKEEPING_SCHEDULE must be 'HH:MM' (UTC), 'every:SECONDS' (more than 0) "
-                f"or 'off', not {value!r}"
+                f"{str(info.field_name).upper()} must be 'HH:MM' (UTC), 'every:SECONDS' "
+                f"(more than 0) or 'off', not {value!r}"
             )
         return value
 

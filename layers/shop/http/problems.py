@@ -18,6 +18,7 @@ from shop.logging import get_logger, log_failure
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_ERROR: dict[type[errors.ShopError], int] = {
+    errors.BadRequest: 400,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.InvalidInput: 422,

@@ -21,6 +21,7 @@ from shop.models.commerce import (
 from shop.models.coupons import Coupon, CouponRedemption
 from shop.models.ml import ModelVersion, TrainingRun
 from shop.models.retention import CampaignAssignment, OutboxMessage, RetentionCampaign
+from shop.models.payments import PaymentEvent, PaymentRefund, TestModeIntent
 from shop.models.support import (
     Conversation,
     ConversationMessage,
@@ -46,11 +47,14 @@ __all__ = [
     "OrderItem",
     "OrderStatusChange",
     "OutboxMessage",
+    "PaymentEvent",
+    "PaymentRefund",
     "Product",
     "RefreshToken",
     "RetentionCampaign",
     "SupportRateHit",
     "SupportTicket",
+    "TestModeIntent",
     "ThrottleLock",
     "TimestampMixin",
     "TrainingRun",

@@ -20,8 +20,25 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.coltypes import BigIntPK, Money, UTCDateTime, utcnow
 from shop.models.base import Base, TimestampMixin
 
-#: Every status an order can have, in the order a happy order goes through them.
-ORDER_STATUSES: tuple[str, ...] = ("pending", "paid", "shipped", "delivered", "cancelled")
+#: Every status an order can have, a happy order's first (see shop.services.order_status).
+ORDER_STATUSES: tuple[str, ...] = (
+    "awaiting_payment",
+    "paid",
+    "shipped",
+    "delivered",
+    "payment_failed",
+    "expired",
+    "cancelled",
+    "partially_refunded",
+    "refunded",
+)
+#: Who made a status change: the shopper, an admin, the payment provider or the shop itself.
+ACTOR_KINDS: tuple[str, ...] = ("shopper", "admin", "provider", "system")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
 
 #: Longest quantity one cart line may hold, and most lines one cart may have.
 MAX_LINE_QUANTITY = 100
@@ -29,7 +46,8 @@ MAX_CART_LINES = 50
 
 #: The partial index of cancellations (`declare_cancellations_index`) and what it holds.
 CANCELLATIONS_INDEX = "ix_order_status_changes_cancelled"
-CANCELLED_ONLY = "status = 'cancelled'"
+#: The changes that end an order's money (migrations 0009, 0010; shop.ml.paid).
+CANCELLED_ONLY = "status IN ('cancelled', 'refunded')"
 
 
 class Cart(TimestampMixin, Base):
@@ -73,7 +91,7 @@ class Order(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="awaiting_payment")
     subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
     total: Mapped[Decimal] = mapped_column(Money, nullable=False)
     #: Taken off by a coupon: total = subtotal - discount, never below zero.
@@ -86,6 +104,23 @@ class Order(TimestampMixin, Base):
     #: Set on orders made by `shopfn import transactions`: a digest of the source line, so
     #: importing the same line again adds nothing. Only imported returns may be negative.
     import_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Payment (migration 0010): null on orders placed before payments or imported.
+    currency: Mapped[str | None] = mapped_column(String(3))
+    payment_provider: Mapped[str | None] = mapped_column(String(20))
+    #: A random part of every provider idempotency key for this order, so two databases (or
+    #: a restored one) never share keys with the same provider account.
+    payment_ref: Mapped[str | None] = mapped_column(String(32))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    #: Stock is held until then; an order still unpaid after it expires.
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_total: Mapped[Decimal] = mapped_column(
+        Money, nullable=False, default=Decimal("0.00"), server_default="0"
+    )
+    #: Why the last payment attempt failed, in the provider's words (shown to the shopper).
+    payment_error: Mapped[str | None] = mapped_column(String(500))
+    #: Something an admin must look at (an amount mismatch, a late payment refunded).
+    payment_issue: Mapped[str | None] = mapped_column(String(500))
 
     items: Mapped[list["OrderItem"]] = relationship(
         back_populates="order", order_by="OrderItem.product_id", cascade="all, delete-orphan"
@@ -97,10 +132,7 @@ class Order(TimestampMixin, Base):
     )
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')",
-            name="status_valid",
-        ),
+        CheckConstraint(_one_of("status", ORDER_STATUSES), name="status_valid"),
         CheckConstraint(
             "(subtotal >= 0 AND total >= 0) OR import_key IS NOT NULL",
             name="amounts_non_negative_or_imported",
@@ -111,6 +143,8 @@ class Order(TimestampMixin, Base):
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_created", "created_at"),
+        # The expiry job's walk over unpaid orders past their hold.
+        Index("ix_orders_status_hold", "status", "hold_until"),
         # Covers the admin sales stats' reads of a window of orders (index-only scans).
         Index(
             "ix_orders_stats_window",
@@ -120,6 +154,7 @@ class Order(TimestampMixin, Base):
             "total",
             "item_count",
             "id",
+            "refunded_total",
         ),
     )
 
@@ -161,14 +196,21 @@ class OrderStatusChange(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_kind: Mapped[str] = mapped_column(
+        String(20), nullable=False, default="shopper", server_default="shopper"
+    )
 
     order: Mapped[Order] = relationship(back_populates="status_history")
 
+    __table_args__ = (
+        CheckConstraint(_one_of("actor_kind", ACTOR_KINDS), name="actor_kind_valid"),
+    )
+
 
 def declare_cancellations_index() -> Index:
-    """The partial index of cancellations (migration 0009), added to the metadata on demand.
+    """The partial index of cancellations and refunds (migrations 0009, 0010), declared on demand.
 
-    Only the cancellations, which every ML feature query looks up; PostgreSQL and SQLite
+    Only the changes that end an order's money, which every ML feature query looks up; PostgreSQL and SQLite
     (MariaDB has no partial indexes). Migrations declare it (`shop/migrations/env.py`), so
     autogenerate sees it; importing the models does not: its dialect options would load the
     PostgreSQL and SQLite dialects, about 30 ms of every cold start, health checks included.

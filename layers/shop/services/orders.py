@@ -1,7 +1,9 @@
-"""Orders: checkout that never oversells, status moves, cancellation that returns stock once.
+"""Orders: checkout that never oversells and starts the payment, status moves, and
+cancellation that returns stock once (and refunds a paid order).
 
 Lock order, everywhere: the user's cart row (checkout) or the order row (status moves), then
 products by ascending id. Two transactions therefore never wait on each other in a cycle.
+The status machine itself is `shop.services.order_status`.
 """
 
 from __future__ import annotations
@@ -25,18 +27,21 @@ from shop.models import (
     Product,
 )
 from shop.pagination import PageRequest, PageResult, paginate
-from shop.services import coupons, idempotency
+from shop.payments import get_provider
+from shop.services import coupons, idempotency, payments
 from shop.services.cart import lock_cart
+from shop.services.order_status import (
+    ADMIN_MOVES,
+    PAID_NOT_SHIPPED,
+    UNPAID,
+    WHY_NOT_BY_HAND,
+    Actor,
+    lock_order,
+    move,
+    require_move,
+    restock,
+)
 
-#: Where each status may go next; everything else is refused with 409.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "pending": ("paid", "cancelled"),
-    "paid": ("shipped", "cancelled"),
-    "shipped": ("delivered",),
-    "delivered": (),
-    "cancelled": (),
-}
-CANCELLABLE: tuple[str, ...] = tuple(s for s, moves in TRANSITIONS.items() if "cancelled" in moves)
 CHECKOUT_SCOPE = "checkout"
 
 
@@ -47,12 +52,20 @@ class Viewer:
     user_id: int
     is_admin: bool = False
 
+    def actor_for(self, order: Order) -> Actor:
+        """The history's actor: the order's own shopper, else an admin."""
+        if order.user_id == self.user_id:
+            return Actor("shopper", self.user_id)
+        return Actor("admin", self.user_id)
+
 
 @dataclass(frozen=True)
 class PlacedOrder:
     order: Order
     #: True when a retry of an earlier request returned its order instead of placing one.
     replayed: bool
+    #: What the checkout page needs to take payment (None once the order is not unpaid).
+    payment: payments.PaymentStart | None = None
 
 
 def _with_details() -> Any:
@@ -103,6 +116,10 @@ def place_order(
 
     A retry with the same key and address returns the first order (`replayed`); the same key
     with another address is InvalidInput; one racing the first request is Conflict.
+
+    The order is committed `awaiting_payment` (stock held) before its PaymentIntent is asked
+    for, so no lock is held while the provider answers. If it does not answer, the order
+    stays and Unavailable says so; the retry (same key) gets the intent the provider made.
     """
     request: dict[str, Any] = {"shipping_address": shipping_address}
     if coupon_code is not None:  # absent, not null: keys of requests without one hash as before
@@ -111,10 +128,12 @@ def place_order(
     claim = idempotency.claim(session, user_id, idempotency_key, digest, scope=CHECKOUT_SCOPE)
     if claim.is_replay:
         assert claim.order_id is not None
-        return PlacedOrder(get_order(session, claim.order_id, Viewer(user_id)), replayed=True)
+        order = get_order(session, claim.order_id, Viewer(user_id))
+        return PlacedOrder(order, replayed=True, payment=payments.ensure_intent(session, order))
     assert claim.record_id is not None
     try:
         order = _checkout(session, user_id, shipping_address, coupon_code=coupon_code)
+        payments.prepare(session, order, order.created_at)
         idempotency.complete(session, claim.record_id, order_id=order.id, status=201)
         session.commit()
     except BaseException:
@@ -122,7 +141,7 @@ def place_order(
         raise
     # The order, its lines and history are all in memory (nothing expires on commit): no need
     # to read them back.
-    return PlacedOrder(order, replayed=False)
+    return PlacedOrder(order, replayed=False, payment=payments.ensure_intent(session, order))
 
 
 def _checkout(
@@ -155,7 +174,7 @@ def _checkout(
     stock_after = _take_stock(session, wanted)
     order = Order(
         user_id=user_id,
-        status="pending",
+        status="awaiting_payment",
         item_count=sum(wanted.values()),
         shipping_address=shipping_address,
         created_at=now,
@@ -175,7 +194,9 @@ def _checkout(
     order.total = order.subtotal  # no shipping fees or taxes yet: total equals subtotal
     if coupon_code is not None:  # one coupon an order: sets discount and total, counts the use
         coupons.redeem_for_order(session, order, coupon_code)
-    order.status_history.append(OrderStatusChange(status="pending", at=now, actor_id=user_id))
+    order.status_history.append(
+        OrderStatusChange(status="awaiting_payment", at=now, actor_id=user_id, actor_kind="shopper")
+    )
     session.add(order)
     session.flush()
     session.add_all(
@@ -271,70 +292,53 @@ def _refuse_short(session: Session, wanted: dict[int, int], short: list[int]) ->
 
 
 def change_status(session: Session, order_id: int, new_status: str, actor: Viewer) -> Order:
-    """The order after moving it to `new_status` (cancel returns stock); Conflict otherwise."""
+    """The order after an admin's move to shipped, delivered or cancelled; Conflict otherwise.
+
+    Payment states come from the provider and the shop only: setting one by hand is a 409
+    that says why.
+    """
     if new_status == "cancelled":
         return cancel_order(session, order_id, actor)
     order = get_order(session, order_id, actor)
-    current = order.status
-    _require_move(current, new_status)
-    now = utcnow()
-    moved = session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status == current)
-        .values(status=new_status, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        return change_status(session, order_id, new_status, actor)  # re-judge the new status
-    session.add(
-        OrderStatusChange(order_id=order_id, status=new_status, at=now, actor_id=actor.user_id)
-    )
+    if new_status not in ADMIN_MOVES:
+        reason = WHY_NOT_BY_HAND.get(new_status, f"{new_status} can't be set by hand.")
+        raise Conflict(
+            reason.replace("{id}", str(order_id)),
+            extra={"status": order.status, "settable": list(ADMIN_MOVES)},
+        )
+    require_move(order.status, new_status)
+    locked = lock_order(session, order_id)
+    assert locked is not None
+    move(session, locked, new_status, actor.actor_for(locked))
     session.commit()
     return get_order(session, order_id, actor)
 
 
 def cancel_order(session: Session, order_id: int, actor: Viewer) -> Order:
-    """The cancelled order, its stock returned exactly once even if cancels race."""
-    order = get_order(session, order_id, actor)
-    now = utcnow()
-    # Only the transaction whose conditional UPDATE matches returns the stock.
-    won = session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_(CANCELLABLE))
-        .values(status="cancelled", updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        current = get_order(session, order_id, actor).status
-        _require_move(current, "cancelled")
-        raise Conflict("The order changed while it was being cancelled; try again.")
-    items = session.execute(
-        select(OrderItem.product_id, OrderItem.quantity)
-        .where(OrderItem.order_id == order_id)
-        .order_by(OrderItem.product_id)
-    ).all()
-    for product_id, quantity in items:
-        session.execute(
-            update(Product)
-            .where(Product.id == product_id)
-            .values(stock=Product.stock + quantity)
-            .execution_options(synchronize_session=False)
+    """The cancelled order, its stock returned exactly once even if cancels race.
+
+    An unpaid order's PaymentIntent is cancelled first (409 if the payment just got
+    through); a paid order that has not shipped is refunded in full and ends `refunded`.
+    """
+    get_order(session, order_id, actor)  # 404 for anyone but its owner or an admin
+    order = lock_order(session, order_id)
+    assert order is not None
+    who = actor.actor_for(order)
+    if order.status in UNPAID:
+        payments.cancel_intent(session, get_provider(session), order)
+        move(session, order, "cancelled", who)
+        restock(session, order_id, f"order {order_id} cancelled", who)
+    elif order.status in PAID_NOT_SHIPPED:
+        payments.refund_locked(
+            session,
+            order,
+            amount=None,
+            actor=who,
+            request_key="cancel",
+            reason="order cancelled",
         )
-        stock_after = session.scalar(select(Product.stock).where(Product.id == product_id))
-        session.add(
-            InventoryMovement(
-                product_id=product_id,
-                delta=quantity,
-                stock_after=stock_after or 0,
-                reason=f"order {order_id} cancelled",
-                actor_id=actor.user_id,
-            )
-        )
-    session.add(
-        OrderStatusChange(order_id=order_id, status="cancelled", at=now, actor_id=actor.user_id)
-    )
+    else:
+        require_move(order.status, "cancelled")
     record_event(
         session,
         "order_cancel",
@@ -347,13 +351,3 @@ def cancel_order(session: Session, order_id: int, actor: Viewer) -> Order:
     )
     session.commit()
     return get_order(session, order_id, actor)
-
-
-def _require_move(current: str, new_status: str) -> None:
-    allowed = TRANSITIONS.get(current, ())
-    if new_status not in allowed:
-        moves = ", ".join(allowed) if allowed else "none (final status)"
-        raise Conflict(
-            f"An order that is {current} cannot become {new_status}; allowed: {moves}.",
-            extra={"status": current, "allowed": list(allowed)},
-        )
