@@ -20,8 +20,8 @@ from shop.models.commerce import (
 )
 from shop.models.coupons import Coupon, CouponRedemption
 from shop.models.ml import ModelVersion, TrainingRun
-from shop.models.retention import CampaignAssignment, OutboxMessage, RetentionCampaign
 from shop.models.payments import PaymentEvent, PaymentRefund, TestModeIntent
+from shop.models.retention import CampaignAssignment, OutboxMessage, RetentionCampaign
 from shop.models.support import (
     Conversation,
     ConversationMessage,

@@ -202,16 +202,14 @@ class OrderStatusChange(Base):
 
     order: Mapped[Order] = relationship(back_populates="status_history")
 
-    __table_args__ = (
-        CheckConstraint(_one_of("actor_kind", ACTOR_KINDS), name="actor_kind_valid"),
-    )
+    __table_args__ = (CheckConstraint(_one_of("actor_kind", ACTOR_KINDS), name="actor_kind_valid"),)
 
 
 def declare_cancellations_index() -> Index:
     """The partial index of cancellations and refunds (migrations 0009, 0010), declared on demand.
 
-    Only the changes that end an order's money, which every ML feature query looks up; PostgreSQL and SQLite
-    (MariaDB has no partial indexes). Migrations declare it (`shop/migrations/env.py`), so
+    Only the changes that end an order's money, which every ML feature query looks up;
+    PostgreSQL and SQLite (MariaDB has no partial indexes). Migrations declare it (`shop/migrations/env.py`), so
     autogenerate sees it; importing the models does not: its dialect options would load the
     PostgreSQL and SQLite dialects, about 30 ms of every cold start, health checks included.
     """
