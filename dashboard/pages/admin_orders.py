@@ -90,12 +90,10 @@ if movable:
     target = to_col.selectbox(
         "New status",
         NEXT[order["status"]],
-        format_func=lambda s: (
-            "Cancelled and refunded"
-            if s == "cancelled" and order["status"] in PAID
-            else MOVE_WORDS[s]
+        format_func=lambda s, was=order["status"]: (
+            "Cancelled and refunded" if s == "cancelled" and was in PAID else MOVE_WORDS[s]
         ),
-        key="adm_move_to",
+        key=f"adm_move_to_{order['id']}",  # each order its own moves
     )
     if go_col.button("Apply", type="primary", key="adm_move_go"):
         if target == "cancelled":
