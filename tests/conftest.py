@@ -43,8 +43,15 @@ def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         }
     )
     os.environ.pop("DATABASE_URL", None)
-    for name in ("OPENAI_API_KEY", "OPENAI_SECRET_ARN", "OPENAI_BASE_URL"):
-        os.environ.pop(name, None)  # a developer's real key must never send tests to OpenAI
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_SECRET_ARN",
+        "OPENAI_BASE_URL",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_SECRET_ARN",
+        "STRIPE_WEBHOOK_SECRET",
+    ):
+        os.environ.pop(name, None)  # a developer's real keys must never reach OpenAI or Stripe
     _reset_caches()
     yield
     os.environ.clear()
@@ -159,6 +166,28 @@ def db(database: str) -> Iterator[str]:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     yield database
+
+
+@pytest.fixture(scope="session")
+def fake_stripe_server() -> Iterator[object]:
+    """The fake Stripe API on 127.0.0.1, for the whole session."""
+    from fake_stripe import FakeStripe
+
+    server = FakeStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_api(fake_stripe_server: object) -> Iterator[object]:
+    """The platform set up for Stripe (the fake server, emptied) for one test."""
+    from fake_stripe import FakeStripe
+    from paying import stripe_configured
+
+    assert isinstance(fake_stripe_server, FakeStripe)
+    fake_stripe_server.reset()
+    with stripe_configured(fake_stripe_server) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -82,6 +82,11 @@ HOUSEKEEPING_TRIGGERS = (
     "the users function owns sign-in state, so it also runs the hourly purge of it "
     "(EventBridge) beside its API (API Gateway); a second function would duplicate its code"
 )
+PAYMENT_EXPIRY_TRIGGERS = (
+    "the payments function owns the payment flow, so it also expires unpaid orders on a "
+    "schedule (EventBridge) beside its API (API Gateway); a second function would duplicate "
+    "its code"
+)
 
 
 def scheduled(function: IConstruct, rule: IConstruct, failures: IConstruct, why: str) -> None:

@@ -29,6 +29,8 @@ class StageConfig:
     retrain_schedule: str = "cron(0 3 * * ? *)"  # nightly, 03:00 UTC
     housekeeping_schedule: str = "rate(1 hour)"  # each run purges what its 20 s allow
     retrain_check_schedule: str = "rate(15 minutes)"  # new-data and drift check
+    payment_expiry_schedule: str = "rate(5 minutes)"  # unpaid orders past their hold
+    shop_currency: str = "USD"  # what orders are paid in (SHOP_CURRENCY)
     # Above this many behavior events a run goes to the ECS task (docs/deploy.md: sizing).
     retrain_ecs_above_events: int = 8_000_000
     #: Empty: the region's first two AZs, as the account sees them at deploy time (Fn::GetAZs).
@@ -86,6 +88,10 @@ class StageConfig:
             retrain_schedule=str(value("retrainSchedule", cls.retrain_schedule)),
             housekeeping_schedule=str(value("housekeepingSchedule", cls.housekeeping_schedule)),
             retrain_check_schedule=str(value("retrainCheckSchedule", cls.retrain_check_schedule)),
+            payment_expiry_schedule=str(
+                value("paymentExpirySchedule", cls.payment_expiry_schedule)
+            ),
+            shop_currency=str(value("shopCurrency", cls.shop_currency)).upper(),
             retrain_ecs_above_events=int(
                 value("retrainEcsAboveEvents", cls.retrain_ecs_above_events)
             ),

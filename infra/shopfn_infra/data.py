@@ -135,6 +135,13 @@ class Database(Construct):
             f"{config.prefix}/openai",
             'OpenAI API key for the support assistant: set {"api_key": "..."} after deploy',
         )
+        self.stripe_secret = _placeholder_secret(
+            self,
+            "StripeKeys",
+            f"{config.prefix}/stripe",
+            'Stripe keys for payments: set {"secret_key": "sk_...", "webhook_secret": '
+            '"whsec_...", "publishable_key": "pk_..."} after deploy',
+        )
         self.dashboard_proxy_secret = secretsmanager.Secret(
             self,
             "DashboardProxySecret",

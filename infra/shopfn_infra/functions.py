@@ -8,6 +8,7 @@ from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shopfn.build import LAYER_ZIP
@@ -87,6 +88,20 @@ def lambda_logs_and_role(
     return log_group, role
 
 
+def _granted_secrets(
+    grants: frozenset[Grant], database: Database
+) -> dict[str, secretsmanager.ISecret]:
+    """The third-party secrets a function's grants let it read, by the variable naming each."""
+    secrets: dict[str, secretsmanager.ISecret] = {}
+    if Grant.OPENAI_KEY in grants:
+        secrets["OPENAI_SECRET_ARN"] = database.openai_secret
+    if Grant.DASHBOARD_PROXY in grants:
+        secrets["DASHBOARD_PROXY_SECRET_ARN"] = database.dashboard_proxy_secret
+    if Grant.STRIPE_KEYS in grants:
+        secrets["STRIPE_SECRET_ARN"] = database.stripe_secret
+    return secrets
+
+
 def is_image(spec: FunctionSpec) -> bool:
     """Functions whose folder holds a Dockerfile deploy as container images."""
     return (ROOT / "functions" / spec.name / "Dockerfile").exists()
@@ -145,10 +160,11 @@ class ShopFunction(Construct):
         environment["JWT_SECRET_ARN"] = jwt_secret.secret_arn
         if Grant.ARTIFACTS_READ in self.grants or Grant.ARTIFACTS_WRITE in self.grants:
             environment["ARTIFACT_BUCKET"] = artifacts.bucket.bucket_name
-        if Grant.OPENAI_KEY in self.grants:
-            environment["OPENAI_SECRET_ARN"] = database.openai_secret.secret_arn
-        if Grant.DASHBOARD_PROXY in self.grants:
-            environment["DASHBOARD_PROXY_SECRET_ARN"] = database.dashboard_proxy_secret.secret_arn
+        granted_secrets = _granted_secrets(self.grants, database)
+        for variable, secret in granted_secrets.items():
+            environment[variable] = secret.secret_arn
+        if Grant.STRIPE_KEYS in self.grants:
+            environment["SHOP_CURRENCY"] = config.shop_currency
 
         common = {
             "function_name": self.function_name,
@@ -194,10 +210,8 @@ class ShopFunction(Construct):
             artifacts.bucket.grant_read_write(role)
         elif Grant.ARTIFACTS_READ in self.grants:
             artifacts.bucket.grant_read(role)
-        if Grant.OPENAI_KEY in self.grants:
-            database.openai_secret.grant_read(role)
-        if Grant.DASHBOARD_PROXY in self.grants:
-            database.dashboard_proxy_secret.grant_read(role)
+        for secret in granted_secrets.values():
+            secret.grant_read(role)
         if Grant.INVOKE_SELF in self.grants:
             # By name, not by reference: a role naming its own function is a cycle in CFN.
             own_arn = Stack.of(self).format_arn(

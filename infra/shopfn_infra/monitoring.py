@@ -1,5 +1,5 @@
-"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining
-and housekeeping runs."""
+"""Alarms that page someone: API 5xx and p99 latency, Lambda throttles, failed retraining,
+housekeeping and payment expiry runs."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class Monitoring(Construct):
         retrain: ShopFunction | None,
         retrain_dead_letters: sqs.IQueue | None,
         housekeeping_dead_letters: sqs.IQueue | None = None,
+        payment_expiry_dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -72,6 +73,7 @@ class Monitoring(Construct):
         dead_letters = (
             ("Retrain", retrain_dead_letters, "A scheduled or queued retraining run"),
             ("Housekeeping", housekeeping_dead_letters, "A scheduled housekeeping purge"),
+            ("PaymentExpiry", payment_expiry_dead_letters, "A scheduled expiry of unpaid orders"),
         )
         for name, queue, what in dead_letters:
             if queue is not None:

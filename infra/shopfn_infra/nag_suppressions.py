@@ -103,6 +103,15 @@ def openai_secret(secret: IConstruct) -> None:
     )
 
 
+def stripe_secret(secret: IConstruct) -> None:
+    acknowledge(
+        secret,
+        "third-party API keys: rolled in Stripe's dashboard, then written here by an operator "
+        "(docs/deploy.md)",
+        "SMG4",
+    )
+
+
 def apis(scope: IConstruct) -> None:
     acknowledge(
         scope,

@@ -12,6 +12,7 @@ class Grant(StrEnum):
     OPENAI_KEY = "openai-key"
     INVOKE_SELF = "invoke-self"  # queue an asynchronous run of itself
     DASHBOARD_PROXY = "dashboard-proxy"  # believe the address the dashboard forwards
+    STRIPE_KEYS = "stripe-keys"  # the Stripe secret key and webhook signing secret
 
 
 GRANTS: dict[str, frozenset[Grant]] = {
@@ -20,6 +21,9 @@ GRANTS: dict[str, frozenset[Grant]] = {
     "predict": frozenset({Grant.ARTIFACTS_READ}),
     "retrain": frozenset({Grant.ARTIFACTS_WRITE, Grant.INVOKE_SELF}),
     "support": frozenset({Grant.OPENAI_KEY, Grant.DASHBOARD_PROXY}),  # chats per address
+    # checkout creates the PaymentIntent; payments verifies webhooks, refunds, expires
+    "orders": frozenset({Grant.STRIPE_KEYS}),
+    "payments": frozenset({Grant.STRIPE_KEYS}),
 }
 
 

@@ -19,6 +19,7 @@ from shopfn_infra.migrations import SchemaMigrations
 from shopfn_infra.ml import RETRAIN_TIMEOUT, RetrainSchedule
 from shopfn_infra.monitoring import Monitoring
 from shopfn_infra.network import Network
+from shopfn_infra.payment_expiry import PAYMENT_EXPIRY_FUNCTION, PaymentExpirySchedule
 from shopfn_infra.permissions import Grant
 from shopfn_infra.retrain_task import RetrainTask
 
@@ -60,7 +61,8 @@ class ShopfnStack(Stack):
             functions[spec.name] = function
             nag.lambda_function(
                 function,
-                asynchronous_failures_handled=is_retrain or spec.name == HOUSEKEEPING_FUNCTION,
+                asynchronous_failures_handled=is_retrain
+                or spec.name in (HOUSEKEEPING_FUNCTION, PAYMENT_EXPIRY_FUNCTION),
             )
 
         apis = RestApis(self, "Apis", config=config, manifest=manifest, functions=functions)
@@ -89,6 +91,7 @@ class ShopfnStack(Stack):
             if users
             else None
         )
+        expiry = self._payment_expiry(config, functions.get(PAYMENT_EXPIRY_FUNCTION))
         dashboard = Dashboard(
             self,
             "Dashboard",
@@ -107,17 +110,10 @@ class ShopfnStack(Stack):
             retrain=retrain,
             retrain_dead_letters=schedule.dead_letters if schedule else None,
             housekeeping_dead_letters=housekeeping.dead_letters if housekeeping else None,
+            payment_expiry_dead_letters=expiry.dead_letters if expiry else None,
         )
 
-        for name, api in apis.apis.items():
-            CfnOutput(self, f"{name.title()}ApiUrl", value=api.url)
-        CfnOutput(
-            self,
-            "DashboardUrl",
-            value=f"http://{dashboard.service.load_balancer.load_balancer_dns_name}",
-        )
-        CfnOutput(self, "ArtifactBucket", value=artifacts.bucket.bucket_name)
-        CfnOutput(self, "OpenAiSecretArn", value=database.openai_secret.secret_arn)
+        self._outputs(apis, dashboard, artifacts, database)
         bucket = self.resolve(self.get_logical_id(artifacts.bucket.node.default_child))
         for function in functions.values():
             if Grant.ARTIFACTS_WRITE in function.grants:
@@ -129,6 +125,7 @@ class ShopfnStack(Stack):
         nag.jwt_key_secret(database.jwt_signing_secret)
         nag.jwt_key_secret(database.jwt_verify_secret)
         nag.openai_secret(database.openai_secret)
+        nag.stripe_secret(database.stripe_secret)
         nag.apis(apis)
         nag.dashboard(dashboard, database.dashboard_proxy_secret)
         if schedule:
@@ -147,6 +144,35 @@ class ShopfnStack(Stack):
                 housekeeping.dead_letters,
                 lint.HOUSEKEEPING_TRIGGERS,
             )
+
+    def _payment_expiry(
+        self, config: StageConfig, payments: ShopFunction | None
+    ) -> PaymentExpirySchedule | None:
+        """The rule that expires unpaid orders in the payments function (if it is deployed)."""
+        if payments is None:
+            return None
+        expiry = PaymentExpirySchedule(
+            self, "PaymentExpiry", config=config, payments=payments.function
+        )
+        nag.retrain_failures(expiry.dead_letters, runs="payment expiry runs")
+        lint.scheduled(
+            payments.function, expiry.rule, expiry.dead_letters, lint.PAYMENT_EXPIRY_TRIGGERS
+        )
+        return expiry
+
+    def _outputs(
+        self, apis: RestApis, dashboard: Dashboard, artifacts: ArtifactStore, database: Database
+    ) -> None:
+        for name, api in apis.apis.items():
+            CfnOutput(self, f"{name.title()}ApiUrl", value=api.url)
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"http://{dashboard.service.load_balancer.load_balancer_dns_name}",
+        )
+        CfnOutput(self, "ArtifactBucket", value=artifacts.bucket.bucket_name)
+        CfnOutput(self, "OpenAiSecretArn", value=database.openai_secret.secret_arn)
+        CfnOutput(self, "StripeSecretArn", value=database.stripe_secret.secret_arn)
 
     @property
     def availability_zones(self) -> list[str]:

@@ -96,6 +96,7 @@ _PURGED_LABELS = {
     "throttle_locks": "idle sign-in and chat throttle keys",
     "support_conversations": "expired anonymous chats",
     "behavior_events": "behavior events past their retention",
+    "payment_events": "payment events handled long ago",
 }
 
 
@@ -126,6 +127,26 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
     print(f"removed {report.total} old rows in {report.seconds:.1f} s")
     for name, count in report.purged.items():
         print(f"  {count:>9}  {_PURGED_LABELS.get(name, name)}")
+    return 0
+
+
+def _cmd_expire_payments(args: argparse.Namespace) -> int:
+    import json
+
+    from shop.db import get_engine
+    from shop.migrate import upgrade
+    from shop.services.payment_expiry import expire_unpaid
+
+    upgrade()
+    report = expire_unpaid(get_engine(), batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    print(f"{report.expired} unpaid orders expired in {report.seconds:.1f} s; their stock is back")
+    if report.paying:
+        print(f"{report.paying} were paid just now and are left to their payment")
+    if report.retry:
+        print(f"{report.retry} could not reach the payment service; the next run retries them")
     return 0
 
 
@@ -214,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     housekeeping.add_argument("--json", action="store_true", help="print the counts as JSON")
     housekeeping.set_defaults(run=_cmd_housekeeping)
+    expire = commands.add_parser(
+        "expire-payments",
+        help="give back the stock of orders not paid in time (runs on a schedule too)",
+    )
+    expire.add_argument(
+        "--batch-size",
+        type=_expiry_batch_size,
+        help="orders read per batch (default: PAYMENT_EXPIRY_BATCH_SIZE)",
+    )
+    expire.add_argument("--json", action="store_true", help="print the counts as JSON")
+    expire.set_defaults(run=_cmd_expire_payments)
     add_ml_commands(commands)
     return parser
 
@@ -226,6 +258,17 @@ def _batch_size(raw: str) -> int:
         value = 0
     if not 100 <= value <= 100_000:
         raise argparse.ArgumentTypeError(f"must be a whole number from 100 to 100000, not {raw!r}")
+    return value
+
+
+def _expiry_batch_size(raw: str) -> int:
+    """--batch-size of expire-payments: a whole number of orders from 1 to 10000."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 10000, not {raw!r}")
     return value
 
 

@@ -1,6 +1,6 @@
 """The local stand-in for the EventBridge rules: RETRAIN_SCHEDULE fires the retrain function,
 RETRAIN_CHECK_SCHEDULE its new-data and drift check, HOUSEKEEPING_SCHEDULE the users
-function's purge.
+function's purge, PAYMENT_EXPIRY_SCHEDULE the payments function's expiry of unpaid orders.
 
 `HH:MM` fires daily at that UTC time, `every:SECONDS` at a fixed interval (demos, tests),
 `off` never. Each firing sends what the rule sends in AWS: the `Scheduled Event` shape, or
@@ -22,6 +22,7 @@ from shopfn.manifest import load_manifest
 log = logging.getLogger("shopfn.scheduler")
 RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-nightly-retrain"
 HOUSEKEEPING_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-housekeeping"
+PAYMENT_EXPIRY_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-payment-expiry"
 #: The fixed input of the retrain check rule (see functions/retrain/dispatch.py).
 CHECK_EVENT: dict[str, Any] = {"shopfn_retrain_check": True}
 
@@ -118,4 +119,16 @@ def start_check_scheduler() -> FunctionScheduler | None:
         get_ml_settings().retrain_check_schedule,
         payload=CHECK_EVENT,
         job="check for new data and drift",
+    )
+
+
+def start_payment_expiry_scheduler() -> FunctionScheduler | None:
+    """Start the expiry of unpaid orders from PAYMENT_EXPIRY_SCHEDULE (None when `off`)."""
+    from shop.settings import get_settings
+
+    return _start(
+        get_settings().payment_expiry_schedule,
+        function="payments",
+        rule_arn=PAYMENT_EXPIRY_RULE_ARN,
+        job="expiry of unpaid orders",
     )

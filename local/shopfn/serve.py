@@ -115,8 +115,18 @@ def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tu
         ("Database", database),
         ("Model store", ArtifactStore.from_settings().location),
         ("Retrain", _schedule_words(retrain_schedule)),
+        ("Payments", _payments_words()),
     ]
     return rows
+
+
+def _payments_words() -> str:
+    """How the shop takes payment: Stripe, or the test mode (said plainly: no money moves)."""
+    from shop.payments import in_test_mode
+
+    if in_test_mode():
+        return "test mode (no Stripe key): pay with card 4242 4242 4242 4242; no money moves"
+    return "Stripe (STRIPE_SECRET_KEY)"
 
 
 def share_dashboard_proxy_secret() -> str:
@@ -203,12 +213,14 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     from shopfn.scheduler import (
         start_check_scheduler,
         start_housekeeping_scheduler,
+        start_payment_expiry_scheduler,
         start_scheduler,
     )
 
     scheduler = start_scheduler()
     housekeeping = start_housekeeping_scheduler()
     check = start_check_scheduler()
+    expiry = start_payment_expiry_scheduler()
     dashboard = None
     if options.dashboard_port is not None:
         from shopfn.dashboard import Dashboard, api_url
@@ -235,5 +247,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
             housekeeping.stop()
         if check is not None:
             check.stop()
+        if expiry is not None:
+            expiry.stop()
         if dashboard is not None:
             dashboard.stop()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from paying import pay
 from shopping import (
     ADDRESS,
     add_to_cart,
@@ -41,6 +42,11 @@ ORDER_FIELDS = {
     "total",
     "shipping_address",
     "status_history",
+    "currency",
+    "refunded_total",
+    "hold_until",
+    "paid_at",
+    "payment_error",
     "created_at",
     "updated_at",
 }
@@ -84,9 +90,9 @@ def test_checkout_turns_the_cart_into_an_order_in_one_go(
     reply = checkout(client, shopper)
     assert reply.status == 201, reply.body
     order = reply.json()
-    assert set(order) == ORDER_FIELDS
+    assert set(order) == ORDER_FIELDS | {"payment"}
     assert reply.headers["location"] == f"/orders/{order['id']}"
-    assert order["status"] == "pending"
+    assert order["status"] == "awaiting_payment"
     assert order["user_id"] == shopper.id
     assert [
         (i["name"], i["unit_price"], i["quantity"], i["line_total"]) for i in order["items"]
@@ -96,8 +102,11 @@ def test_checkout_turns_the_cart_into_an_order_in_one_go(
     ]
     assert (order["subtotal"], order["total"], order["item_count"]) == ("60.17", "60.17", 5)
     assert order["shipping_address"] == {**ADDRESS, "line2": None}
-    assert [h["status"] for h in order["status_history"]] == ["pending"]
+    assert [h["status"] for h in order["status_history"]] == ["awaiting_payment"]
     assert order["status_history"][0]["actor_id"] == shopper.id
+    assert order["status_history"][0]["actor_kind"] == "shopper"
+    assert order["payment"]["test_mode"] is True
+    assert (order["payment"]["amount"], order["currency"]) == ("60.17", "USD")
     assert (stock_of(kettle), stock_of(spoon)) == (7, 8)
     assert client.get("/cart", token=shopper.access_token).json()["items"] == []
     assert events_of(shopper.id, "checkout") == [
@@ -311,7 +320,7 @@ def test_another_users_order_is_404_but_admins_see_it(
     assert client.post(f"{path}/cancel", token=stranger.access_token).status == 404
     assert client.get(path, token=admin.access_token).json()["id"] == order["id"]
     assert client.get("/orders/999999", token=shopper.access_token).status == 404
-    assert client.get(path, token=shopper.access_token).json()["status"] == "pending"
+    assert client.get(path, token=shopper.access_token).json()["status"] == "awaiting_payment"
 
 
 def test_orders_are_listed_newest_first_and_filter_by_status(
@@ -360,7 +369,11 @@ def test_cancel_returns_the_stock_and_records_the_move(
     reply = client.post(f"/orders/{order['id']}/cancel", token=shopper.access_token)
     assert reply.status == 200
     assert reply.json()["status"] == "cancelled"
-    assert [h["status"] for h in reply.json()["status_history"]] == ["pending", "cancelled"]
+    history = reply.json()["status_history"]
+    assert [(h["status"], h["actor_kind"]) for h in history] == [
+        ("awaiting_payment", "shopper"),
+        ("cancelled", "shopper"),
+    ]
     assert stock_of(product) == 5
     assert events_of(shopper.id, "order_cancel")[0][2]["order_id"] == order["id"]
     again = client.post(f"/orders/{order['id']}/cancel", token=shopper.access_token)
@@ -375,39 +388,67 @@ def test_status_moves_forward_only_and_each_is_recorded(
     order_id = place(client, shopper, [(product, 1)])["id"]
     refused = set_status(client, admin, order_id, "shipped")
     assert refused.status == 409
-    assert refused.json()["allowed"] == ["paid", "cancelled"]
-    assert "paid, cancelled" in refused.json()["detail"]
-    for status in ("paid", "shipped", "delivered"):
+    assert refused.json()["allowed"] == ["paid", "payment_failed", "expired", "cancelled"]
+    assert "paid, payment_failed, expired, cancelled" in refused.json()["detail"]
+    assert pay(client, shopper, order_id).status == 200
+    for status in ("shipped", "delivered"):
         reply = set_status(client, admin, order_id, status)
         assert reply.status == 200, reply.body
         assert reply.json()["status"] == status
     history = reply.json()["status_history"]
-    assert [h["status"] for h in history] == ["pending", "paid", "shipped", "delivered"]
-    assert [h["actor_id"] for h in history] == [shopper.id, admin.id, admin.id, admin.id]
+    assert [(h["status"], h["actor_kind"], h["actor_id"]) for h in history] == [
+        ("awaiting_payment", "shopper", shopper.id),
+        ("paid", "provider", None),
+        ("shipped", "admin", admin.id),
+        ("delivered", "admin", admin.id),
+    ]
     cancel = client.post(f"/orders/{order_id}/cancel", token=shopper.access_token)
     assert cancel.status == 409
     assert "delivered" in cancel.json()["detail"]
-    assert set_status(client, admin, order_id, "pending").status == 409
+    assert set_status(client, admin, order_id, "awaiting_payment").status == 409
     assert stock_of(product) == 4
     assert count_rows(OrderStatusChange, order_id=order_id) == 4
 
 
-def test_shipped_orders_cannot_be_cancelled_but_paid_ones_can_by_an_admin(
+def test_admins_can_not_set_paid_by_hand_and_are_told_why(
     client: LambdaClient, admin: Account, shopper: Account
 ) -> None:
-    product = new_product(client, admin, stock=5)
+    order_id = place(client, shopper, [(new_product(client, admin), 1)])["id"]
+    for status in ("paid", "refunded", "partially_refunded", "expired", "payment_failed"):
+        reply = set_status(client, admin, order_id, status)
+        assert reply.status == 409, (status, reply.body)
+        assert reply.is_problem
+        assert reply.json()["settable"] == ["shipped", "delivered", "cancelled"]
+    assert (
+        "only when the payment provider confirms"
+        in set_status(client, admin, order_id, "paid").json()["detail"]
+    )
+    assert count_rows(OrderStatusChange, order_id=order_id) == 1
+    with session_scope() as session:
+        assert session.scalar(select(Order.status).where(Order.id == order_id)) == (
+            "awaiting_payment"
+        )
+
+
+def test_shipped_orders_cannot_be_cancelled_but_paid_ones_are_refunded_by_an_admin(
+    client: LambdaClient, admin: Account, shopper: Account
+) -> None:
+    product = new_product(client, admin, stock=5, price="4.00")
     shipped = place(client, shopper, [(product, 1)])["id"]
     paid = place(client, shopper, [(product, 2)])["id"]
-    for status in ("paid", "shipped"):
-        set_status(client, admin, shipped, status)
-    set_status(client, admin, paid, "paid")
+    for order_id in (shipped, paid):
+        assert pay(client, shopper, order_id).status == 200
+    set_status(client, admin, shipped, "shipped")
     assert set_status(client, admin, shipped, "cancelled").status == 409
+    assert stock_of(product) == 2
     reply = set_status(client, admin, paid, "cancelled")
     assert reply.status == 200
+    assert (reply.json()["status"], reply.json()["refunded_total"]) == ("refunded", "8.00")
     assert reply.json()["status_history"][-1] == {
         **reply.json()["status_history"][-1],
-        "status": "cancelled",
+        "status": "refunded",
         "actor_id": admin.id,
+        "actor_kind": "admin",
     }
     assert stock_of(product) == 4
     assert events_of(shopper.id, "order_cancel")[0][2]["by_admin"] is True
@@ -417,12 +458,15 @@ def test_only_admins_change_status_and_only_to_known_statuses(
     client: LambdaClient, admin: Account, shopper: Account
 ) -> None:
     order_id = place(client, shopper, [(new_product(client, admin), 1)])["id"]
-    assert set_status(client, shopper, order_id, "paid").status == 403
+    assert set_status(client, shopper, order_id, "shipped").status == 403
     assert set_status(client, admin, order_id, "teleported").status == 422
-    assert set_status(client, admin, 424242, "paid").status == 404
-    assert set_status(client, admin, order_id, "pending").status == 409
+    assert set_status(client, admin, order_id, "pending").status == 422
+    assert set_status(client, admin, 424242, "shipped").status == 404
+    assert set_status(client, admin, order_id, "awaiting_payment").status == 409
     with session_scope() as session:
-        assert session.scalar(select(Order.status).where(Order.id == order_id)) == "pending"
+        assert session.scalar(select(Order.status).where(Order.id == order_id)) == (
+            "awaiting_payment"
+        )
 
 
 def test_unknown_fields_never_set_an_orders_status_or_total(
@@ -437,7 +481,7 @@ def test_unknown_fields_never_set_an_orders_status_or_total(
         headers={"Idempotency-Key": "mass-assignment"},
     )
     assert reply.status == 201
-    assert (reply.json()["status"], reply.json()["total"]) == ("pending", "5.00")
+    assert (reply.json()["status"], reply.json()["total"]) == ("awaiting_payment", "5.00")
 
 
 # --- sales stats (admin dashboard extension) ----------------------------------------------
@@ -458,8 +502,12 @@ def test_stats_sum_revenue_per_day_by_status_and_best_sellers(
 ) -> None:
     mug = new_product(client, admin, name="Mug", price="8.50", stock=50)
     pan = new_product(client, admin, name="Pan", price="40.00", stock=50)
-    place(client, shopper, [(mug, 4), (pan, 1)])  # 74.00
-    place(client, sign_up(client), [(mug, 1)])  # 8.50
+    first = place(client, shopper, [(mug, 4), (pan, 1)])  # 74.00
+    assert pay(client, shopper, first["id"]).status == 200
+    other = sign_up(client)
+    second = place(client, other, [(mug, 1)])  # 8.50
+    assert pay(client, other, second["id"]).status == 200
+    place(client, shopper, [(pan, 2)])  # 80.00, never paid: no revenue
     cancelled = place(client, shopper, [(pan, 3)])  # 120.00, cancelled: no revenue
     client.post(f"/orders/{cancelled['id']}/cancel", token=shopper.access_token)
     reply = client.get("/orders/stats", params={"days": 7}, token=admin.access_token)
@@ -468,14 +516,18 @@ def test_stats_sum_revenue_per_day_by_status_and_best_sellers(
     assert stats["days"] == 7
     assert len(stats["by_day"]) == 7
     today = stats["by_day"][-1]
-    assert today == {"day": utcnow().date().isoformat(), "orders": 3, "revenue": "82.50"}
+    assert today == {"day": utcnow().date().isoformat(), "orders": 4, "revenue": "82.50"}
     assert all(day["orders"] == 0 for day in stats["by_day"][:-1])
     assert stats["by_status"] == {
-        "pending": 2,
-        "paid": 0,
+        "awaiting_payment": 1,
+        "paid": 2,
         "shipped": 0,
         "delivered": 0,
+        "payment_failed": 0,
+        "expired": 0,
         "cancelled": 1,
+        "partially_refunded": 0,
+        "refunded": 0,
     }
     assert stats["totals"] == {
         "orders": 2,
@@ -497,6 +549,8 @@ def test_stats_group_by_utc_day_and_leave_out_older_orders(
 ) -> None:
     product = new_product(client, admin, price="10.00", stock=50)
     ids = [place(client, shopper, [(product, 1)])["id"] for _ in range(3)]
+    for order_id in ids:
+        assert pay(client, shopper, order_id).status == 200
     now = utcnow()
     yesterday_late = (now - timedelta(days=1)).replace(hour=23, minute=59, second=59)
     with session_scope() as session:

@@ -15,6 +15,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    PaymentEvent,
     RefreshToken,
     SupportRateHit,
     SupportTicket,
@@ -72,6 +73,19 @@ def refresh_token(
         session.add(token)
         session.flush()
         return token.id
+
+
+def payment_event(received_at: datetime) -> int:
+    with session_scope() as session:
+        handled = PaymentEvent(
+            event_id=f"evt_{uuid.uuid4().hex}",
+            event_type="payment_intent.succeeded",
+            outcome="applied",
+            received_at=received_at,
+        )
+        session.add(handled)
+        session.flush()
+        return handled.id
 
 
 def login_failure(failed_at: datetime) -> int:

@@ -18,6 +18,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    PaymentEvent,
     RefreshToken,
     SupportRateHit,
     ThrottleLock,
@@ -50,6 +51,8 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     users_chat = rows.conversation(NOW - 300 * DAY, user_id=user)
     rows.behavior_event(NOW - 401 * DAY, user)
     kept_event = rows.behavior_event(NOW - 399 * DAY, user)
+    rows.payment_event(NOW - 31 * DAY)
+    recent_payment_event = rows.payment_event(NOW - 29 * DAY)
 
     report = purge(get_engine(), NOW, batch_size=1)
 
@@ -62,6 +65,7 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     assert rows.ids(Conversation) == {idle_chat, handed_over, users_chat}
     assert rows.count(ConversationMessage) == 6  # the gone chat's two messages went with it
     assert rows.ids(BehaviorEvent) == {kept_event}
+    assert rows.ids(PaymentEvent) == {recent_payment_event}
     assert report.complete
     assert report.purged == {
         "idempotency_records": 1,
@@ -71,6 +75,7 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
         "throttle_locks": 1,
         "support_conversations": 1,
         "behavior_events": 1,
+        "payment_events": 1,
     }
 
 
@@ -95,7 +100,7 @@ def test_many_rows_go_in_batches_of_one_short_transaction_each(db: str) -> None:
     assert rows.ids(BehaviorEvent) == {kept}
     # 10 + 10 + 5 rows of events, each batch committed on its own (plus the other tables'
     # empty look-ups, one each).
-    assert len(commits) == 3 + 7
+    assert len(commits) == 3 + 8
 
 
 def test_a_purge_out_of_time_stops_between_batches_and_the_next_run_goes_on(db: str) -> None:

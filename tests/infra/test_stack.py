@@ -247,6 +247,17 @@ def test_only_support_reads_the_openai_key(dev) -> None:
         assert ("OPENAI_SECRET_ARN" in env) == (name == "support")
 
 
+def test_only_orders_and_payments_read_the_stripe_keys(dev) -> None:
+    stripe = logical_id(dev, "AWS::SecretsManager::Secret", Name="shopfn-dev/stripe")
+    for name in MANIFEST:
+        key, value = function(dev, name)
+        allowed = name in ("orders", "payments")
+        assert (stripe in policy_text(dev, key)) == allowed, name
+        env = value["Properties"]["Environment"]["Variables"]
+        assert ("STRIPE_SECRET_ARN" in env) == allowed
+        assert env.get("SHOP_CURRENCY") == ("USD" if allowed else None)
+
+
 def test_the_dashboard_proxy_secret_reaches_the_dashboard_and_the_throttling_functions(
     dev,
 ) -> None:
@@ -408,6 +419,36 @@ def test_housekeeping_rule_runs_the_purge_in_the_users_function_hourly(dev) -> N
     )
 
 
+def test_payment_expiry_rule_runs_in_the_payments_function_every_5_minutes(dev) -> None:
+    payments, _ = function(dev, "payments")
+    dev.assertions.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": "shopfn-dev-payment-expiry",
+            "ScheduleExpression": "rate(5 minutes)",
+            "State": "ENABLED",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [payments, "Arn"]},
+                        "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 600},
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                    }
+                )
+            ],
+        },
+    )
+    queue = logical_id(dev, "AWS::SQS::Queue", QueueName="shopfn-dev-payment-expiry-failures")
+    dev.assertions.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": payments},
+            "MaximumRetryAttempts": 0,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}},
+        },
+    )
+
+
 # --- dashboard ----------------------------------------------------------------------------
 def test_dashboard_runs_on_fargate_behind_a_health_checked_load_balancer(dev) -> None:
     dev.assertions.has_resource_properties("AWS::ECS::Service", {"LaunchType": "FARGATE"})
@@ -443,7 +484,8 @@ def test_dashboard_runs_on_fargate_behind_a_health_checked_load_balancer(dev) ->
         ("AWS/ApiGateway", "Latency", 2),
         ("AWS/Lambda", "Throttles", len(MANIFEST)),
         ("AWS/Lambda", "Errors", 1),
-        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 2),  # retrain, housekeeping
+        # retrain, housekeeping, payment expiry
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 3),
     ],
 )
 def test_alarms_watch_errors_latency_throttles_and_retraining(

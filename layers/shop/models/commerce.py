@@ -142,6 +142,7 @@ class Order(TimestampMixin, Base):
             "total",
             "item_count",
             "id",
+            "refunded_total",
         ),
     )
 

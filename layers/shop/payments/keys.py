@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
+from shop.errors import Unavailable
 from shop.logging import get_logger
 from shop.settings import get_settings
 
@@ -15,6 +16,8 @@ class StripeKeys:
     secret_key: str | None
     webhook_secret: str | None
     publishable_key: str | None
+    #: Read from STRIPE_SECRET_ARN (AWS): then there is no test mode, even without a key.
+    from_secret: bool = False
 
 
 def stripe_keys() -> StripeKeys:
@@ -33,21 +36,23 @@ def stripe_keys() -> StripeKeys:
 def _from_secret(secret_arn: str) -> StripeKeys:
     """The secret is JSON with secret_key, webhook_secret and publishable_key.
 
-    An unreadable secret is an error, never a silent fall back to the test mode: a shop that
-    was set up for real payments must not start taking pretend ones.
+    An unreadable secret is Unavailable, never a silent fall back to the test mode: a shop
+    that was set up for real payments must not start taking pretend ones.
     """
     from shop.secret_values import secret_string
 
-    raw = secret_string(secret_arn)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        get_logger().error("Stripe secret is not JSON")
-        raise RuntimeError("The Stripe secret must be JSON with secret_key.") from exc
+        data = json.loads(secret_string(secret_arn))
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+    except Exception as exc:  # unreadable now: not cached, so the next call tries again
+        get_logger().error("Stripe secret not readable or not JSON")
+        raise Unavailable("The payment service's keys can't be read just now.") from exc
     return StripeKeys(
         (data.get("secret_key") or "").strip() or None,
         (data.get("webhook_secret") or "").strip() or None,
         (data.get("publishable_key") or "").strip() or None,
+        from_secret=True,
     )
 
 

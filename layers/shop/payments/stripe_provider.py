@@ -21,7 +21,8 @@ def stripe_provider(
     return StripeProvider(secret_key, webhook_secret, publishable_key)
 
 
-def _intent(obj: Any) -> Intent:
+def _intent(resource: Any) -> Intent:
+    obj = resource.to_dict()
     return Intent(
         id=obj["id"],
         status=obj["status"],
@@ -85,7 +86,7 @@ class StripeProvider:
                 params=params, options={"idempotency_key": idempotency_key}
             )
         )
-        return Refund(id=refund["id"], status=refund["status"], amount=int(refund["amount"]))
+        return Refund(id=refund.id, status=refund.status, amount=int(refund.amount))
 
     def webhook_secret(self) -> str:
         if not self._webhook_secret:

@@ -28,6 +28,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    PaymentEvent,
     RefreshToken,
     SupportRateHit,
     SupportTicket,
@@ -102,6 +103,7 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
     tickets: Any = SupportTicket.__table__
     events: Any = BehaviorEvent.__table__
     locks: Any = ThrottleLock.__table__
+    handled: Any = PaymentEvent.__table__
     failures_kept = max(
         hours * settings.login_failure_retention_hours,
         timedelta(seconds=settings.login_failure_window_seconds),
@@ -151,6 +153,13 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
             children=((messages, messages.c.conversation_id),),
         ),
         Rule("behavior_events", events, events.c.occurred_at < behavior_cutoff(now, settings)),
+        # A handled webhook event only guards against its redelivery, which Stripe stops
+        # after three days; the retention (at least four) outlasts that.
+        Rule(
+            "payment_events",
+            handled,
+            handled.c.received_at < now - timedelta(days=settings.payment_event_retention_days),
+        ),
     ]
 
 

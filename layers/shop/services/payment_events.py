@@ -59,7 +59,8 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
         raise BadRequest(
             "The Stripe-Signature header does not match this body, or it is too old."
         ) from exc
-    except ValueError as exc:  # not UTF-8 or not JSON
+    except (ValueError, AttributeError, TypeError, KeyError) as exc:
+        # Not UTF-8, not JSON, or JSON that is not an object: the SDK trips over each.
         raise BadRequest("The webhook body is not a JSON event.") from exc
     data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
