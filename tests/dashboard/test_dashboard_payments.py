@@ -1,17 +1,18 @@
 """Paying in the dashboard, run by AppTest against the real APIs in test mode (no Stripe key):
 the checkout's card form, declines and the bank's check, My orders' payment words and Pay now,
-and the admin's refunds and payment issues."""
+the admin's refunds and payment issues; and, against a shop set up for Stripe (the fake
+Stripe server), the checkout's Payment Element in place of the card form."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from dashboard_platform import Platform
+from dashboard_platform import ADMIN_EMAIL, ADMIN_PASSWORD, APP, Platform
 from markdown_check import visible
 from streamlit.testing.v1 import AppTest
 from test_dashboard_admin import SUCCEEDS, paid_order, place_order
@@ -231,3 +232,71 @@ def test_admin_sees_a_payment_whose_amount_did_not_match(
     assert row["Status"] == "Awaiting payment"
     assert row["What happened"]  # the shop's own sentence for the admin
     assert "Unpaid orders: " in shown(app)
+
+
+@pytest.fixture(scope="module")
+def stripe_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Any]]:
+    """A second `shopfn serve` set up for Stripe, its API the fake Stripe server."""
+    from fake_stripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+    from servers import ServeProcess, running_serve, serve_environment
+
+    fake = FakeStripe().start()
+    data_dir = tmp_path_factory.mktemp("dashboard-stripe")
+    env = serve_environment(
+        data_dir,
+        ADMIN_EMAIL=ADMIN_EMAIL,
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_API_BASE=fake.api_base,
+        STRIPE_MAX_RETRIES="0",
+    )
+    try:
+        with running_serve(ServeProcess(data_dir, env)) as served:
+            yield Platform(served.commerce, served.ml, data_dir, served.log), fake
+    finally:
+        fake.stop()
+
+
+def test_with_a_stripe_key_checkout_shows_stripes_payment_element_and_no_card_form(
+    stripe_shop: tuple[Platform, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_stripe import PUBLISHABLE_KEY, signed
+
+    from shopui.payment_forms import STRIPE_JS
+
+    shop, fake = stripe_shop
+    monkeypatch.setenv("COMMERCE_API_URL", shop.commerce_url)
+    monkeypatch.setenv("ML_API_URL", shop.ml_url)
+    shopper = shop.sign_up("stripe-shopper@example.com")
+    pid = product_id(shop, "skillet")
+    assert shop.post("/cart/items", shopper, {"product_id": pid, "quantity": 1}).is_success
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in shopper.items():
+        app.session_state[key] = value
+    app.run()
+    app.switch_page("pages/checkout.py")
+    app.run()
+    fill_shipping(app)
+    click(app, "Place order")
+    assert_clean(app)
+    ((intent_id, intent),) = fake.intents.items()
+    frames = app.get("iframe")
+    assert len(frames) == 1
+    element = frames[0].proto.srcdoc
+    assert STRIPE_JS in element and PUBLISHABLE_KEY in element
+    assert intent["client_secret"] in element
+    assert "Test mode" not in shown(app) and not app.text_input  # no card form of our own
+
+    fake.succeed(intent_id)  # what Stripe.js and the shopper's bank did
+    body, signature = signed(fake.event(intent_id, "payment_intent.succeeded"))
+    delivered = httpx.post(
+        f"{shop.commerce_url}/payments/webhook",
+        content=body,
+        headers={"Stripe-Signature": signature, "content-type": "application/json"},
+    )
+    assert delivered.json()["outcome"] == "applied", delivered.text
+    click(app, "Check payment")
+    assert_clean(app)
+    assert "is paid ($39.90)" in shown(app)
