@@ -11,22 +11,31 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Collection
 from datetime import date
 
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
 STRIPE_JS = "https://js.stripe.com/v3/"
 
 
-def card_form_problems(number: str, expiry: str, cvc: str, today: date) -> list[str]:
+def card_form_problems(
+    number: str, expiry: str, cvc: str, today: date, test_cards: Collection[str]
+) -> list[str]:
     """What the shopper must fix before the form is sent, as sentences (empty when fine).
 
-    Expiry and CVC are checked as a real form would, but never sent: the test cards take any
-    future date and any three digits.
+    Only the test cards listed are ever sent: a real card typed here by mistake stays in the
+    browser. Expiry and CVC are checked as a real form would, but never sent: the test cards
+    take any future date and any three digits.
     """
     problems = []
     digits = re.sub(r"[\s-]", "", number)
     if not digits.isdigit() or not 12 <= len(digits) <= 19:
         problems.append("Enter the card number: 16 digits, like 4242 4242 4242 4242.")
+    elif digits not in test_cards:
+        problems.append(
+            "This shop is in test mode and takes only the test cards listed above; never "
+            "enter a real card here."
+        )
     found = _EXPIRY.match(expiry)
     if not found or not 1 <= int(found.group(1)) <= 12:
         problems.append("Enter the expiry date as month/year, like 12/34.")

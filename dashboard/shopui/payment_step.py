@@ -86,7 +86,8 @@ def _test_card_form(order_id: int, amount: str, cards: list[dict[str, Any]]) -> 
         submitted = st.form_submit_button(f"Pay {amount} (test mode)", type="primary")
     if not submitted:
         return
-    problems = card_form_problems(number, expiry, cvc, datetime.now(UTC).date())
+    accepted = {c["number"] for c in cards}
+    problems = card_form_problems(number, expiry, cvc, datetime.now(UTC).date(), accepted)
     if problems:
         st.error(" ".join(problems))
         return

@@ -106,16 +106,20 @@ def test_a_refused_card_says_what_to_do_next() -> None:
 
 
 def test_the_card_form_is_checked_before_anything_is_sent() -> None:
-    today = date(2026, 12, 7)
-    assert card_form_problems("4242 4242 4242 4242", "12/26", "123", today) == []
-    assert card_form_problems("4242-4242-4242-4242", "1/2030", "1234", today) == []
-    assert card_form_problems("4242", "13/30", "12a", today) == [
+    today, cards = date(2026, 12, 7), {"4242424242424242", "4000000000000002"}
+    assert card_form_problems("4242 4242 4242 4242", "12/26", "123", today, cards) == []
+    assert card_form_problems("4000-0000-0000-0002", "1/2030", "1234", today, cards) == []
+    assert card_form_problems("4242", "13/30", "12a", today, cards) == [
         "Enter the card number: 16 digits, like 4242 4242 4242 4242.",
         "Enter the expiry date as month/year, like 12/34.",
         "Enter the 3 digits on the back of the card (the CVC).",
     ]
-    assert card_form_problems("4242424242424242", "11/26", "123", today) == [
+    assert card_form_problems("4242424242424242", "11/26", "123", today, cards) == [
         "That expiry date has passed: enter a date in the future."
+    ]
+    assert card_form_problems("4111 1111 1111 1111", "12/30", "123", today, cards) == [
+        "This shop is in test mode and takes only the test cards listed above; never enter a "
+        "real card here."
     ]
 
 
