@@ -36,6 +36,7 @@ def show_payment_step(order_id: int) -> None:
     """Everything the shopper sees about paying `order_id`, and the form to pay it."""
     payment = call(api().order_payment, order_id, feature="Payment")
     if payment is None:
+        st.session_state.pop(PAYING, None)  # never stuck: My orders' "Pay now" brings it back
         return
     status, amount = payment["status"], money(payment["amount"])
     if status not in UNPAID:
@@ -43,7 +44,7 @@ def show_payment_step(order_id: int) -> None:
         if status in PAID:
             st.success(f"Thank you! Order #{order_id} is paid ({amount}).")
         elif status == "expired":
-            st.warning(f"Order #{order_id} was not paid. {NOT_PAID_IN_TIME}")
+            st.warning(f"Order #{order_id}: {NOT_PAID_IN_TIME}")
         else:
             st.info(f"Order #{order_id} is {order_status(status).lower()}: nothing to pay.")
         st.page_link("pages/orders.py", label="See my orders", icon=":material/receipt_long:")
