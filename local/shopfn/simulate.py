@@ -305,6 +305,9 @@ def _order(
             },
             "created_at": at,
             "updated_at": cancel_at or at,
+            # Paid at once, as a shopper paying on the checkout page: models learn from paid
+            # orders only (shop.ml.paid).
+            "paid_at": at,
         }
     )
     buffers.lines.append(lines)
@@ -326,18 +329,22 @@ def _write_orders(session: Session, buffers: _Buffers) -> list[int]:
         order_ids, buffers.orders, buffers.lines, buffers.cancelled_at, strict=True
     ):
         items.extend({**line, "order_id": order_id} for line in lines)
-        changes.append({"order_id": order_id, "status": "pending", "at": order["created_at"]})
+        placed = order["created_at"]
+        changes.append(_change(order_id, "awaiting_payment", placed, "shopper"))
+        changes.append(_change(order_id, "paid", placed, "provider"))
         if cancel_at is not None:
-            changes.append({"order_id": order_id, "status": "cancelled", "at": cancel_at})
+            changes.append(_change(order_id, "cancelled", cancel_at, "shopper"))
         else:
-            changes.append(
-                {"order_id": order_id, "status": order["status"], "at": order["created_at"]}
-            )
+            changes.append(_change(order_id, order["status"], placed, "admin"))
     for start in range(0, len(items), 20000):
         session.execute(insert(OrderItem), items[start : start + 20000])
     for start in range(0, len(changes), 20000):
         session.execute(insert(OrderStatusChange), changes[start : start + 20000])
     return order_ids
+
+
+def _change(order_id: int, status: str, at: datetime, actor_kind: str) -> dict[str, Any]:
+    return {"order_id": order_id, "status": status, "at": at, "actor_kind": actor_kind}
 
 
 def seed_first_start(users: int = 150, days: int = 180) -> bool:

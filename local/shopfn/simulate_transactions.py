@@ -119,5 +119,6 @@ def transaction_order(
         "shipping_address": {"imported": True},
         "created_at": at,
         "updated_at": at,
+        "paid_at": at,  # models learn from paid orders only (shop.ml.paid)
     }
     return order, [line]

@@ -31,9 +31,9 @@ def test_without_a_key_order_status_is_answered_offline_with_the_tools(
 
     assert specific.status == 200
     text = _offline(specific.json())
-    assert f"Order {order.id} is pending" in text and "25.00" in text
+    assert f"Order {order.id} is waiting for payment" in text and "25.00" in text
     assert specific.json()["tools_used"] == ["get_my_order"]
-    assert f"Order {order.id}: pending" in _offline(recent.json())
+    assert f"Order {order.id}: waiting for payment" in _offline(recent.json())
     assert recent.json()["tools_used"] == ["list_my_orders"]
 
 

@@ -152,7 +152,7 @@ def test_injected_product_description_cannot_make_tools_leak_or_change_orders(
     assert answer.json()["reply"] == REFUSAL  # it repeated the system prompt: withheld
     assert canary not in all_stored_text()
     assert API_KEY not in all_stored_text()
-    assert order_status(order.id) == "pending"
+    assert order_status(order.id) == "awaiting_payment"
     tool_results = [m["content"] for m in model.requests[2]["messages"] if m["role"] == "tool"]
     assert "No such order." in tool_results[1]
     assert "Unknown tool 'cancel_order'" in tool_results[2]

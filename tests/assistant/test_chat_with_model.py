@@ -91,9 +91,9 @@ def test_signed_in_customer_hears_own_order_status_and_history(
 
     result = json.loads(answer.json()["reply"])
     assert result["order_id"] == order.id
-    assert result["status"] == "pending"
+    assert result["status"] == "awaiting_payment"
     assert result["total"] == "25.00"
-    assert [h["status"] for h in result["status_history"]] == ["pending"]
+    assert [h["status"] for h in result["status_history"]] == ["awaiting_payment"]
     assert answer.json()["tools_used"] == ["get_my_order"]
 
 

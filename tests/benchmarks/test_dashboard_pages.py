@@ -33,7 +33,7 @@ _FILL = (
     """INSERT INTO orders (user_id, status, subtotal, total, item_count, shipping_address,
                           created_at, updated_at)
        SELECT u.first + mod(g, :users),
-              (ARRAY['pending','paid','shipped','delivered','cancelled'])[1 + mod(g, 5)],
+              (ARRAY['awaiting_payment','paid','shipped','delivered','cancelled'])[1 + mod(g, 5)],
               25.00, 25.00, 1, '{}'::json,
               now() - mod(g, 120) * interval '1 day' - mod(g, 1440) * interval '1 minute', now()
        FROM generate_series(1, :orders) g,

@@ -137,6 +137,15 @@ class Shopper(HttpUser):
             self.order_ids.append(order["id"])
             with _lock:
                 _results["orders"].append(order["id"])
+            if random.random() < 0.8:  # most shoppers pay (test mode: Stripe's test card)
+                with self.client.post(
+                    f"/payments/orders/{order['id']}/test-card",
+                    json={"card_number": "4242 4242 4242 4242"},
+                    headers=self.auth,
+                    name="/payments/orders/{id}/test-card",
+                    catch_response=True,
+                ) as paid:
+                    _expect(paid, 200)
             if random.random() < 0.2:  # a client that retries: must get the same order back
                 with self.client.post(
                     "/orders",
@@ -194,7 +203,7 @@ class Admin(HttpUser):
     def list_all_orders(self) -> None:
         self.client.get(
             "/orders",
-            params={"all": "true", "status": "pending"},
+            params={"all": "true", "status": "awaiting_payment"},
             headers=self.auth,
             name="/orders?all=true",
         )
@@ -209,14 +218,14 @@ class Admin(HttpUser):
     def advance_an_order(self) -> None:
         pending = self.client.get(
             "/orders",
-            params={"all": "true", "status": random.choice(["pending", "paid"]), "page_size": 5},
+            params={"all": "true", "status": random.choice(["paid", "shipped"]), "page_size": 5},
             headers=self.auth,
             name="/orders?all=true",
         )
         if not pending.ok or not pending.json()["items"]:
             return
         order = random.choice(pending.json()["items"])
-        target = {"pending": "paid", "paid": "shipped"}[order["status"]]
+        target = {"paid": "shipped", "shipped": "delivered"}[order["status"]]
         with self.client.patch(
             f"/orders/{order['id']}/status",
             json={"status": target},

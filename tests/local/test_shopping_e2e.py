@@ -78,12 +78,12 @@ def test_a_shopper_registers_buys_sees_the_order_and_cancels_it(commerce: str) -
         listed = api.get("/orders", headers=me).json()
         assert [o["id"] for o in listed["items"]] == [order["id"]]
         shown = api.get(f"/orders/{order['id']}", headers=me).json()
-        assert [h["status"] for h in shown["status_history"]] == ["pending"]
+        assert [h["status"] for h in shown["status_history"]] == ["awaiting_payment"]
 
         cancelled = api.post(f"/orders/{order['id']}/cancel", headers=me)
         assert cancelled.status_code == 200
         assert [h["status"] for h in cancelled.json()["status_history"]] == [
-            "pending",
+            "awaiting_payment",
             "cancelled",
         ]
         assert api.get(f"/products/{first['id']}").json()["stock"] == first["stock"]

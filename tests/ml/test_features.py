@@ -111,6 +111,39 @@ def test_a_cancellation_before_the_cutoff_counts_as_cancelled(db: str) -> None:
     assert frame.column("recency_days").tolist() == frame.column("tenure_days").tolist()
 
 
+def test_only_paid_money_counts_from_the_moment_it_was_paid(db: str) -> None:
+    """Orders of the payment flow count once paid; never-paid ones never; a refund ends one."""
+    from shop.db import session_scope
+    from shop.ml.features import compute_features
+    from shop.models import Order, OrderStatusChange
+
+    def flow_order(user: int, days_before: int, status: str, paid_days_before: int | None) -> int:
+        order_id = _order(session, user, CUTOFF - timedelta(days=days_before), "10.00", status)
+        order = session.get(Order, order_id)
+        assert order is not None
+        order.payment_provider = "stripe"
+        if paid_days_before is not None:
+            order.paid_at = CUTOFF - timedelta(days=paid_days_before)
+        return order_id
+
+    with session_scope() as session:
+        dana = _user(session, "dana@example.com", CUTOFF - timedelta(days=60))
+        flow_order(dana, 20, "paid", 20)  # counts
+        flow_order(dana, 15, "awaiting_payment", None)  # never paid
+        flow_order(dana, 14, "expired", None)  # never paid
+        flow_order(dana, 3, "paid", -1)  # paid after the cutoff: not yet
+        refunded = flow_order(dana, 12, "refunded", 12)
+        session.add(
+            OrderStatusChange(order_id=refunded, status="refunded", at=CUTOFF - timedelta(days=5))
+        )
+        _order(session, dana, CUTOFF - timedelta(days=30), "7.00")  # imported: delivered
+    with session_scope() as session:
+        frame = compute_features(session, CUTOFF, [dana])
+    assert frame.column("frequency").tolist() == [2.0]
+    assert frame.column("monetary_total").tolist() == [17.0]
+    assert frame.column("cancelled_orders").tolist() == [1.0]
+
+
 def test_one_user_and_a_batch_get_exactly_the_training_population_features(db: str) -> None:
     """Serving computes a user's features with the same SQL as training: identical rows."""
     from shop.db import session_scope

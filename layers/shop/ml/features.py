@@ -34,6 +34,7 @@ from shop.behavior import EVENT_TYPES
 from shop.coltypes import UTCDateTime
 from shop.ml.baselines import clv_inputs
 from shop.ml.lookback import FEATURE_WINDOWS
+from shop.ml.paid import ended, paid_before
 from shop.models import BehaviorEvent, Order, OrderStatusChange, User
 
 WINDOWS: tuple[int, ...] = FEATURE_WINDOWS
@@ -254,20 +255,21 @@ def _feature_query(for_ids: bool) -> Select[Any]:
 def _order_aggregates(as_of: Any, starts: dict[int, Any], ids: Any) -> Select[Any]:
     """Per user: purchases, net spend, cancellations, windowed counts and spend, last purchase.
 
-    An order is valid unless a "cancelled" status change happened before `as_of`; a valid
-    order with a negative total is a return: it lowers spend and is not counted as a purchase.
-    The status is inlined so PostgreSQL and SQLite read the cancellations from their partial
-    index (a bound value cannot be matched to the index's `status = 'cancelled'`).
+    An order counts once it was paid (`shop.ml.paid`: paid money only) and is valid unless a
+    "cancelled" or "refunded" status change happened before `as_of`; a valid order with a
+    negative total is a return: it lowers spend and is not counted as a purchase. The
+    statuses are inlined so PostgreSQL and SQLite read those changes from their partial index
+    (a bound value cannot be matched to the index's predicate).
     """
     change = _alias(OrderStatusChange, "sc")
     order = _alias(Order, "o")
-    is_cancel = and_(change.c.status == _constant("cancelled"), change.c.at < as_of)
+    is_cancel = and_(ended(change), change.c.at < as_of)
     per_order = select(
         order.c.user_id.label("user_id"),
         order.c.total.label("total"),
         order.c.created_at.label("at"),
         _window_level(order.c.created_at, starts),
-    ).where(order.c.created_at < as_of)
+    ).where(order.c.created_at < as_of, paid_before(order, as_of))
     cancelled = select(change.c.order_id.label("order_id")).where(is_cancel)
     if ids is not None:  # a few users: from their orders into the order_id index, no scan
         mine = _alias(Order, "mo")

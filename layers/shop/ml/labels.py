@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from shop.ml.lookback import SPEND_DAYS  # also read from here by dataset, backtest
+from shop.ml.paid import kept_money
 from shop.models import Order
 
 
@@ -18,7 +19,8 @@ def orders_after(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(number of purchases, net value) per user in [cutoff, cutoff + days).
 
-    Cancelled orders do not count: a cancelled purchase is no purchase. A return (an imported
+    Only paid money counts (`shop.ml.paid`): an order never paid, cancelled or refunded is
+    no purchase. A return (an imported
     order with a negative total) is no purchase either, but takes its value off the total.
     """
     counts = np.zeros(len(user_ids))
@@ -31,7 +33,7 @@ def orders_after(
         .where(
             Order.created_at >= cutoff,
             Order.created_at < cutoff + timedelta(days=days),
-            Order.status != "cancelled",
+            kept_money(Order.__table__),
         )
         .group_by(Order.user_id)
     )

@@ -23,6 +23,7 @@ from shop.ml.champion import Decision, decide
 from shop.ml.config import get_ml_settings
 from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs, spend_examples
 from shop.ml.drift import reference_snapshot
+from shop.ml.paid import kept_money
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_run, record_skipped
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
@@ -86,7 +87,7 @@ def run_scheduled(*, store: ArtifactStore | None = None, now: datetime | None = 
 
 def users_with_history(session: Session, before: datetime) -> int:
     query = select(func.count(func.distinct(Order.user_id))).where(
-        Order.created_at < before, Order.status != "cancelled", Order.total >= 0
+        Order.created_at < before, kept_money(Order.__table__), Order.total >= 0
     )
     return int(session.scalar(query) or 0)
 

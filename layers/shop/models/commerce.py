@@ -191,14 +191,15 @@ class OrderStatusChange(Base):
     order: Mapped[Order] = relationship(back_populates="status_history")
 
     __table_args__ = (
-        # Only the cancellations, which every ML feature query looks up (migration 0009);
-        # MariaDB has no partial indexes.
+        # Only the changes that end an order's money (cancelled, refunded), which every ML
+        # feature query looks up (migrations 0009, 0010; shop.ml.paid); MariaDB has no
+        # partial indexes.
         Index(
             "ix_order_status_changes_cancelled",
             "order_id",
             "at",
-            postgresql_where=text("status = 'cancelled'"),
-            sqlite_where=text("status = 'cancelled'"),
+            postgresql_where=text("status IN ('cancelled', 'refunded')"),
+            sqlite_where=text("status IN ('cancelled', 'refunded')"),
         ).ddl_if(dialect=("postgresql", "sqlite")),  # type: ignore[arg-type]  # documented
         CheckConstraint(_one_of("actor_kind", ACTOR_KINDS), name="actor_kind_valid"),
     )

@@ -16,6 +16,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -154,14 +156,14 @@ class TestModeProvider:
             raise ProviderRefused(
                 f"This payment can't be confirmed: it is {row.status}.", state=row.status
             )
+        outcome: tuple[str, str | None]
         if card_number == SUCCEEDS:
-            row.status, row.last_error = "succeeded", None
+            outcome = ("succeeded", None)
         elif card_number == NEEDS_AUTHENTICATION:
-            row.status, row.last_error = "requires_action", None
+            outcome = ("requires_action", None)
         else:
-            row.status, row.last_error = "requires_payment_method", DECLINE_MESSAGE
-        self.session.flush()
-        return _intent(row)
+            outcome = ("requires_payment_method", DECLINE_MESSAGE)
+        return self._settle(row, from_statuses=OPEN_STATUSES[:2], outcome=outcome)
 
     def authenticate(self, intent_id: str, client_secret: str, *, approve: bool) -> Intent:
         """The shopper's answer to their bank's check (3D Secure) for a 3155 card."""
@@ -173,12 +175,32 @@ class TestModeProvider:
                 f"This payment is not waiting for the bank's check: it is {row.status}.",
                 state=row.status,
             )
-        if approve:
-            row.status, row.last_error = "succeeded", None
-        else:
-            row.status, row.last_error = "requires_payment_method", AUTHENTICATION_FAILED
-        self.session.flush()
-        return _intent(row)
+        failed = ("requires_payment_method", AUTHENTICATION_FAILED)
+        outcome: tuple[str, str | None] = ("succeeded", None) if approve else failed
+        return self._settle(row, from_statuses=("requires_action",), outcome=outcome)
+
+    def _settle(
+        self,
+        row: TestModeIntent,
+        *,
+        from_statuses: tuple[str, ...],
+        outcome: tuple[str, str | None],
+    ) -> Intent:
+        """Move the intent to `outcome` only if it is still in `from_statuses`: a cancel
+        (expiry) that got there first wins, on every backend."""
+        status, error = outcome
+        changed = self.session.execute(
+            update(TestModeIntent)
+            .where(TestModeIntent.id == row.id, TestModeIntent.status.in_(from_statuses))
+            .values(status=status, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+        now = self._row(row.id)
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise ProviderRefused(
+                f"This payment can't be confirmed: it is {now.status}.", state=now.status
+            )
+        return _intent(now)
 
     def last_error(self, intent_id: str) -> str | None:
         return self._row(intent_id).last_error
@@ -244,10 +266,15 @@ def test_mode_webhook_secret() -> str:
     settings = get_settings()
     if settings.stripe_webhook_secret:
         return settings.stripe_webhook_secret
-    path = settings.data_dir / "test_mode_webhook_secret"
+    return _local_secret(settings.data_dir / "test_mode_webhook_secret")
+
+
+@lru_cache(maxsize=4)
+def _local_secret(path: Path) -> str:
+    """The secret in `path`, created first if need be (read once per process)."""
     with _secret_lock:
         if not path.exists():
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:

@@ -50,6 +50,19 @@ WHY_NOT_BY_HAND: dict[str, str] = {
     "partially_refunded": "Refund part of the order with POST /payments/orders/{id}/refunds.",
 }
 
+#: Each status in plain words, for shoppers (the assistant, the storefront).
+STATUS_WORDS: dict[str, str] = {
+    "awaiting_payment": "waiting for payment",
+    "payment_failed": "payment failed",
+    "paid": "paid",
+    "shipped": "shipped",
+    "delivered": "delivered",
+    "expired": "not paid in time",
+    "cancelled": "cancelled",
+    "partially_refunded": "partly refunded",
+    "refunded": "refunded",
+}
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -77,9 +90,13 @@ def require_move(current: str, new_status: str) -> None:
 def lock_order(session: Session, order_id: int) -> Order | None:
     """The order, its row write-locked for this transaction (None if there is none).
 
-    Touching the row locks it on all three backends (SQLite takes its write lock), as
-    `shop.services.cart.lock_cart` does for carts.
+    PostgreSQL and MariaDB lock it with SELECT ... FOR UPDATE (one round trip). SQLite has
+    no row locks: touching the row takes its write lock, as `shop.services.cart.lock_cart`
+    does for carts.
     """
+    query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name != "sqlite":
+        return session.scalar(query.with_for_update())
     touched = session.execute(
         update(Order)
         .where(Order.id == order_id)
@@ -88,9 +105,7 @@ def lock_order(session: Session, order_id: int) -> Order | None:
     )
     if touched.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return session.scalar(
-        select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    )
+    return session.scalar(query)
 
 
 def move(session: Session, order: Order, new_status: str, actor: Actor) -> None:

@@ -37,6 +37,7 @@ NEW_STATUSES = (
 )
 OLD_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 ACTOR_KINDS = ("shopper", "admin", "provider", "system")
+ENDED_INDEX = "ix_order_status_changes_cancelled"
 STATS_COLUMNS = ["created_at", "status", "user_id", "total", "item_count", "id"]
 
 
@@ -104,6 +105,8 @@ def upgrade() -> None:
             op.f("ck_order_status_changes_actor_kind_valid"), _one_of("actor_kind", ACTOR_KINDS)
         )
 
+    _ended_index("status IN ('cancelled', 'refunded')")
+
     op.create_table(
         "payment_events",
         sa.Column(
@@ -169,8 +172,25 @@ def upgrade() -> None:
     )
 
 
+def _ended_index(predicate: str) -> None:
+    """The ML features' partial index of the changes that end an order's money: a full
+    refund ends it as a cancellation does (PostgreSQL and SQLite only)."""
+    if op.get_bind().dialect.name not in ("postgresql", "sqlite"):
+        return
+    op.drop_index(ENDED_INDEX, table_name="order_status_changes")
+    op.create_index(
+        ENDED_INDEX,
+        "order_status_changes",
+        ["order_id", "at"],
+        unique=False,
+        postgresql_where=sa.text(predicate),
+        sqlite_where=sa.text(predicate),
+    )
+
+
 def downgrade() -> None:
     """Orders in a payment state go back to the nearest old status; refunds are dropped."""
+    _ended_index("status = 'cancelled'")
     op.drop_table("test_mode_intents")
     op.drop_index(op.f("ix_payment_refunds_order_id"), table_name="payment_refunds")
     op.drop_table("payment_refunds")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from shop.services.order_status import STATUS_WORDS
 from shop.services.support.policies import shop_policies
 from shop.services.support.tools import ToolContext, run_tool
 
@@ -90,16 +91,19 @@ def _order_reply(ctx: ToolContext, message: str) -> str:
                 f"I couldn't find order {number.group(1)} in your account. "
                 "Please check the number, or ask me about your recent orders."
             )
-        history = ", ".join(f"{h['status']} on {h['at'][:10]}" for h in order["status_history"])
+        history = ", ".join(
+            f"{_words(h['status'])} on {h['at'][:10]}" for h in order["status_history"]
+        )
         return (
-            f"Order {order['order_id']} is {order['status']} (total {order['total']}, "
+            f"Order {order['order_id']} is {_words(order['status'])} (total {order['total']}, "
             f"{order['item_count']} item(s)). History: {history}."
         )
     listing = run_tool(ctx, "list_my_orders", {"limit": 3})
     if not listing.get("orders"):
         return "You have no orders yet."
     lines = "\n".join(
-        f"- Order {o['order_id']}: {o['status']}, total {o['total']}, placed {o['placed_at'][:10]}"
+        f"- Order {o['order_id']}: {_words(o['status'])}, total {o['total']}, "
+        f"placed {o['placed_at'][:10]}"
         for o in listing["orders"]
     )
     return f"Your recent orders:\n{lines}\nAsk me about one by its number for the details."
@@ -167,3 +171,8 @@ def answer_offline(ctx: ToolContext, message: str) -> str:
     if reply is None and not _GREETING.match(message):
         reply = _search(ctx, message)
     return f"{reply or _help()}\n\n{OFFLINE_NOTE}"
+
+
+def _words(status: str) -> str:
+    """An order status in plain words ("waiting for payment", not `awaiting_payment`)."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))

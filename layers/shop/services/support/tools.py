@@ -81,7 +81,20 @@ class ProductIdArgs(ToolArguments):
 
 
 class ListOrdersArgs(ToolArguments):
-    status: Literal["pending", "paid", "shipped", "delivered", "cancelled"] | None = None
+    status: (
+        Literal[
+            "awaiting_payment",
+            "paid",
+            "shipped",
+            "delivered",
+            "payment_failed",
+            "expired",
+            "cancelled",
+            "partially_refunded",
+            "refunded",
+        ]
+        | None
+    ) = None
     limit: Annotated[int, Field(ge=1, le=10)] = 5
 
 
