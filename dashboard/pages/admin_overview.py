@@ -8,7 +8,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from shopui.formatting import TIME_ZONE_NOTE, count, currency, money
+from shopui.formatting import TIME_ZONE_NOTE, count, currency, money, order_status
 from shopui.plaintext import chart_label
 from shopui.session import api, call, require_admin
 from shopui.tables import as_rows, number
@@ -56,7 +56,7 @@ if stats is not None:
     status_col, top_col = st.columns(2)
     if by_status:
         fig = px.pie(
-            names=[str(r["status"]).capitalize() for r in by_status],
+            names=[order_status(r["status"]) for r in by_status],
             values=[number(r["count"]) for r in by_status],
             title="Orders by status",
             hole=0.4,

@@ -1,4 +1,5 @@
-"""Checkout: the shipping form; each attempt sends one Idempotency-Key, so one order at most."""
+"""Checkout: the shipping form places the order (one Idempotency-Key per attempt, so one order
+at most), then the payment step takes the card for it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 from shopui.client import ApiError
 from shopui.coupon_box import COUPON, coupon_box, show_saving
 from shopui.formatting import money
+from shopui.payment_step import PAYING, show_payment_step
 from shopui.plaintext import literal
 from shopui.session import api, call, require_sign_in, show_error
 
@@ -17,13 +19,8 @@ KEY = "checkout_idempotency_key"
 user = require_sign_in("Sign in to check out.")
 st.title("Checkout")
 
-placed = st.session_state.get("placed_order")
-if placed:
-    st.success(f"Thank you! Order #{placed['id']} is placed ({money(placed['total'])}).")
-    st.page_link("pages/orders.py", label="See my orders", icon=":material/receipt_long:")
-    if st.button("Keep shopping", key="checkout_done"):
-        del st.session_state["placed_order"]
-        st.switch_page("pages/catalog.py")
+if PAYING in st.session_state:
+    show_payment_step(st.session_state[PAYING])
     st.stop()
 
 cart = call(api().cart, feature="The cart")
@@ -83,5 +80,5 @@ if submitted:
     else:
         st.session_state.pop(KEY, None)
         st.session_state.pop(COUPON, None)
-        st.session_state["placed_order"] = order
+        st.session_state[PAYING] = order["id"]  # next: pay for it
         st.rerun()

@@ -1,14 +1,19 @@
-"""My orders: status history, and cancel while it is still possible."""
+"""My orders: what each order's payment is, its history, pay now, and cancel while possible."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
-from shopui.formatting import TIME_ZONE_NOTE, money, when
+from shopui.formatting import ACTOR_WORDS, TIME_ZONE_NOTE, money, order_status, when
+from shopui.messages import payment_failed
+from shopui.payment_step import PAID, UNPAID, start_paying
 from shopui.plaintext import literal
 from shopui.session import api, call, require_sign_in
 
-CANCELLABLE = {"pending", "paid"}
+#: Unpaid orders are cancelled; paid ones not shipped yet are cancelled and refunded.
+CANCELLABLE = {*UNPAID, "paid", "partially_refunded"}
 PAGE_SIZE = 10
 ADDRESS_PARTS = ("name", "line1", "line2", "postal_code", "city", "country")
 
@@ -25,8 +30,8 @@ if not result["items"]:
 
 for summary in result["items"]:
     title = (
-        f"Order #{summary['id']} · {summary['status']} · {money(summary.get('total'))} · "
-        f"{when(summary.get('created_at'))}"
+        f"Order #{summary['id']} · {order_status(summary['status'])} · "
+        f"{money(summary.get('total'))} · {when(summary.get('created_at'))}"
     )
     with st.expander(title):
         order = summary if "status_history" in summary else call(api().order, summary["id"])
@@ -36,17 +41,32 @@ for summary in result["items"]:
             st.markdown(
                 f"{item['quantity']} x {literal(item['name'])} — {money(item['line_total'])}"
             )
+        if order["status"] == "payment_failed":
+            st.error(payment_failed(order.get("payment_error")))
+        if order["status"] in UNPAID:
+            st.caption(
+                f"Pay by {when(order.get('hold_until'), zone=True)}; after that the order is "
+                "cancelled and its items go back on the shelf."
+            )
+            if st.button("Pay now", type="primary", key=f"pay_{order['id']}"):
+                start_paying(order["id"])
+        refunded = Decimal(str(order.get("refunded_total") or 0))
+        if refunded:
+            st.markdown(f"Refunded to your card: {money(refunded)}")
         st.markdown("**Status history**")
         for step in order.get("status_history", []):
-            st.markdown(f"- {literal(step['status'])} on {when(step['at'])}")
+            by = ACTOR_WORDS.get(step.get("actor_kind") or "")
+            said = f"- {order_status(step['status'])} on {when(step['at'])}"
+            st.markdown(f"{said}, {by}" if by else said)
         address = order.get("shipping_address") or {}
         if address:
             st.caption(
                 "Ships to: "
                 + literal(", ".join(str(address[k]) for k in ADDRESS_PARTS if address.get(k)))
             )
-        can_cancel = order["status"] in CANCELLABLE
-        if can_cancel and st.button("Cancel order", key=f"cancel_{order['id']}"):
+        paid = order["status"] in PAID
+        label = "Cancel and refund" if paid else "Cancel order"
+        if order["status"] in CANCELLABLE and st.button(label, key=f"cancel_{order['id']}"):
             cancelled = call(
                 api().cancel_order,
                 order["id"],
@@ -54,7 +74,12 @@ for summary in result["items"]:
                 hint="Reload the page to see where the order is now.",
             )
             if cancelled is not None:
-                st.toast(f"Order #{order['id']} is cancelled; its stock is back on the shelf.")
+                back = money(cancelled.get("refunded_total"))
+                st.toast(
+                    f"Order #{order['id']} is cancelled and {back} goes back to your card."
+                    if paid
+                    else f"Order #{order['id']} is cancelled; its stock is back on the shelf."
+                )
                 st.rerun()
 
 pages = max(1, -(-result["total"] // PAGE_SIZE))

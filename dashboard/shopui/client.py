@@ -322,6 +322,54 @@ class ShopClient:
 
     def deactivate_coupon(self, coupon_id: int) -> None:
         self.request("commerce", "DELETE", f"/orders/coupons/{coupon_id}")
+    # -- payments ---------------------------------------------------------------------------
+
+    def payment_config(self) -> dict[str, Any]:
+        """How the shop takes payment: Stripe (publishable key) or the test mode (test cards)."""
+        return self.request("commerce", "GET", "/payments/config", auth=False)
+
+    def order_payment(self, order_id: int | str) -> dict[str, Any]:
+        """The order's payment: status, what to pay, and the client secret while unpaid."""
+        return self.request("commerce", "GET", f"/payments/orders/{order_id}")
+
+    def pay_with_test_card(self, order_id: int | str, card_number: str) -> dict[str, Any]:
+        """Test mode only: the one call that ever carries a card number, to the shop's own
+        pretend provider. With Stripe the card goes from the browser to Stripe.js instead."""
+        return self.request(
+            "commerce",
+            "POST",
+            f"/payments/orders/{order_id}/test-card",
+            json={"card_number": card_number},
+        )
+
+    def answer_test_authentication(self, order_id: int | str, approve: bool) -> dict[str, Any]:
+        return self.request(
+            "commerce",
+            "POST",
+            f"/payments/orders/{order_id}/test-authentication",
+            json={"approve": approve},
+        )
+
+    def refund_order(
+        self, order_id: int | str, idempotency_key: str, amount: str | None = None, reason: str = ""
+    ) -> dict[str, Any]:
+        """Refund `amount` (a money string), or all that is left when None; once per key."""
+        body: dict[str, Any] = {}
+        if amount is not None:
+            body["amount"] = amount
+        if reason:
+            body["reason"] = reason
+        return self.request(
+            "commerce",
+            "POST",
+            f"/payments/orders/{order_id}/refunds",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    def payment_issues(self, page: int = 1, page_size: int = 20) -> Json:
+        params = {"page": page, "page_size": page_size}
+        return self.request("commerce", "GET", "/payments/issues", params=params)
 
     # -- support ----------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Numbers and dates as people read them; every page formats through here.
 
 Counts are whole numbers with thousands separators, money is the shop's currency (SHOP_CURRENCY,
-default USD) with two decimals, shares are percentages, times are UTC and say so once.
+default USD) with two decimals, shares are percentages, times are UTC and say so once, and an
+order's status is a word or two a shopper reads without knowing the API.
 """
 
 from __future__ import annotations
@@ -133,3 +134,31 @@ def seconds_between(start: Any, end: Any) -> float | None:
     """Seconds from one API instant to another, or None when either is missing."""
     first, last = _instant(start), _instant(end)
     return None if first is None or last is None else (last - first).total_seconds()
+
+
+#: An order's status in plain words (the API's names are for programs).
+ORDER_STATUS_WORDS = {
+    "awaiting_payment": "Awaiting payment",
+    "payment_failed": "Payment failed",
+    "paid": "Paid",
+    "partially_refunded": "Partly refunded",
+    "shipped": "Shipped",
+    "delivered": "Delivered",
+    "expired": "Expired: not paid in time",
+    "cancelled": "Cancelled",
+    "refunded": "Refunded",
+}
+#: Who moved an order, as the history says it (the API's `actor_kind`).
+ACTOR_WORDS = {
+    "shopper": "by you",
+    "admin": "by the shop",
+    "provider": "by the payment provider",
+    "system": "by the shop, automatically",
+}
+
+
+def order_status(status: Any) -> str:
+    """`awaiting_payment` -> `Awaiting payment`; a status this page doesn't know yet stays
+    readable."""
+    text = str(status or "")
+    return ORDER_STATUS_WORDS.get(text) or text.replace("_", " ").capitalize() or NOTHING

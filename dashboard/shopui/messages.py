@@ -8,10 +8,12 @@ someone typed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopui.client import ApiError, NotAvailable, Unreachable
-from shopui.plaintext import literal
+from shopui.formatting import money
+from shopui.plaintext import literal, no_math
 
 TRY_AGAIN = "Try again in a minute."
 #: The next step when the shop cannot hold the quantity asked for.
@@ -32,6 +34,9 @@ _FIELDS = {
     "message": "the message",
     "summary": "the summary",
     "resolution_note": "the resolution note",
+    "card_number": "the card number",
+    "amount": "the amount",
+    "reason": "the reason",
 }
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"at least (\d+) (?:items?|characters?)"), "needs at least {0} characters"),
@@ -108,3 +113,46 @@ def _from_detail(status: int, detail: str, feature: str) -> str:
     if status == 409:
         return detail or "That is not possible right now. Check the page and try again."
     return f"{detail or 'That did not work.'} Check what you entered and try again."
+
+
+# -- payments --------------------------------------------------------------------------------
+
+#: The next step after a card was refused: declined, or the bank's check failed.
+AFTER_DECLINE = (
+    "Nothing was taken from your card. Try another card, or ask your bank why it refused "
+    "the payment."
+)
+NOT_PAID_IN_TIME = (
+    "It was not paid in time, so it is cancelled and its items went back on the shelf. "
+    "Add them to your cart again to buy them."
+)
+
+
+def payment_failed(error: str | None) -> str:
+    """The provider's reason (`Your card was declined.`) and what to do about it."""
+    reason = _sentence(literal(error or "")) or "The payment did not go through."
+    return f"{reason} {AFTER_DECLINE}"
+
+
+def card_not_taken(exc: ApiError) -> str:
+    """Why the card form's payment was refused before it reached the card's bank."""
+    if exc.status == 422:
+        said = " ".join(_sentence(literal(e.get("msg") or "")) for e in exc.errors)
+        return f"{said or _sentence(literal(exc.detail))} Check the number and try again."
+    return explain(exc, "Payment")
+
+
+def refund_amount_problem(typed: str, left: Decimal) -> str | None:
+    """What is wrong with a typed refund amount (None when it can be sent)."""
+    text = typed.strip().lstrip("$").replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        return "Enter the amount to refund as money, like 10.00."
+    if amount <= 0:
+        return "Enter an amount above zero, or refund all that is left."
+    if amount > left:
+        return f"Only {no_math(money(left))} is left to refund: enter that much or less."
+    return None

@@ -48,6 +48,17 @@ def place_order(platform: Platform, state: dict[str, Any], query: str, quantity:
     return reply.json()
 
 
+SUCCEEDS = "4242 4242 4242 4242"  # the test mode's card that pays
+
+
+def paid_order(platform: Platform, state: dict[str, Any], query: str) -> dict[str, Any]:
+    order = place_order(platform, state, query)
+    card = {"card_number": SUCCEEDS}
+    paid = platform.post(f"/payments/orders/{order['id']}/test-card", state, card)
+    assert paid.json()["status"] == "paid", paid.text
+    return order
+
+
 def test_admin_pages_are_not_offered_to_shoppers(
     make_app: AppFactory, shopper_state: dict[str, Any]
 ) -> None:
@@ -129,23 +140,24 @@ def test_admin_creates_edits_restocks_and_deactivates_a_product(
     assert httpx.get(f"{platform.commerce_url}/products/{mug['id']}").status_code == 200
 
 
-def test_admin_moves_an_order_along_its_path(
+def test_admin_ships_a_paid_order_and_cannot_mark_one_paid(
     make_app: AppFactory,
     platform: Platform,
     shopper_state: dict[str, Any],
     admin_state: dict[str, Any],
 ) -> None:
-    order = place_order(platform, shopper_state, "power bank")
+    order = paid_order(platform, shopper_state, "headphones")
     app = make_app(admin_state, page="pages/admin_orders.py")
-    assert_clean(app)
-    app.selectbox(key="adm_orders_status").select("pending").run()
-    label = f"#{order['id']} (pending)"
-    app.selectbox(key="adm_move_pick").select(label).run()
-    app.selectbox(key="adm_move_to").select("paid").run()
+    app.selectbox(key="adm_orders_status").select("paid").run()
+    picker = app.selectbox(key="adm_move_pick")
+    picker.select(next(o for o in picker.options if o.startswith(f"#{order['id']} "))).run()
+    moves = app.selectbox(key=f"adm_move_to_{order['id']}")
+    assert moves.options == ["Shipped", "Cancelled and refunded"]
+    moves.select("shipped").run()
     click(app, "Apply")
     assert_clean(app)
-    assert f"Order #{order['id']} is now paid" in shown(app)
-    assert platform.get(f"/orders/{order['id']}", admin_state).json()["status"] == "paid"
+    assert f"Order #{order['id']} is now shipped." in shown(app)
+    assert platform.get(f"/orders/{order['id']}", admin_state).json()["status"] == "shipped"
 
 
 def test_admin_promotes_and_deactivates_a_user(

@@ -1,7 +1,9 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 An admin signs in, opens the ML page, retrains and reads the plain sentences; a shopper
-signs up, adds to the cart and checks out; hostile names and chat messages stay text.
+signs up, adds to the cart, checks out, sees a declined test card explained, pays with the
+test card that succeeds and sees "Paid" in My orders; hostile names and chat messages stay
+text.
 Screenshots go to test-output/dashboard/; with UPDATE_SCREENSHOTS=1 the main pages are also
 copied to docs/screenshots/ for the README.
 """
@@ -216,7 +218,22 @@ def test_hostile_text_renders_as_text_in_the_browser(
         )
 
 
-def test_shopper_adds_to_cart_and_checks_out_in_the_browser(
+DECLINE_SENTENCE = (
+    "Your card was declined. Nothing was taken from your card. Try another card, or ask your "
+    "bank why it refused the payment."
+)
+
+
+def pay_by_card(page: Any, number: str) -> None:
+    """Fill the test mode's card form and pay."""
+    form = page.get_by_test_id("stForm").filter(has_text="Card number")
+    form.get_by_label("Card number").fill(number)
+    form.get_by_label("Expiry (MM/YY)").fill("12/34")
+    form.get_by_label("CVC").fill("123")
+    form.get_by_role("button", name=re.compile(r"^Pay \$")).click()
+
+
+def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     browser: Any, dashboard_url: str, platform: Platform
 ) -> None:
     from playwright.sync_api import expect
@@ -256,14 +273,26 @@ def test_shopper_adds_to_cart_and_checks_out_in_the_browser(
         ("Country", "GB"),
     ):
         form.get_by_label(label).fill(value)
+    form.get_by_role("button", name="Place order").click()
+    expect(page.get_by_text("Test mode: no money moves.")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("4000 0025 0000 3155")).to_be_visible()
+
+    pay_by_card(page, "4000 0000 0000 0002")  # declined
+    expect(page.get_by_text(DECLINE_SENTENCE)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_label("Card number")).to_have_value("")  # the number is not kept
     snap(page, "checkout", readme=True)
-    place = form.get_by_role("button", name="Place order")
-    place.click()
-    expect(page.get_by_text("Thank you! Order #")).to_be_visible(timeout=WAIT_MS)
-    snap(page, "order-placed")
+    pay_by_card(page, "4242 4242 4242 4242")
+    expect(page.get_by_text(re.compile(r"Thank you! Order #\d+ is paid"))).to_be_visible(
+        timeout=WAIT_MS
+    )
+    snap(page, "order-paid")
+    open_page(page, "My orders")
+    expect(page.get_by_text(re.compile(r"^Order #\d+ · Paid · \$39\.90"))).to_be_visible(
+        timeout=WAIT_MS
+    )
 
     state = platform.login("browser-shopper@example.com", "browser-shopper-pw")
     orders = platform.get("/orders", state).json()
     assert orders["total"] == 1
-    assert orders["items"][0]["total"] == "39.90"
+    assert (orders["items"][0]["total"], orders["items"][0]["status"]) == ("39.90", "paid")
     page.close()

@@ -79,6 +79,9 @@ def hostile(platform: Platform) -> Iterator[dict[str, Any]]:
         headers={"Authorization": f"Bearer {shopper['access_token']}", "Idempotency-Key": sku},
     )
     assert reply.status_code == 201, reply.text
+    card = {"card_number": "4242 4242 4242 4242"}  # paid: sales figures count paid orders only
+    paid = platform.post(f"/payments/orders/{reply.json()['id']}/test-card", shopper, card)
+    assert paid.json()["status"] == "paid", paid.text
     assert platform.post(
         "/cart/items", shopper, {"product_id": product["id"], "quantity": 1}
     ).is_success

@@ -11,7 +11,8 @@ from markdown_check import markdown_dangers, visible
 from shopui import formatting as fmt
 from shopui import ml_words as words
 from shopui.client import ApiError, NotAvailable, Unreachable
-from shopui.messages import explain
+from shopui.messages import card_not_taken, explain, payment_failed, refund_amount_problem
+from shopui.payment_forms import STRIPE_JS, card_form_problems, stripe_payment_element
 from shopui.plaintext import chart_label, literal
 
 HOSTILE = [
@@ -72,6 +73,82 @@ def test_dates_are_readable_and_in_utc() -> None:
     assert fmt.duration(125) == "2 min 5 s"
     assert fmt.duration(3720) == "1 h 2 min"
     assert fmt.seconds_between("2026-12-01T13:30:09Z", "2026-12-01T13:30:17.4Z") == 8.4
+
+
+# -- payments ------------------------------------------------------------------------------
+
+
+def test_every_order_status_reads_as_plain_words() -> None:
+    from shop.models.commerce import ORDER_STATUSES
+
+    said = {status: fmt.order_status(status) for status in ORDER_STATUSES}
+    assert said["awaiting_payment"] == "Awaiting payment"
+    assert said["payment_failed"] == "Payment failed"
+    assert said["expired"] == "Expired: not paid in time"
+    assert said["partially_refunded"] == "Partly refunded"
+    assert (said["paid"], said["refunded"]) == ("Paid", "Refunded")
+    assert all("_" not in words for words in said.values())
+    assert set(fmt.ORDER_STATUS_WORDS) == set(ORDER_STATUSES)  # none left to the fallback
+
+
+def test_a_refused_card_says_what_to_do_next() -> None:
+    assert visible(payment_failed("Your card was declined.")) == (
+        "Your card was declined. Nothing was taken from your card. Try another card, or ask "
+        "your bank why it refused the payment."
+    )
+    assert visible(payment_failed(None)).startswith("The payment did not go through. Nothing")
+    typed = ApiError(
+        422, "Unprocessable", "x", [{"loc": ["body", "card_number"], "msg": "That is not a card"}]
+    )
+    assert visible(card_not_taken(typed)) == "That is not a card. Check the number and try again."
+    paid = ApiError(409, "Conflict", "This order is already paid.")
+    assert visible(card_not_taken(paid)) == "This order is already paid."
+
+
+def test_the_card_form_is_checked_before_anything_is_sent() -> None:
+    today, cards = date(2026, 12, 7), {"4242424242424242", "4000000000000002"}
+    assert card_form_problems("4242 4242 4242 4242", "12/26", "123", today, cards) == []
+    assert card_form_problems("4000-0000-0000-0002", "1/2030", "1234", today, cards) == []
+    assert card_form_problems("4242", "13/30", "12a", today, cards) == [
+        "Enter the card number: 16 digits, like 4242 4242 4242 4242.",
+        "Enter the expiry date as month/year, like 12/34.",
+        "Enter the 3 digits on the back of the card (the CVC).",
+    ]
+    assert card_form_problems("4242424242424242", "11/26", "123", today, cards) == [
+        "That expiry date has passed: enter a date in the future."
+    ]
+    assert card_form_problems("4111 1111 1111 1111", "12/30", "123", today, cards) == [
+        "This shop is in test mode and takes only the test cards listed above; never enter a "
+        "real card here."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("10.00", None),
+        ("$1,000", None),
+        ("ten", "Enter the amount to refund as money, like 10.00."),
+        ("1.234", "Enter the amount to refund as money, like 10.00."),
+        ("NaN", "Enter the amount to refund as money, like 10.00."),
+        ("0", "Enter an amount above zero, or refund all that is left."),
+        ("1500", "Only \\$1,200.00 is left to refund: enter that much or less."),
+    ],
+)
+def test_a_typed_refund_amount_is_checked_as_money(typed: str, said: str | None) -> None:
+    from decimal import Decimal
+
+    assert refund_amount_problem(typed, Decimal("1200.00")) == said
+
+
+def test_stripes_payment_element_gets_only_the_keys_and_cannot_be_broken_out_of() -> None:
+    page = stripe_payment_element(
+        "pk_test_123", "pi_1_secret_</script><script>alert(1)</script>", "Pay <$5>", "http://x/"
+    )
+    assert page.count("<script") == 2 and page.count("</script>") == 2  # Stripe.js and ours
+    assert f'<script src="{STRIPE_JS}"></script>' in page
+    assert "pk_test_123" in page and "\\u003c/script>" in page
+    assert "Pay &lt;$5&gt;" in page
 
 
 # -- plain text ----------------------------------------------------------------------------
