@@ -322,6 +322,7 @@ class ShopClient:
 
     def deactivate_coupon(self, coupon_id: int) -> None:
         self.request("commerce", "DELETE", f"/orders/coupons/{coupon_id}")
+
     # -- payments ---------------------------------------------------------------------------
 
     def payment_config(self) -> dict[str, Any]:

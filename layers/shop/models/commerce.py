@@ -209,8 +209,8 @@ def declare_cancellations_index() -> Index:
     """The partial index of cancellations and refunds (migrations 0009, 0010), declared on demand.
 
     Only the changes that end an order's money, which every ML feature query looks up;
-    PostgreSQL and SQLite (MariaDB has no partial indexes). Migrations declare it (`shop/migrations/env.py`), so
-    autogenerate sees it; importing the models does not: its dialect options would load the
+    PostgreSQL and SQLite (MariaDB has no partial indexes). Migrations declare it
+    (`shop/migrations/env.py`), so autogenerate sees it; importing the models does not: its dialect options would load the
     PostgreSQL and SQLite dialects, about 30 ms of every cold start, health checks included.
     """
     table = cast(Table, OrderStatusChange.__table__)
