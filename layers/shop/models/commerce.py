@@ -210,8 +210,9 @@ def declare_cancellations_index() -> Index:
 
     Only the changes that end an order's money, which every ML feature query looks up;
     PostgreSQL and SQLite (MariaDB has no partial indexes). Migrations declare it
-    (`shop/migrations/env.py`), so autogenerate sees it; importing the models does not: its dialect options would load the
-    PostgreSQL and SQLite dialects, about 30 ms of every cold start, health checks included.
+    (`shop/migrations/env.py`), so autogenerate sees it; importing the models does not: its
+    dialect options would load the PostgreSQL and SQLite dialects, about 30 ms of every cold
+    start, health checks included.
     """
     table = cast(Table, OrderStatusChange.__table__)
     for index in table.indexes:
