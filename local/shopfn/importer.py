@@ -10,6 +10,9 @@ The file is streamed and written in batches inside one database transaction. Wit
 every bad one goes to a report with its reason. Each order keeps its line's key
 (`Order.import_key`, unique), so a line seen before, in this file or an earlier import, is
 skipped: importing the same file twice adds nothing.
+
+With basket columns (`LogFormat.baskets`), lines of one invoice and customer are one order
+with a line item per line, on the products their codes name (`import_baskets`).
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def import_transactions(
     With "skip", rejected lines are written to `report` (CSV: line, reason, the line's fields).
     """
     product_id = session.scalar(select(Product.id).order_by(Product.id).limit(1))
-    if product_id is None:
+    if product_id is None and log_format.product is None:
         raise ImportFailed(["the catalog is empty: run `shopfn seed` first"])
     with _large_sqlite_cache(session):
         return _import(session, path, log_format, product_id, on_error, report)
@@ -71,19 +74,18 @@ def _import(
     session: Session,
     path: Path,
     log_format: LogFormat,
-    product_id: int,
+    product_id: int | None,
     on_error: OnError,
     report: Path | None,
 ) -> ImportResult:
     result = ImportResult()
-    kind = StatementWriter if session.get_bind().dialect.name == "postgresql" else RowWriter
-    writer = kind(session, product_id, result)
+    writer = _writer(session, log_format, product_id, result)
     try:
         with TransactionLog(path, log_format) as log, _rejects(log, report) as reject:
             _stream(log, writer, reject, result, on_error)
         if result.errors and on_error == "abort":
             raise ImportFailed(result.errors, result.rejected)
-        if result.orders + result.repeated + result.rejected == 0:
+        if result.orders + result.lines + result.repeated + result.rejected == 0:
             raise ImportFailed(["the file has no transactions"])
     except (ImportFailed, LogUnreadable) as exc:
         session.rollback()
@@ -95,6 +97,21 @@ def _import(
     writer.finish()
     session.commit()
     return result
+
+
+def _writer(
+    session: Session, log_format: LogFormat, product_id: int | None, result: ImportResult
+) -> RowWriter:
+    """The writer for this database and layout."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not log_format.baskets:
+        assert product_id is not None
+        return (StatementWriter if postgresql else RowWriter)(session, product_id, result)
+    from shopfn.import_baskets import BasketWriter
+    from shopfn.import_baskets_postgresql import BasketStatementWriter
+
+    writer = (BasketStatementWriter if postgresql else BasketWriter)(session, product_id, result)
+    return writer.with_products() if log_format.product is not None else writer
 
 
 def _stream(

@@ -102,6 +102,8 @@ def _import_transactions(args: argparse.Namespace) -> int:
         print(f"no such file: {path}", file=sys.stderr)
         return 2
     problem = check_date_format(args.date_format)
+    if args.description_column and not args.product_column:
+        problem = "--description-column names new products: give --product-column too"
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -113,6 +115,9 @@ def _import_transactions(args: argparse.Namespace) -> int:
         price=args.price_column,
         date_format=args.date_format,
         delimiter=args.delimiter,
+        invoice=args.invoice_column,
+        product=args.product_column,
+        description=args.description_column,
     )
     report = None
     if args.on_error == "skip":
@@ -143,14 +148,28 @@ def _import_transactions(args: argparse.Namespace) -> int:
         print(f"import refused, nothing was written: {exc}", file=sys.stderr)
         return 1
     _refresh_statistics(IMPORTED_TABLES)
-    print(
-        f"imported {result.orders} orders for {result.customers} customers "
-        f"({result.new_customers} new); {result.returns} of the orders are returns; "
-        f"{result.repeated} lines were already imported"
-    )
+    _print_imported(result, baskets=log_format.baskets)
     if report is not None:
         print(f"{result.rejected} lines rejected, listed with reasons in {report}")
     return 0
+
+
+def _print_imported(result: Any, *, baskets: bool) -> None:
+    """What an import added, in one sentence."""
+    if baskets:
+        print(
+            f"imported {result.lines} lines as {result.orders} new orders "
+            f"and {result.grown} earlier orders with new lines, for {result.customers} "
+            f"customers ({result.new_customers} new); {result.returns} of the lines are "
+            f"returns; {result.products} new products; "
+            f"{result.repeated} lines were already imported"
+        )
+    else:
+        print(
+            f"imported {result.orders} orders for {result.customers} customers "
+            f"({result.new_customers} new); {result.returns} of the orders are returns; "
+            f"{result.repeated} lines were already imported"
+        )
 
 
 def _report_path(path: Path) -> Path:
@@ -245,6 +264,15 @@ def add_ml_commands(commands: Any) -> None:
     transactions.add_argument(
         "--price-column", help="a unit price column instead: amount = quantity x price"
     )
+    transactions.add_argument(
+        "--invoice-column",
+        help="lines with the same invoice (basket) and customer become one order",
+    )
+    transactions.add_argument(
+        "--product-column",
+        help="the shop's product code (a SKU); unknown codes become new inactive products",
+    )
+    transactions.add_argument("--description-column", help="the name of a product the import makes")
     transactions.add_argument(
         "--date-format",
         default="iso",

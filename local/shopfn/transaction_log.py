@@ -4,7 +4,11 @@ plain or gzip, with the shop's own column names and date format.
 Each data line becomes a `Transaction` or a `Rejected` (with its reason), streamed: a log of
 millions of lines never sits in memory. A line's `key` is a digest of what it says (its
 normalized values and every other column), so the same line read twice, from one file or
-two, has the same key.
+two, has the same key. Amounts count by value, to the cent: `100` and `100.00` are the
+same line (keys made before that rule are still found: see `Transaction.legacy_key`).
+
+With an invoice column, a line also names its basket (`basket`: a digest of its invoice and
+customer), and with a product column the shop's product code (and its description).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _DATE_CACHE_SIZE = 100_000
 _T = TypeVar("_T")
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+#: The longest product code (a product's SKU).
+MOST_CODE_CHARACTERS = 64
+_NAME_CHARACTERS = 200
 
 
 class LogUnreadable(Exception):
@@ -52,6 +59,16 @@ class LogFormat:
     price: str | None = None
     date_format: str = ISO
     delimiter: str = "auto"
+    #: Basket import: lines with the same invoice and customer are one order.
+    invoice: str | None = None
+    #: The shop's product code of the line (a product's SKU) and its description.
+    product: str | None = None
+    description: str | None = None
+
+    @property
+    def baskets(self) -> bool:
+        """Whether lines become items of orders (any of the basket columns is named)."""
+        return self.invoice is not None or self.product is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,12 @@ class Transaction:
     quantity: int
     amount: Decimal
     key: str
+    #: The key this line had before amounts were keyed to the cent (only when it differs).
+    legacy_key: str | None = None
+    #: The basket's key (with an invoice column), the product code and its description.
+    basket: str | None = None
+    product: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +160,7 @@ class TransactionLog:
     def _mapped_columns(self) -> tuple[int, int, int, int]:
         f = self.format
         wanted = (f.customer, f.date, f.quantity, f.price or f.amount)
+        wanted += tuple(c for c in (f.invoice, f.product, f.description) if c is not None)
         if not any(self.header):
             raise LogUnreadable("line 1: the file is empty or has no header line")
         missing = [name for name in wanted if name not in self.header]
@@ -145,12 +169,22 @@ class TransactionLog:
             raise LogUnreadable(
                 f"line 1: missing column(s) {', '.join(missing)} (the file has: {found})"
             )
-        customer, date, quantity, value = (self.header.index(name) for name in wanted)
+        customer, date, quantity, value = (self.header.index(name) for name in wanted[:4])
         return customer, date, quantity, value
+
+    def _basket_columns(self) -> tuple[int | None, int | None, int | None]:
+        """Where the invoice, product code and description are (None when not named)."""
+        f = self.format
+        return tuple(  # type: ignore[return-value]
+            None if name is None else self.header.index(name)
+            for name in (f.invoice, f.product, f.description)
+        )
 
     def lines(self) -> Iterator[Transaction | Rejected]:
         """Every data line in order (blank lines skipped); LogUnreadable if reading breaks."""
         customer_at, date_at, quantity_at, value_at = self._columns
+        invoice_at, product_at, description_at = self._basket_columns()
+        baskets = self.format.baskets
         others = [i for i in range(len(self.header)) if i not in self._columns]
         width = len(self.header)
         parse_date = _date_parser(self.format.date_format)
@@ -174,17 +208,29 @@ class TransactionLog:
                     raise _BadLine("date is in the future")
                 quantity = _quantity(fields[quantity_at])
                 amount = _amount(fields[value_at], quantity if by_price else None)
+                if baskets:
+                    invoice = _invoice(fields, invoice_at)
+                    product = _code(fields, product_at)
             except _BadLine as problem:
                 yield Rejected(line, str(problem), fields)
                 continue
             if quantity < 0 or amount < 0:  # a return, whichever sign the log wrote
                 quantity, amount = -abs(quantity), -abs(amount) + 0
-            key = _key(
-                at,
-                [customer, at.isoformat(), str(quantity), str(amount)]
-                + [fields[i].strip() for i in others],
+            values = [customer, at.isoformat(), str(quantity), str(amount.quantize(_CENT))]
+            values += [fields[i].strip() for i in others]
+            key = _key(at, values)
+            legacy = None
+            if values[3] != str(amount):  # written with other than two decimals
+                values[3] = str(amount)
+                legacy = _key(at, values)
+            if not baskets:
+                yield Transaction(line, customer, at, quantity, amount, key, legacy)
+                continue
+            description = _description(fields, description_at)
+            basket = key if invoice is None else basket_key(customer, invoice)
+            yield Transaction(
+                line, customer, at, quantity, amount, key, legacy, basket, product, description
             )
-            yield Transaction(line, customer, at, quantity, amount, key)
 
 
 class _BadLine(ValueError):
@@ -198,6 +244,44 @@ def _key(at: datetime, values: list[str]) -> str:
     seconds = int((at - _EPOCH).total_seconds())
     digest = blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
     return f"{seconds:012x}{digest}"
+
+
+def basket_key(customer: str, invoice: str) -> str:
+    """32 characters naming the basket `invoice` of `customer`: "i" and a digest. It never
+    equals a line's key (all hex digits), and it does not change when a later export adds
+    a line to the basket, even an earlier one."""
+    digest = blake2b(f"{customer}\x1f{invoice}".encode(), digest_size=16).hexdigest()
+    return f"i{digest[:31]}"
+
+
+def _invoice(fields: list[str], at: int | None) -> str | None:
+    if at is None:
+        return None
+    invoice = fields[at].strip()
+    if not invoice:
+        raise _BadLine("invoice is empty")
+    return invoice
+
+
+def _code(fields: list[str], at: int | None) -> str | None:
+    if at is None:
+        return None
+    code = fields[at].strip().lstrip("'")
+    if not code:
+        raise _BadLine("product code is empty")
+    if len(code) > MOST_CODE_CHARACTERS:
+        raise _BadLine(f"product code is longer than {MOST_CODE_CHARACTERS} characters")
+    if _CONTROL.search(code):
+        raise _BadLine("product code holds a control character (a tab, NUL or similar)")
+    return code
+
+
+def _description(fields: list[str], at: int | None) -> str | None:
+    """The line's description as a product name: one line, at most 200 characters."""
+    if at is None:
+        return None
+    text = " ".join(_CONTROL.sub(" ", fields[at]).split())
+    return text[:_NAME_CHARACTERS] or None
 
 
 def _reading(line: int, read: Callable[[], _T]) -> _T:

@@ -1,0 +1,114 @@
+"""The basket import's writer for PostgreSQL: each batch of lines in one statement.
+
+As in `import_postgresql`, the batch goes out as one text parameter per column and is
+unpacked by `unnest` on the server. The statement keeps the lines not imported before (by
+their key on `order_items`), sums them per basket, inserts each basket's order or grows the
+one an earlier import made (`ON CONFLICT (import_key) DO UPDATE`), then inserts the line
+items and the new orders' status changes with the ids from RETURNING.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+
+from shopfn.import_baskets import BasketWriter, item_name
+from shopfn.import_postgresql import Lines, StatementWriter
+from shopfn.transaction_log import Transaction
+
+_PLACE_BASKETS = text(
+    """
+    WITH line AS (
+        SELECT * FROM unnest(
+            string_to_array(:keys, ','),
+            string_to_array(:baskets, ','),
+            string_to_array(:users, ',')::int[],
+            string_to_array(:at, ',')::timestamptz[],
+            string_to_array(:quantities, ',')::int[],
+            string_to_array(:totals, ',')::numeric[],
+            string_to_array(:prices, ',')::numeric[],
+            string_to_array(:products, ',')::int[],
+            ARRAY(SELECT json_array_elements_text(CAST(:names AS json)))
+        ) AS line(key, basket, user_id, at, quantity, total, price, product_id, name)
+    ), fresh AS (
+        SELECT * FROM line
+        WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+    ), basket AS (
+        SELECT basket, min(user_id) AS user_id, min(at) AS first_at, max(at) AS last_at,
+               sum(quantity) AS quantity, sum(total) AS total
+        FROM fresh GROUP BY basket
+    ), placed AS (
+        INSERT INTO orders AS o (user_id, status, subtotal, total, item_count, shipping_address,
+                                 import_key, created_at, updated_at)
+        SELECT user_id, 'delivered', total, total, quantity, CAST(:address AS jsonb),
+               basket, first_at, last_at
+        FROM basket
+        ON CONFLICT (import_key) DO UPDATE SET
+            subtotal = o.subtotal + excluded.subtotal,
+            total = o.total + excluded.total,
+            item_count = o.item_count + excluded.item_count,
+            created_at = LEAST(o.created_at, excluded.created_at),
+            updated_at = GREATEST(o.updated_at, excluded.updated_at)
+        RETURNING o.id, o.user_id, o.import_key, (xmax = 0) AS created
+    ), items AS (
+        INSERT INTO order_items (order_id, product_id, name, unit_price, quantity, line_total,
+                                 import_key)
+        SELECT placed.id, fresh.product_id, fresh.name, fresh.price, fresh.quantity,
+               fresh.total, fresh.key
+        FROM fresh JOIN placed ON placed.import_key = fresh.basket
+    ), changes AS (
+        INSERT INTO order_status_changes (order_id, status, at)
+        SELECT placed.id, 'delivered', basket.first_at
+        FROM placed JOIN basket ON basket.basket = placed.import_key
+        WHERE placed.created
+    )
+    SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM fresh WHERE quantity < 0),
+           count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
+           array_agg(DISTINCT user_id)
+    FROM placed
+    """
+)
+
+
+class BasketStatementWriter(StatementWriter, BasketWriter):
+    """`BasketWriter` with one statement per batch (and PostgreSQL's customer creation)."""
+
+    def prepare(self, batch: list[Transaction]) -> Lines:
+        lines = super().prepare(batch)  # StatementWriter's: distinct lines, customers
+        if self.codes is not None:
+            self.codes.note(lines.fresh)
+        fresh = lines.fresh
+        params = {
+            "keys": lines.params["keys"],
+            "baskets": ",".join([t.basket for t in fresh]),  # type: ignore[misc]
+            "at": lines.params["at"],
+            "quantities": lines.params["quantities"],
+            "totals": lines.params["totals"],
+            "prices": lines.params["prices"],
+            "address": self.address,
+        }
+        return Lines(fresh, lines.repeated, params, lines.first, lines.emails)
+
+    def write(self, lines: Lines) -> None:  # type: ignore[override]
+        self.ensure_customers(lines.first, lines.emails)
+        fresh = lines.fresh
+        products = self.products_of(fresh)
+        fold = self.codes.key if self.codes else str
+        users = self.users
+        params: dict[str, Any] = dict(
+            lines.params,
+            users=",".join([str(users[t.customer][0]) for t in fresh]),
+            products=",".join([str(self.product_id_of(t, products)) for t in fresh]),
+            names=json.dumps([item_name(t, products, fold) for t in fresh]),
+        )
+        new_lines, returns, created, grown, user_ids = self.session.execute(
+            _PLACE_BASKETS, params
+        ).one()
+        self.result.repeated += len(lines) - new_lines
+        self.result.lines += new_lines
+        self.result.returns += returns
+        self.result.orders += created
+        self.result.grown += grown
+        self.count_customers(user_ids or ())
