@@ -65,15 +65,6 @@ def baskets_of(
     return baskets
 
 
-def item_name(t: Transaction, products: dict[str, tuple[int, str]] | None, fold: Any) -> str:
-    """A line item's name: the line's description, else its product's, else the stand-in's."""
-    if t.description:
-        return t.description
-    if products is not None and t.product is not None:
-        return products[fold(t.product)][1]
-    return ITEM_NAME[t.quantity < 0]
-
-
 class BasketWriter(RowWriter):
     """Orders of several lines for batches of lines (multi-row INSERTs, ids by key)."""
 
@@ -91,16 +82,19 @@ class BasketWriter(RowWriter):
             self.codes.note(batch)
         return batch
 
-    def products_of(self, lines: list[Transaction]) -> dict[str, tuple[int, str]] | None:
-        """(id, name) by code of every line's product (made when new); None without codes."""
+    def items_of(self, lines: list[Transaction]) -> list[tuple[int, str]]:
+        """(product id, item name) of each line: its product (made when new) and its
+        description, else the product's name; the stand-in product without codes."""
         if self.codes is None:
-            return None
-        return self.codes.ids({t.product for t in lines if t.product is not None})
-
-    def product_id_of(self, t: Transaction, products: dict[str, tuple[int, str]] | None) -> int:
-        if products is None or t.product is None or self.codes is None:
-            return self.product_id
-        return products[self.codes.key(t.product)][0]
+            product, names = self.product_id, ITEM_NAME
+            return [(product, t.description or names[t.quantity < 0]) for t in lines]
+        known = self.codes.ids({t.product for t in lines})  # type: ignore[misc]
+        if self.codes.fold:
+            key = self.codes.key
+            found = [known[key(t.product)] for t in lines]  # type: ignore[arg-type]
+        else:
+            found = [known[t.product] for t in lines]  # type: ignore[index]
+        return [(p[0], t.description or p[1]) for t, p in zip(lines, found, strict=True)]
 
     def write(self, batch: list[Transaction]) -> None:
         fresh = self._new_lines(batch)
@@ -108,22 +102,22 @@ class BasketWriter(RowWriter):
         if not fresh:
             return
         self.ensure_customers(first_seen(fresh))
-        products = self.products_of(fresh)
+        items = self.items_of(fresh)
         baskets = baskets_of(fresh, self.users)
         order_ids = self._place(baskets)
-        money, fold = self.to_money, (self.codes.key if self.codes else str)
+        money = self.to_money
         self._bulk(OrderItem, _ITEM_COLUMNS).insert(
             [
                 (
                     order_ids[t.basket],  # type: ignore[index]
-                    self.product_id_of(t, products),
-                    item_name(t, products, fold),
+                    product,
+                    name,
                     money((t.amount / t.quantity).quantize(CENT)),
                     t.quantity,
                     money(t.amount),
                     t.key,
                 )
-                for t in fresh
+                for t, (product, name) in zip(fresh, items, strict=True)
             ]
         )
         self.result.lines += len(fresh)

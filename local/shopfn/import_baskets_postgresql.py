@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from shopfn.import_baskets import BasketWriter, item_name
+from shopfn.import_baskets import BasketWriter
 from shopfn.import_postgresql import Lines, StatementWriter
 from shopfn.transaction_log import Transaction
 
@@ -94,14 +94,13 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
     def write(self, lines: Lines) -> None:  # type: ignore[override]
         self.ensure_customers(lines.first, lines.emails)
         fresh = lines.fresh
-        products = self.products_of(fresh)
-        fold = self.codes.key if self.codes else str
+        items = self.items_of(fresh)
         users = self.users
         params: dict[str, Any] = dict(
             lines.params,
             users=",".join([str(users[t.customer][0]) for t in fresh]),
-            products=",".join([str(self.product_id_of(t, products)) for t in fresh]),
-            names=json.dumps([item_name(t, products, fold) for t in fresh]),
+            products=",".join([str(product) for product, _name in items]),
+            names=json.dumps([name for _product, name in items]),
         )
         new_lines, returns, created, grown, user_ids = self.session.execute(
             _PLACE_BASKETS, params

@@ -183,8 +183,8 @@ class TransactionLog:
     def lines(self) -> Iterator[Transaction | Rejected]:
         """Every data line in order (blank lines skipped); LogUnreadable if reading breaks."""
         customer_at, date_at, quantity_at, value_at = self._columns
-        invoice_at, product_at, description_at = self._basket_columns()
-        baskets = self.format.baskets
+        baskets = _BasketFields(*self._basket_columns()) if self.format.baskets else None
+        stamps: dict[datetime, tuple[int, str]] = {}
         others = [i for i in range(len(self.header)) if i not in self._columns]
         width = len(self.header)
         parse_date = _date_parser(self.format.date_format)
@@ -208,28 +208,35 @@ class TransactionLog:
                     raise _BadLine("date is in the future")
                 quantity = _quantity(fields[quantity_at])
                 amount = _amount(fields[value_at], quantity if by_price else None)
-                if baskets:
-                    invoice = _invoice(fields, invoice_at)
-                    product = _code(fields, product_at)
+                if baskets is not None:
+                    basket, product, description = baskets.read(fields, customer)
             except _BadLine as problem:
                 yield Rejected(line, str(problem), fields)
                 continue
             if quantity < 0 or amount < 0:  # a return, whichever sign the log wrote
                 quantity, amount = -abs(quantity), -abs(amount) + 0
-            values = [customer, at.isoformat(), str(quantity), str(amount.quantize(_CENT))]
+            stamp = stamps.get(at)
+            if stamp is None:
+                stamp = _remembered(
+                    stamps, at, (int((at - _EPOCH).total_seconds()), at.isoformat())
+                )
+            values = [customer, stamp[1], str(quantity), str(amount)]
             values += [fields[i].strip() for i in others]
-            key = _key(at, values)
-            legacy = None
-            if values[3] != str(amount):  # written with other than two decimals
-                values[3] = str(amount)
-                legacy = _key(at, values)
-            if not baskets:
+            key, legacy = _keys(stamp[0], values, amount)
+            if baskets is None:
                 yield Transaction(line, customer, at, quantity, amount, key, legacy)
                 continue
-            description = _description(fields, description_at)
-            basket = key if invoice is None else basket_key(customer, invoice)
             yield Transaction(
-                line, customer, at, quantity, amount, key, legacy, basket, product, description
+                line,
+                customer,
+                at,
+                quantity,
+                amount,
+                key,
+                legacy,
+                basket or key,
+                product,
+                description,
             )
 
 
@@ -237,11 +244,21 @@ class _BadLine(ValueError):
     pass
 
 
-def _key(at: datetime, values: list[str]) -> str:
-    """32 hex digits identifying a line by what it says: its time in seconds (12 digits), then
-    a digest of all its values (20 digits, 80 bits). Logs are mostly in time order, so new
-    keys land at the end of the unique index instead of all over it."""
-    seconds = int((at - _EPOCH).total_seconds())
+def _keys(seconds: int, values: list[str], amount: Decimal) -> tuple[str, str | None]:
+    """The line's key, with its amount (`values[3]`) to the cent, and its key as it was
+    before that rule when the amount is written with other than two decimals (else None)."""
+    written = values[3]
+    if written[-3:-2] == ".":
+        return _key(seconds, values), None
+    legacy = _key(seconds, values)
+    values[3] = str(amount.quantize(_CENT))
+    return _key(seconds, values), legacy
+
+
+def _key(seconds: int, values: list[str]) -> str:
+    """32 hex digits identifying a line by what it says: its time in seconds since year 1
+    (12 digits), then a digest of all its values (20 digits, 80 bits). Logs are mostly in time
+    order, so new keys land at the end of the unique index instead of all over it."""
     digest = blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
     return f"{seconds:012x}{digest}"
 
@@ -254,34 +271,62 @@ def basket_key(customer: str, invoice: str) -> str:
     return f"i{digest[:31]}"
 
 
-def _invoice(fields: list[str], at: int | None) -> str | None:
-    if at is None:
-        return None
-    invoice = fields[at].strip()
-    if not invoice:
-        raise _BadLine("invoice is empty")
-    return invoice
+class _BasketFields:
+    """A line's basket key, product code and description, checked; values repeat from line
+    to line (a basket's lines, a product's code and description), so each is worked out
+    once and remembered (memory bounded)."""
+
+    def __init__(self, invoice: int | None, product: int | None, description: int | None):
+        self.invoice, self.product, self.description = invoice, product, description
+        self.basket: tuple[str, str, str] = ("", "", "")  # customer, invoice, key
+        self.codes: dict[str, str] = {}
+        self.names: dict[str, str | None] = {}
+
+    def read(self, fields: list[str], customer: str) -> tuple[str | None, str | None, str | None]:
+        """(basket key or None, code, description); _BadLine when the invoice or code is bad."""
+        basket = None
+        if self.invoice is not None:
+            invoice = fields[self.invoice].strip()
+            if not invoice:
+                raise _BadLine("invoice is empty")
+            last_customer, last_invoice, basket = self.basket
+            if (customer, invoice) != (last_customer, last_invoice):
+                basket = basket_key(customer, invoice)
+                self.basket = (customer, invoice, basket)
+        code = None if self.product is None else self._code(fields[self.product])
+        name = None
+        if self.description is not None:
+            raw = fields[self.description]
+            if raw in self.names:
+                name = self.names[raw]
+            else:
+                name = _remembered(self.names, raw, _one_line(raw)[:_NAME_CHARACTERS] or None)
+        return basket, code, name
+
+    def _code(self, raw: str) -> str:
+        code = self.codes.get(raw)
+        if code is not None:
+            return code
+        code = raw.strip().lstrip("'")
+        if not code:
+            raise _BadLine("product code is empty")
+        if len(code) > MOST_CODE_CHARACTERS:
+            raise _BadLine(f"product code is longer than {MOST_CODE_CHARACTERS} characters")
+        if _CONTROL.search(code):
+            raise _BadLine("product code holds a control character (a tab, NUL or similar)")
+        return _remembered(self.codes, raw, code)
 
 
-def _code(fields: list[str], at: int | None) -> str | None:
-    if at is None:
-        return None
-    code = fields[at].strip().lstrip("'")
-    if not code:
-        raise _BadLine("product code is empty")
-    if len(code) > MOST_CODE_CHARACTERS:
-        raise _BadLine(f"product code is longer than {MOST_CODE_CHARACTERS} characters")
-    if _CONTROL.search(code):
-        raise _BadLine("product code holds a control character (a tab, NUL or similar)")
-    return code
+def _remembered(cache: dict[Any, Any], raw: Any, value: _T) -> _T:
+    if len(cache) >= _DATE_CACHE_SIZE:
+        cache.clear()
+    cache[raw] = value
+    return value
 
 
-def _description(fields: list[str], at: int | None) -> str | None:
-    """The line's description as a product name: one line, at most 200 characters."""
-    if at is None:
-        return None
-    text = " ".join(_CONTROL.sub(" ", fields[at]).split())
-    return text[:_NAME_CHARACTERS] or None
+def _one_line(text: str) -> str:
+    """`text` with control characters and runs of spaces as single spaces, trimmed."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def _reading(line: int, read: Callable[[], _T]) -> _T:
