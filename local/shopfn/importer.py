@@ -32,7 +32,14 @@ from shop.models import Product
 from shopfn.import_postgresql import StatementWriter
 from shopfn.import_rows import ImportResult, RowWriter
 from shopfn.progress import progress_bar
-from shopfn.transaction_log import LogFormat, LogUnreadable, Rejected, Transaction, TransactionLog
+from shopfn.transaction_log import (
+    DelimitedFile,
+    LogFormat,
+    LogUnreadable,
+    Rejected,
+    Transaction,
+    TransactionLog,
+)
 
 OnError = Literal["abort", "skip"]
 #: Lines written per round of INSERTs: large enough to amortize round trips, small in memory.
@@ -81,7 +88,7 @@ def _import(
     result = ImportResult()
     writer = _writer(session, log_format, product_id, result)
     try:
-        with TransactionLog(path, log_format) as log, _rejects(log, report) as reject:
+        with TransactionLog(path, log_format) as log, rejects(log, report) as reject:
             _stream(log, writer, reject, result, on_error)
         if result.errors and on_error == "abort":
             raise ImportFailed(result.errors, result.rejected)
@@ -196,7 +203,7 @@ def _large_sqlite_cache(session: Session) -> Iterator[None]:
 
 
 @contextmanager
-def _rejects(log: TransactionLog, report: Path | None) -> Iterator[Any]:
+def rejects(log: DelimitedFile, report: Path | None) -> Iterator[Any]:
     """A function taking each rejected line: written to `report` when given."""
     if report is None:
         yield lambda _line: None

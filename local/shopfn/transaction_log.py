@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from hashlib import blake2b
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 #: `--delimiter` names; "auto" picks one from the header line.
 DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whitespace": " "}
@@ -112,12 +112,12 @@ def check_date_format(date_format: str) -> str | None:
     return None
 
 
-class TransactionLog:
-    """An open log: `header`, then `lines()`; `position()` is how far into the file it is."""
+class DelimitedFile:
+    """An open delimited text file (plain or gzip): its `header` and `delimiter`, then its
+    records from `_text`; `position()` is how far into the file it is."""
 
-    def __init__(self, path: Path, log_format: LogFormat) -> None:
+    def __init__(self, path: Path, delimiter: str) -> None:
         self.path = path
-        self.format = log_format
         self.size = path.stat().st_size
         self._raw: IO[bytes] = path.open("rb")
         try:
@@ -131,16 +131,15 @@ class TransactionLog:
             self._text = io.TextIOWrapper(
                 binary, encoding="utf-8-sig", errors="replace", newline=""
             )
-            header_line = _reading(1, self._text.readline)
-            self.delimiter = _delimiter(header_line, log_format.delimiter)
+            header_line = reading(1, self._text.readline)
+            self.delimiter = _delimiter(header_line, delimiter)
             header: list[str] = next(self._reader([header_line]), [])
         except BaseException:
             self._raw.close()
             raise
         self.header = [name.strip() for name in header]
-        self._columns = self._mapped_columns()
 
-    def __enter__(self) -> TransactionLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -156,6 +155,19 @@ class TransactionLog:
             cleaned = (line.replace("\t", " ").strip() for line in lines)
             return csv.reader(cleaned, delimiter=" ", skipinitialspace=True)
         return csv.reader(lines, delimiter=self.delimiter)
+
+
+class TransactionLog(DelimitedFile):
+    """An open log: `header`, then `lines()`."""
+
+    def __init__(self, path: Path, log_format: LogFormat) -> None:
+        self.format = log_format
+        super().__init__(path, log_format.delimiter)
+        try:
+            self._columns = self._mapped_columns()
+        except BaseException:
+            self._raw.close()
+            raise
 
     def _mapped_columns(self) -> tuple[int, int, int, int]:
         f = self.format
@@ -192,7 +204,7 @@ class TransactionLog:
         now = datetime.now(UTC)
         reader = self._reader(self._text)
         while True:
-            fields = _reading(reader.line_num + 2, lambda: next(reader, None))
+            fields = reading(reader.line_num + 2, lambda: next(reader, None))
             if fields is None:
                 return
             line = reader.line_num + 1
@@ -329,7 +341,7 @@ def _one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _reading(line: int, read: Callable[[], _T]) -> _T:
+def reading(line: int, read: Callable[[], _T]) -> _T:
     """`read()`, with a broken file (bad gzip, binary data) as LogUnreadable at `line`."""
     try:
         return read()
