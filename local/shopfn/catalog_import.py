@@ -9,10 +9,8 @@ the good lines and reports the others. One transaction, committed at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,9 +24,8 @@ from shopfn.catalog_file import (
     CatalogProduct,
     Layout,
 )
-from shopfn.importer import LISTED_ERRORS, ImportFailed, OnError, rejects
-from shopfn.progress import progress_bar
-from shopfn.transaction_log import LogUnreadable, Rejected
+from shopfn.importer import ImportFailed, OnError, good_batches, rejects
+from shopfn.transaction_log import LogUnreadable
 
 BATCH = 1000
 _REASON = "catalog import"
@@ -60,7 +57,7 @@ def import_products(
             CatalogFile(path, layout, columns or CatalogColumns(), delimiter) as catalog,
             rejects(catalog, report) as reject,
         ):
-            for batch in _batches(catalog, result, reject, on_error):
+            for batch in good_batches(catalog, catalog.products(), BATCH, result, reject, on_error):
                 _write(session, batch, result)
         if result.errors and on_error == "abort":
             raise ImportFailed(result.errors, result.rejected)
@@ -75,34 +72,6 @@ def import_products(
         raise
     session.commit()
     return result
-
-
-def _batches(
-    catalog: CatalogFile, result: CatalogResult, reject: Any, on_error: OnError
-) -> Iterator[list[CatalogProduct]]:
-    """The file's good products in batches (none once an abort is certain); bad lines
-    counted, listed and reported."""
-    batch: list[CatalogProduct] = []
-    with progress_bar(catalog.size, "importing", unit="B") as bar:
-        done = 0
-        for item in catalog.products():
-            if isinstance(item, Rejected):
-                result.rejected += 1
-                if len(result.errors) < LISTED_ERRORS:
-                    result.errors.append(f"line {item.line}: {item.reason}")
-                reject(item)
-                continue
-            if on_error == "abort" and result.rejected:
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-                bar.update(catalog.position() - done)
-                done = catalog.position()
-        if batch and not (on_error == "abort" and result.rejected):
-            yield batch
-        bar.update(catalog.position() - done)
 
 
 def _write(session: Session, batch: list[CatalogProduct], result: CatalogResult) -> None:

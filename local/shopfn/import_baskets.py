@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange
 from shopfn.import_products import ProductCodes
-from shopfn.import_rows import CENT, ITEM_NAME, ImportResult, RowWriter, first_seen
+from shopfn.import_rows import CENT, ITEM_NAME, ImportResult, RowWriter, first_seen, not_in
 from shopfn.transaction_log import Transaction
 
 _ORDER_COLUMNS: tuple[str, ...] = ("user_id", "status", "subtotal", "total", "item_count")
@@ -165,13 +165,7 @@ class BasketWriter(RowWriter):
 
     def _new_lines(self, batch: list[Transaction]) -> list[Transaction]:
         """The batch without lines imported before (any import) or repeated within it."""
-        known = set(self._ids_by_key(OrderItem, list({t.key for t in batch})))
-        fresh = []
-        for t in batch:
-            if t.key not in known:
-                known.add(t.key)
-                fresh.append(t)
-        return fresh
+        return not_in(set(self._ids_by_key(OrderItem, list({t.key for t in batch}))), batch)
 
     def _ids_by_key(self, model: Any, keys: Collection[str]) -> dict[str, int]:
         """Row ids by import key of `model`'s rows holding one of `keys`."""

@@ -195,12 +195,7 @@ class RowWriter:
                 select(Order.import_key).where(self._one_of(Order.import_key, keys))
             )
         )
-        fresh = []
-        for t in batch:
-            if t.key not in known:
-                known.add(t.key)
-                fresh.append(t)
-        return fresh
+        return not_in(known, batch)
 
     def ensure_customers(
         self, first: dict[str, datetime], emails_of: dict[str, str] | None = None
@@ -277,6 +272,16 @@ class RowWriter:
                 update(User),
                 [{"id": user_id, "created_at": at} for user_id, at in self.earlier.items()],
             )
+
+
+def not_in(known: set[str], batch: list[Transaction]) -> list[Transaction]:
+    """The lines of `batch` whose key is not `known`, each key once (`known` grows)."""
+    fresh = []
+    for t in batch:
+        if t.key not in known:
+            known.add(t.key)
+            fresh.append(t)
+    return fresh
 
 
 def first_seen(batch: list[Transaction]) -> dict[str, datetime]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import csv
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +37,6 @@ from shopfn.transaction_log import (
     LogFormat,
     LogUnreadable,
     Rejected,
-    Transaction,
     TransactionLog,
 )
 
@@ -46,6 +45,7 @@ OnError = Literal["abort", "skip"]
 BATCH = 5000
 #: Bad lines an aborted import lists (all are counted).
 LISTED_ERRORS = 1000
+_Item = TypeVar("_Item")
 
 
 class ImportFailed(Exception):
@@ -125,11 +125,27 @@ def _stream(
     log: TransactionLog, writer: RowWriter, reject: Any, result: ImportResult, on_error: OnError
 ) -> None:
     """Read every line; write good ones in batches (none once an abort is certain)."""
-    batch: list[Transaction] = []
     threaded = writer.session.get_bind().dialect.name == "postgresql"
-    with progress_bar(log.size, "importing", unit="B") as bar, _writing(writer, threaded) as write:
+    with _writing(writer, threaded) as write:
+        for batch in good_batches(log, log.lines(), BATCH, result, reject, on_error):
+            write(writer.prepare(batch))
+
+
+def good_batches(
+    source: DelimitedFile,
+    items: Iterable[_Item | Rejected],
+    size: int,
+    result: Any,
+    reject: Callable[[Rejected], Any],
+    on_error: OnError,
+) -> Iterator[list[_Item]]:
+    """The good items read from `source` in batches of `size`, with a progress bar; none once
+    an abort is certain, but reading goes on to list every bad line. Each bad line is counted
+    (`result.rejected`), listed (`result.errors`, the first LISTED_ERRORS) and `reject`ed."""
+    batch: list[_Item] = []
+    with progress_bar(source.size, "importing", unit="B") as bar:
         done = 0
-        for item in log.lines():
+        for item in items:
             if isinstance(item, Rejected):
                 result.rejected += 1
                 if len(result.errors) < LISTED_ERRORS:
@@ -137,16 +153,16 @@ def _stream(
                 reject(item)
                 continue
             if on_error == "abort" and result.rejected:
-                continue  # keep reading to list every bad line; nothing will be kept
+                continue
             batch.append(item)
-            if len(batch) >= BATCH:
-                write(writer.prepare(batch))
+            if len(batch) >= size:
+                yield batch
                 batch = []
-                bar.update(log.position() - done)
-                done = log.position()
+                bar.update(source.position() - done)
+                done = source.position()
         if batch and not (on_error == "abort" and result.rejected):
-            write(writer.prepare(batch))
-        bar.update(log.position() - done)
+            yield batch
+        bar.update(source.position() - done)
 
 
 @contextmanager
