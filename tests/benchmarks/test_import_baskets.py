@@ -33,11 +33,6 @@ COLUMNS += ("--product-column", "product_code", "--description-column", "descrip
 COLUMNS += ("--amount-column", "line_total", "--date-column", "timestamp")
 
 
-#: The command's environment as a user's: Python keeps its compiled modules (.pyc), where
-#: this machine's PYTHONDONTWRITEBYTECODE would compile every module at each start (3-5 s).
-_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def _write_log(path: Path) -> tuple[int, int]:
     """The till export; (distinct lines, distinct codes) in it."""
     rng = random.Random(26)
@@ -84,9 +79,12 @@ def _write_log(path: Path) -> tuple[int, int]:
 def _run(command: list[str], tmp_path: Path) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak RSS in GB, stdout) of the command in a fresh process."""
     out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
+    # As a user's install: Python keeps its compiled modules (.pyc), where this machine's
+    # PYTHONDONTWRITEBYTECODE would compile every module at each start (3-5 s).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with out_file.open("wb") as stdout, err_file.open("wb") as stderr:
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=_ENV)
+        child = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
     assert os.waitstatus_to_exitcode(status) == 0, err_file.read_text()[-2000:]
