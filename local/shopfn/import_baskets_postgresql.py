@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from shop.models import OrderItem
 from shopfn.import_baskets import BasketWriter
 from shopfn.import_postgresql import Lines, StatementWriter
 from shopfn.transaction_log import Transaction
@@ -73,7 +74,15 @@ _PLACE_BASKETS = text(
 
 
 class BasketStatementWriter(StatementWriter, BasketWriter):
-    """`BasketWriter` with one statement per batch (and PostgreSQL's customer creation)."""
+    """`BasketWriter` with one statement per batch (and PostgreSQL's customer creation).
+
+    While batches hold lines imported before (a file imported again, the months an earlier
+    export already had), their keys are looked up first and only the new lines go into the
+    statement: a batch of known lines costs one index look-up per line and nothing else.
+    Once a batch has none, the look-ups stop (the statement skips known lines anyway)."""
+
+    #: Whether the last batch looked up held lines imported before.
+    meeting_known_lines = True
 
     def prepare(self, batch: list[Transaction]) -> Lines:
         lines = super().prepare(batch)  # StatementWriter's: distinct lines, customers
@@ -92,6 +101,15 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
         return Lines(fresh, lines.repeated, params, lines.first, lines.emails)
 
     def write(self, lines: Lines) -> None:  # type: ignore[override]
+        if self.meeting_known_lines:
+            known = self._ids_by_key(OrderItem, [t.key for t in lines.fresh])
+            self.meeting_known_lines = bool(known)
+            if known:
+                unseen = [t for t in lines.fresh if t.key not in known]
+                self.result.repeated += len(lines) - len(unseen)
+                if not unseen:
+                    return
+                lines = self.prepare(unseen)
         self.ensure_customers(lines.first, lines.emails)
         fresh = lines.fresh
         items = self.items_of(fresh)

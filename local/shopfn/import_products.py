@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select, text
@@ -45,15 +43,6 @@ _RENAME_POSTGRESQL = text(
 )
 
 
-@dataclass(slots=True)
-class _Latest:
-    """A code's latest line with a price: when, its unit price, and its description."""
-
-    at: datetime
-    price: Decimal | None
-    name: str | None
-
-
 class ProductCodes:
     """Product ids by code for the writers; `note` runs on the reading thread (each batch),
     `ids` and `finish` on the writing one."""
@@ -67,7 +56,8 @@ class ProductCodes:
         self.known: dict[str, tuple[int, str]] = {}
         #: code -> (name, price) of the products this import made
         self.created: dict[str, tuple[str, Decimal]] = {}
-        self.latest: dict[str, _Latest] = {}
+        #: code -> its latest line so far
+        self.latest: dict[str, Transaction] = {}
         self.to_money = converter(Product.__table__.c.price, dialect)
         self.to_time = converter(Product.__table__.c.created_at, dialect)
         self.inactive = converter(Product.__table__.c.is_active, dialect)(False)
@@ -77,17 +67,9 @@ class ProductCodes:
         """Remember each code's latest line: the name and price of a product made for it."""
         latest = self.latest
         for t in lines:
-            code = t.product
-            assert code is not None
-            seen = latest.get(code)
+            seen = latest.get(t.product)  # type: ignore[arg-type]
             if seen is None or t.at >= seen.at:
-                price = abs(t.amount / t.quantity).quantize(_CENT) if t.amount else None
-                if seen is None:
-                    latest[code] = _Latest(t.at, price, t.description)
-                    continue
-                seen.at = t.at
-                seen.price = price or seen.price
-                seen.name = t.description or seen.name
+                latest[t.product] = t  # type: ignore[index]
 
     def key(self, code: str) -> str:
         return code.casefold() if self.fold else code
@@ -122,9 +104,7 @@ class ProductCodes:
         slug = slugify(CATEGORY)
         rows = []
         for code in codes:
-            latest = self.latest.get(code)
-            name = (latest and latest.name) or code
-            price = (latest and latest.price) or NO_PRICE
+            name, price = _named(self.latest.get(code), code, NO_PRICE)
             self.created[code] = (name, price)
             money = self.to_money(price)
             rows.append((code, name, "", CATEGORY, slug, money, 0, self.inactive, now, now))
@@ -134,8 +114,7 @@ class ProductCodes:
         """Give the products made here their latest line's name and price; how many were made."""
         changed: list[tuple[int, str, Decimal]] = []
         for code, (name, price) in self.created.items():
-            latest = self.latest[code]
-            new_name, new_price = latest.name or name, latest.price or price
+            new_name, new_price = _named(self.latest.get(code), name, price)
             if (new_name, new_price) != (name, price):
                 changed.append((self.known[self.key(code)][0], new_name, new_price))
         if changed and self.session.get_bind().dialect.name == "postgresql":
@@ -155,3 +134,13 @@ class ProductCodes:
                 [{"product_id": i, "new_name": n, "new_price": p} for i, n, p in changed],
             )
         return len(self.created)
+
+
+def _named(line: Transaction | None, name: str, price: Decimal) -> tuple[str, Decimal]:
+    """The name and price `line` gives a product (its description, its unit price), each
+    falling back to `name` and `price` where the line has none (no description, a zero
+    amount)."""
+    if line is None:
+        return name, price
+    unit = abs(line.amount / line.quantity).quantize(_CENT)
+    return line.description or name, unit if unit > 0 else price

@@ -125,7 +125,9 @@ def _stream(
     log: TransactionLog, writer: RowWriter, reject: Any, result: ImportResult, on_error: OnError
 ) -> None:
     """Read every line; write good ones in batches (none once an abort is certain)."""
-    threaded = writer.session.get_bind().dialect.name == "postgresql"
+    # SQLite works inside this process but lets go of Python's lock while it does: a thread
+    # of its own overlaps its work with reading too.
+    threaded = writer.session.get_bind().dialect.name in ("postgresql", "sqlite")
     with _writing(writer, threaded) as write:
         for batch in good_batches(log, log.lines(), BATCH, result, reject, on_error):
             write(writer.prepare(batch))
