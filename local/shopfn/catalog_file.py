@@ -91,7 +91,9 @@ class CatalogFile(DelimitedFile):
         super().__init__(path, delimiter)
         self.layout = layout
         self.columns = columns
-        required = _SHOPIFY_REQUIRED if layout == "shopify" else (columns.sku, columns.price)
+        required: tuple[str, ...] = (
+            _SHOPIFY_REQUIRED if layout == "shopify" else (columns.sku, columns.price)
+        )
         required += () if layout == "shopify" else (columns.name,)
         missing = [name for name in required if name not in self.header]
         if not any(self.header) or missing:

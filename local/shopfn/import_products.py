@@ -13,7 +13,7 @@ import json
 from collections.abc import Collection, Iterable
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -26,6 +26,7 @@ CATEGORY = "Imported"
 #: A product needs a price above zero: the price of a code whose lines all cost nothing.
 NO_PRICE = Decimal("0.01")
 _CENT = Decimal("0.01")
+_PRODUCTS: Table = Product.__table__  # type: ignore[assignment]
 _LOOKUP_CHUNK = 1000
 _COLUMNS: tuple[str, ...] = ("sku", "name", "description", "category", "category_slug")
 _COLUMNS += ("price", "stock", "is_active", "created_at", "updated_at")
@@ -99,7 +100,7 @@ class ProductCodes:
 
     def _create(self, codes: list[str]) -> None:
         if self.insert is None:
-            self.insert = BulkInsert(self.session.connection(), Product.__table__, _COLUMNS)
+            self.insert = BulkInsert(self.session.connection(), _PRODUCTS, _COLUMNS)
         now = self.to_time(utcnow())
         slug = slugify(CATEGORY)
         rows = []
@@ -128,8 +129,8 @@ class ProductCodes:
             )
         elif changed:
             self.session.execute(
-                Product.__table__.update()
-                .where(Product.__table__.c.id == bindparam("product_id"))
+                _PRODUCTS.update()
+                .where(_PRODUCTS.c.id == bindparam("product_id"))
                 .values(name=bindparam("new_name"), price=bindparam("new_price")),
                 [{"product_id": i, "new_name": n, "new_price": p} for i, n, p in changed],
             )

@@ -159,7 +159,7 @@ class RowWriter:
             if old in stored and new not in stored
         ]
         if rows:
-            orders = Order.__table__
+            orders: Any = Order.__table__
             self.session.execute(
                 orders.update()
                 .where(orders.c.import_key == bindparam("old_key"))
@@ -274,7 +274,7 @@ class RowWriter:
             )
 
 
-def not_in(known: set[str], batch: list[Transaction]) -> list[Transaction]:
+def not_in(known: set[Any], batch: list[Transaction]) -> list[Transaction]:
     """The lines of `batch` whose key is not `known`, each key once (`known` grows)."""
     fresh = []
     for t in batch:

@@ -119,8 +119,8 @@ def _import_transactions(args: argparse.Namespace) -> int:
         product=args.product_column,
         description=args.description_column,
     )
-    report = _report_for(args, path)
-    if report is False:
+    usable, report = _report_for(args, path)
+    if not usable:
         return 2
     upgrade()
     with session_scope() as session:
@@ -128,7 +128,7 @@ def _import_transactions(args: argparse.Namespace) -> int:
     try:
         with session_scope() as session:
             result = import_transactions(
-                session, path, log_format, on_error=args.on_error, report=report or None
+                session, path, log_format, on_error=args.on_error, report=report
             )
     except (ImportFailed, OSError) as exc:  # OSError: the report cannot be written
         _print_refusal(exc)
@@ -178,8 +178,8 @@ def _import_products(args: argparse.Namespace) -> int:
         stock=args.stock_column,
         active=args.active_column,
     )
-    report = _report_for(args, path)
-    if report is False:
+    usable, report = _report_for(args, path)
+    if not usable:
         return 2
     upgrade()
     try:
@@ -191,7 +191,7 @@ def _import_products(args: argparse.Namespace) -> int:
                 columns,
                 delimiter=args.delimiter,
                 on_error=args.on_error,
-                report=report or None,
+                report=report,
             )
     except (ImportFailed, OSError) as exc:
         _print_refusal(exc)
@@ -206,16 +206,16 @@ def _import_products(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_for(args: argparse.Namespace, path: Path) -> Path | bool | None:
-    """Where `--on-error skip` reports rejected lines (None without skip; False, told on
-    stderr, when that is the file itself)."""
+def _report_for(args: argparse.Namespace, path: Path) -> tuple[bool, Path | None]:
+    """Where `--on-error skip` reports rejected lines (None without skip), and whether that
+    can be (not when it is the file itself: said on stderr)."""
     if args.on_error != "skip":
-        return None
+        return True, None
     report = Path(args.report) if args.report else _report_path(path)
     if report.resolve() == path.resolve():
         print("--report must not be the file being imported", file=sys.stderr)
-        return False
-    return report
+        return False, None
+    return True, report
 
 
 def _print_refusal(exc: Exception) -> None:

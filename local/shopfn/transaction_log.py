@@ -171,7 +171,7 @@ class TransactionLog(DelimitedFile):
 
     def _mapped_columns(self) -> tuple[int, int, int, int]:
         f = self.format
-        wanted = (f.customer, f.date, f.quantity, f.price or f.amount)
+        wanted: tuple[str, ...] = (f.customer, f.date, f.quantity, f.price or f.amount)
         wanted += tuple(c for c in (f.invoice, f.product, f.description) if c is not None)
         if not any(self.header):
             raise LogUnreadable("line 1: the file is empty or has no header line")
