@@ -117,6 +117,8 @@ def test_lines_of_one_invoice_and_customer_are_one_order_on_their_products(
             [("BREAD", 2, Decimal("6.50")), ("MILK-1", -1, Decimal("-1.20"))],
         ),
     ]
+    # The shop's total is the file's.
+    assert sum(order[1] for order in _orders()) == Decimal("141.10")
     # One product per code, named and priced after its latest line, not on sale.
     assert _product("MILK-1") == ("Whole milk 1l", Decimal("1.20"), "Imported", False, 0)
     assert _product("BREAD") == ("Sourdough loaf", Decimal("3.25"), "Imported", False, 0)
@@ -261,3 +263,20 @@ def test_amounts_count_to_the_cent_and_lines_keyed_before_that_are_still_seen(
         assert session.scalars(select(Order.import_key)).all() == [line.key]
     assert _shopfn(str(again)) == 0
     assert "imported 0 orders" in capsys.readouterr().out
+
+
+def test_product_codes_alone_make_an_order_per_line_on_its_product(
+    db: str, tmp_path: Path, capsys: Any
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(LOG)
+    flags = [f for f in BASKETS if f not in ("--invoice-column", "invoice")]
+    assert _shopfn(str(log), *flags) == 0
+    assert "imported 6 lines as 6 new orders" in capsys.readouterr().out
+    assert [(o[1], o[4]) for o in _orders()][:2] == [
+        (Decimal("2.40"), [("MILK-1", 2, Decimal("2.40"))]),
+        (Decimal("129.00"), [("EL-1001", 1, Decimal("129.00"))]),
+    ]
+    assert _shopfn(str(log), *flags) == 0
+    assert "6 lines were already imported" in capsys.readouterr().out
+    assert _counts()["orders"] == 6
