@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from shop.models import OrderItem
 from shopfn.import_baskets import BasketWriter
 from shopfn.import_postgresql import Lines, StatementWriter
+from shopfn.import_rows import not_in
 from shopfn.transaction_log import Transaction
 
 _PLACE_BASKETS = text(
@@ -73,22 +73,37 @@ _PLACE_BASKETS = text(
 )
 
 
+_UNSEEN = text(
+    """
+    SELECT key FROM unnest(string_to_array(:keys, ',')) AS line(key)
+    WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+    """
+)
+
+
 class BasketStatementWriter(StatementWriter, BasketWriter):
     """`BasketWriter` with one statement per batch (and PostgreSQL's customer creation).
 
     While batches hold lines imported before (a file imported again, the months an earlier
-    export already had), their keys are looked up first and only the new lines go into the
-    statement: a batch of known lines costs one index look-up per line and nothing else.
-    Once a batch has none, the look-ups stop (the statement skips known lines anyway)."""
+    export already had), the new lines of a batch are asked for first and only they are
+    prepared and go into the statement: a batch of known lines costs one index look-up per
+    line and nothing else. Once a batch is all new, batches are prepared on the reading
+    thread again and go straight to the statement (which skips known lines anyway)."""
 
-    #: Whether the last batch looked up held lines imported before.
+    #: Whether the last batch looked at held lines imported before.
     meeting_known_lines = True
 
     def prepare(self, batch: list[Transaction]) -> Lines:
-        lines = super().prepare(batch)  # StatementWriter's: distinct lines, customers
+        fresh = not_in(set(), batch)
         if self.codes is not None:
-            self.codes.note(lines.fresh)
-        fresh = lines.fresh
+            self.codes.note(fresh)
+        if self.meeting_known_lines:  # prepared once the known lines are left out
+            return Lines(fresh, len(batch) - len(fresh), {}, {}, {})
+        return self._lines(fresh, len(batch) - len(fresh))
+
+    def _lines(self, fresh: list[Transaction], repeated: int) -> Lines:
+        """`fresh` (distinct lines) ready for the statement."""
+        lines = StatementWriter.prepare(self, fresh)  # its parameters, customers
         params = {
             "keys": lines.params["keys"],
             "baskets": ",".join([t.basket for t in fresh]),  # type: ignore[misc]
@@ -98,18 +113,18 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
             "prices": lines.params["prices"],
             "address": self.address,
         }
-        return Lines(fresh, lines.repeated, params, lines.first, lines.emails)
+        return Lines(fresh, repeated, params, lines.first, lines.emails)
 
     def write(self, lines: Lines) -> None:  # type: ignore[override]
-        if self.meeting_known_lines:
-            known = self._ids_by_key(OrderItem, [t.key for t in lines.fresh])
-            self.meeting_known_lines = bool(known)
-            if known:
-                unseen = [t for t in lines.fresh if t.key not in known]
-                self.result.repeated += len(lines) - len(unseen)
-                if not unseen:
-                    return
-                lines = self.prepare(unseen)
+        if not lines.params:
+            keys = ",".join([t.key for t in lines.fresh])
+            unseen = set(self.session.scalars(_UNSEEN, {"keys": keys}))
+            self.meeting_known_lines = len(unseen) < len(lines.fresh)
+            fresh = [t for t in lines.fresh if t.key in unseen]
+            self.result.repeated += len(lines) - len(fresh)
+            if not fresh:
+                return
+            lines = self._lines(fresh, 0)
         self.ensure_customers(lines.first, lines.emails)
         fresh = lines.fresh
         items = self.items_of(fresh)
