@@ -78,8 +78,6 @@ class BasketWriter(RowWriter):
         return self
 
     def prepare(self, batch: list[Transaction]) -> Any:
-        if self.codes is not None:
-            self.codes.note(batch)
         return batch
 
     def items_of(self, lines: list[Transaction]) -> list[tuple[int, str]]:
@@ -101,6 +99,8 @@ class BasketWriter(RowWriter):
         self.result.repeated += len(batch) - len(fresh)
         if not fresh:
             return
+        if self.codes is not None:
+            self.codes.note(fresh)
         self.ensure_customers(first_seen(fresh))
         items = self.items_of(fresh)
         baskets = baskets_of(fresh, self.users)
@@ -165,7 +165,11 @@ class BasketWriter(RowWriter):
 
     def _new_lines(self, batch: list[Transaction]) -> list[Transaction]:
         """The batch without lines imported before (any import) or repeated within it."""
-        return not_in(set(self._ids_by_key(OrderItem, list({t.key for t in batch}))), batch)
+        keys = list({t.key for t in batch})
+        known = self.session.scalars(
+            select(OrderItem.import_key).where(self._one_of(OrderItem.import_key, keys))
+        )
+        return not_in(set(known), batch)
 
     def _ids_by_key(self, model: Any, keys: Collection[str]) -> dict[str, int]:
         """Row ids by import key of `model`'s rows holding one of `keys`."""

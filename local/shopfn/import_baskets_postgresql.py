@@ -95,14 +95,14 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
 
     def prepare(self, batch: list[Transaction]) -> Lines:
         fresh = not_in(set(), batch)
-        if self.codes is not None:
-            self.codes.note(fresh)
         if self.meeting_known_lines:  # prepared once the known lines are left out
             return Lines(fresh, len(batch) - len(fresh), {}, {}, {})
         return self._lines(fresh, len(batch) - len(fresh))
 
     def _lines(self, fresh: list[Transaction], repeated: int) -> Lines:
         """`fresh` (distinct lines) ready for the statement."""
+        if self.codes is not None:
+            self.codes.note(fresh)
         lines = StatementWriter.prepare(self, fresh)  # its parameters, customers
         params = {
             "keys": lines.params["keys"],
