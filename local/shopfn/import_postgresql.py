@@ -56,6 +56,15 @@ _PLACE_LINES = text(
     """
 )
 
+_REKEY = text(
+    """
+    UPDATE orders SET import_key = moved.key
+    FROM unnest(string_to_array(:old, ','), string_to_array(:new, ',')) AS moved(old, key)
+    WHERE orders.import_key = moved.old
+      AND NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.import_key = moved.key)
+    """
+)
+
 _CREATE_USERS = text(
     """
     INSERT INTO users (email, full_name, password_hash, role, is_active, created_at, updated_at)
@@ -119,6 +128,7 @@ class StatementWriter(RowWriter):
         return Lines(fresh, len(batch) - len(fresh), params, first, emails)
 
     def write(self, lines: Lines) -> None:  # type: ignore[override]
+        self.rekey(lines.fresh)
         self.ensure_customers(lines.first, lines.emails)
         users = self.users
         ids = ",".join([str(users[t.customer][0]) for t in lines.fresh])
@@ -128,6 +138,13 @@ class StatementWriter(RowWriter):
         self.result.orders += placed
         self.result.returns += returns
         self.count_customers(user_ids or ())
+
+    def rekey(self, lines: list[Transaction]) -> None:
+        """`RowWriter.rekey` in one statement."""
+        moved = [t for t in lines if t.legacy_key is not None]
+        if moved:
+            old = ",".join([t.legacy_key for t in moved])  # type: ignore[misc]
+            self.session.execute(_REKEY, {"old": old, "new": ",".join([t.key for t in moved])})
 
     def find_or_create(
         self, emails: dict[str, str], first: dict[str, datetime]

@@ -21,7 +21,7 @@ from decimal import Decimal
 from hashlib import blake2b
 from typing import Any
 
-from sqlalchemy import any_, func, literal_column, select, update
+from sqlalchemy import any_, bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange, User
@@ -31,7 +31,7 @@ from shopfn.transaction_log import Transaction
 
 EMAIL_DOMAIN = "import.shopfn.local"
 #: The tables an import writes.
-IMPORTED_TABLES = ("users", "orders", "order_items", "order_status_changes")
+IMPORTED_TABLES = ("users", "orders", "order_items", "order_status_changes", "products")
 ADDRESS = {"source": "import"}
 CENT = Decimal("0.01")
 _ORDER_COLUMNS: tuple[str, ...] = ("user_id", "status", "subtotal", "total", "item_count")
@@ -52,6 +52,10 @@ class ImportResult:
     #: Lines skipped because the same line was imported before or appears earlier in the file.
     repeated: int = 0
     rejected: int = 0
+    #: Basket imports: lines added, earlier orders that got new lines, products made.
+    lines: int = 0
+    grown: int = 0
+    products: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -83,6 +87,7 @@ class RowWriter:
         return batch
 
     def write(self, batch: list[Transaction]) -> None:
+        self.rekey(batch)
         fresh = self._unseen(batch)
         self.result.repeated += len(batch) - len(fresh)
         if not fresh:
@@ -135,6 +140,33 @@ class RowWriter:
         self.result.returns += sum(1 for t in fresh if t.quantity < 0)
         self.count_customers({self.users[t.customer][0] for t in fresh})
 
+    def rekey(self, lines: list[Transaction]) -> None:
+        """Orders imported before amounts were keyed to the cent (when `100` and `100.00`
+        made two keys) take their line's key as it is now when an import meets the line
+        again, so the line stays seen whichever way a later export writes the amount."""
+        moves = {t.legacy_key: t.key for t in lines if t.legacy_key is not None}
+        if not moves:
+            return
+        keys = [*moves, *moves.values()]
+        stored = set(
+            self.session.scalars(
+                select(Order.import_key).where(self._one_of(Order.import_key, keys))
+            )
+        )
+        rows = [
+            {"old_key": old, "new_key": new}
+            for old, new in moves.items()
+            if old in stored and new not in stored
+        ]
+        if rows:
+            orders: Any = Order.__table__
+            self.session.execute(
+                orders.update()
+                .where(orders.c.import_key == bindparam("old_key"))
+                .values(import_key=bindparam("new_key")),
+                rows,
+            )
+
     def _one_of(self, column: Any, values: Collection[str]) -> Any:
         """`column IN values` with the values as one parameter where the database can (not
         thousands for SQLAlchemy to compile, and the driver to encode, every batch): on
@@ -163,12 +195,7 @@ class RowWriter:
                 select(Order.import_key).where(self._one_of(Order.import_key, keys))
             )
         )
-        fresh = []
-        for t in batch:
-            if t.key not in known:
-                known.add(t.key)
-                fresh.append(t)
-        return fresh
+        return not_in(known, batch)
 
     def ensure_customers(
         self, first: dict[str, datetime], emails_of: dict[str, str] | None = None
@@ -245,6 +272,16 @@ class RowWriter:
                 update(User),
                 [{"id": user_id, "created_at": at} for user_id, at in self.earlier.items()],
             )
+
+
+def not_in(known: set[Any], batch: list[Transaction]) -> list[Transaction]:
+    """The lines of `batch` whose key is not `known`, each key once (`known` grows)."""
+    fresh = []
+    for t in batch:
+        if t.key not in known:
+            known.add(t.key)
+            fresh.append(t)
+    return fresh
 
 
 def first_seen(batch: list[Transaction]) -> dict[str, datetime]:

@@ -10,6 +10,9 @@ The file is streamed and written in batches inside one database transaction. Wit
 every bad one goes to a report with its reason. Each order keeps its line's key
 (`Order.import_key`, unique), so a line seen before, in this file or an earlier import, is
 skipped: importing the same file twice adds nothing.
+
+With basket columns (`LogFormat.baskets`), lines of one invoice and customer are one order
+with a line item per line, on the products their codes name (`import_baskets`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 import csv
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,13 +32,20 @@ from shop.models import Product
 from shopfn.import_postgresql import StatementWriter
 from shopfn.import_rows import ImportResult, RowWriter
 from shopfn.progress import progress_bar
-from shopfn.transaction_log import LogFormat, LogUnreadable, Rejected, Transaction, TransactionLog
+from shopfn.transaction_log import (
+    DelimitedFile,
+    LogFormat,
+    LogUnreadable,
+    Rejected,
+    TransactionLog,
+)
 
 OnError = Literal["abort", "skip"]
 #: Lines written per round of INSERTs: large enough to amortize round trips, small in memory.
 BATCH = 5000
 #: Bad lines an aborted import lists (all are counted).
 LISTED_ERRORS = 1000
+_Item = TypeVar("_Item")
 
 
 class ImportFailed(Exception):
@@ -61,7 +71,7 @@ def import_transactions(
     With "skip", rejected lines are written to `report` (CSV: line, reason, the line's fields).
     """
     product_id = session.scalar(select(Product.id).order_by(Product.id).limit(1))
-    if product_id is None:
+    if product_id is None and log_format.product is None:
         raise ImportFailed(["the catalog is empty: run `shopfn seed` first"])
     with _large_sqlite_cache(session):
         return _import(session, path, log_format, product_id, on_error, report)
@@ -71,19 +81,18 @@ def _import(
     session: Session,
     path: Path,
     log_format: LogFormat,
-    product_id: int,
+    product_id: int | None,
     on_error: OnError,
     report: Path | None,
 ) -> ImportResult:
     result = ImportResult()
-    kind = StatementWriter if session.get_bind().dialect.name == "postgresql" else RowWriter
-    writer = kind(session, product_id, result)
+    writer = _writer(session, log_format, product_id, result)
     try:
-        with TransactionLog(path, log_format) as log, _rejects(log, report) as reject:
+        with TransactionLog(path, log_format) as log, rejects(log, report) as reject:
             _stream(log, writer, reject, result, on_error)
         if result.errors and on_error == "abort":
             raise ImportFailed(result.errors, result.rejected)
-        if result.orders + result.repeated + result.rejected == 0:
+        if result.orders + result.lines + result.repeated + result.rejected == 0:
             raise ImportFailed(["the file has no transactions"])
     except (ImportFailed, LogUnreadable) as exc:
         session.rollback()
@@ -97,15 +106,48 @@ def _import(
     return result
 
 
+def _writer(
+    session: Session, log_format: LogFormat, product_id: int | None, result: ImportResult
+) -> RowWriter:
+    """The writer for this database and layout."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not log_format.baskets:
+        assert product_id is not None
+        return (StatementWriter if postgresql else RowWriter)(session, product_id, result)
+    from shopfn.import_baskets import BasketWriter
+    from shopfn.import_baskets_postgresql import BasketStatementWriter
+
+    writer = (BasketStatementWriter if postgresql else BasketWriter)(session, product_id, result)
+    return writer.with_products() if log_format.product is not None else writer
+
+
 def _stream(
     log: TransactionLog, writer: RowWriter, reject: Any, result: ImportResult, on_error: OnError
 ) -> None:
     """Read every line; write good ones in batches (none once an abort is certain)."""
-    batch: list[Transaction] = []
-    threaded = writer.session.get_bind().dialect.name == "postgresql"
-    with progress_bar(log.size, "importing", unit="B") as bar, _writing(writer, threaded) as write:
+    # SQLite works inside this process but lets go of Python's lock while it does: a thread
+    # of its own overlaps its work with reading too.
+    threaded = writer.session.get_bind().dialect.name in ("postgresql", "sqlite")
+    with _writing(writer, threaded) as write:
+        for batch in good_batches(log, log.lines(), BATCH, result, reject, on_error):
+            write(writer.prepare(batch))
+
+
+def good_batches(
+    source: DelimitedFile,
+    items: Iterable[_Item | Rejected],
+    size: int,
+    result: Any,
+    reject: Callable[[Rejected], Any],
+    on_error: OnError,
+) -> Iterator[list[_Item]]:
+    """The good items read from `source` in batches of `size`, with a progress bar; none once
+    an abort is certain, but reading goes on to list every bad line. Each bad line is counted
+    (`result.rejected`), listed (`result.errors`, the first LISTED_ERRORS) and `reject`ed."""
+    batch: list[_Item] = []
+    with progress_bar(source.size, "importing", unit="B") as bar:
         done = 0
-        for item in log.lines():
+        for item in items:
             if isinstance(item, Rejected):
                 result.rejected += 1
                 if len(result.errors) < LISTED_ERRORS:
@@ -113,16 +155,16 @@ def _stream(
                 reject(item)
                 continue
             if on_error == "abort" and result.rejected:
-                continue  # keep reading to list every bad line; nothing will be kept
+                continue
             batch.append(item)
-            if len(batch) >= BATCH:
-                write(writer.prepare(batch))
+            if len(batch) >= size:
+                yield batch
                 batch = []
-                bar.update(log.position() - done)
-                done = log.position()
+                bar.update(source.position() - done)
+                done = source.position()
         if batch and not (on_error == "abort" and result.rejected):
-            write(writer.prepare(batch))
-        bar.update(log.position() - done)
+            yield batch
+        bar.update(source.position() - done)
 
 
 @contextmanager
@@ -179,7 +221,7 @@ def _large_sqlite_cache(session: Session) -> Iterator[None]:
 
 
 @contextmanager
-def _rejects(log: TransactionLog, report: Path | None) -> Iterator[Any]:
+def rejects(log: DelimitedFile, report: Path | None) -> Iterator[Any]:
     """A function taking each rejected line: written to `report` when given."""
     if report is None:
         yield lambda _line: None

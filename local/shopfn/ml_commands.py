@@ -130,6 +130,8 @@ def _import_transactions(args: argparse.Namespace) -> int:
         print(f"no such file: {path}", file=sys.stderr)
         return 2
     problem = check_date_format(args.date_format)
+    if args.description_column and not args.product_column:
+        problem = "--description-column names new products: give --product-column too"
     if problem:
         print(problem, file=sys.stderr)
         return 2
@@ -141,13 +143,13 @@ def _import_transactions(args: argparse.Namespace) -> int:
         price=args.price_column,
         date_format=args.date_format,
         delimiter=args.delimiter,
+        invoice=args.invoice_column,
+        product=args.product_column,
+        description=args.description_column,
     )
-    report = None
-    if args.on_error == "skip":
-        report = Path(args.report) if args.report else _report_path(path)
-        if report.resolve() == path.resolve():
-            print("--report must not be the file being imported", file=sys.stderr)
-            return 2
+    usable, report = _report_for(args, path)
+    if not usable:
+        return 2
     upgrade()
     with session_scope() as session:
         seed_catalog(session)
@@ -156,29 +158,104 @@ def _import_transactions(args: argparse.Namespace) -> int:
             result = import_transactions(
                 session, path, log_format, on_error=args.on_error, report=report
             )
-    except ImportFailed as exc:
-        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
-        if exc.bad_lines:
-            for error in exc.errors[:50]:
-                print(f"  {error}", file=sys.stderr)
-            if exc.bad_lines > 50:
-                print(f"  ... and {exc.bad_lines - 50} more", file=sys.stderr)
-            print(
-                "  (--on-error skip imports the good lines and reports the rest)", file=sys.stderr
-            )
-        return 1
-    except OSError as exc:  # the report cannot be written
-        print(f"import refused, nothing was written: {exc}", file=sys.stderr)
+    except (ImportFailed, OSError) as exc:  # OSError: the report cannot be written
+        _print_refusal(exc)
         return 1
     _refresh_statistics(IMPORTED_TABLES)
-    print(
-        f"imported {result.orders} orders for {result.customers} customers "
-        f"({result.new_customers} new); {result.returns} of the orders are returns; "
-        f"{result.repeated} lines were already imported"
-    )
-    if report is not None:
+    _print_imported(result, baskets=log_format.baskets)
+    if report:
         print(f"{result.rejected} lines rejected, listed with reasons in {report}")
     return 0
+
+
+def _print_imported(result: Any, *, baskets: bool) -> None:
+    """What an import added, in one sentence."""
+    if baskets:
+        print(
+            f"imported {result.lines} lines as {result.orders} new orders "
+            f"and {result.grown} earlier orders with new lines, for {result.customers} "
+            f"customers ({result.new_customers} new); {result.returns} of the lines are "
+            f"returns; {result.products} new products; "
+            f"{result.repeated} lines were already imported"
+        )
+    else:
+        print(
+            f"imported {result.orders} orders for {result.customers} customers "
+            f"({result.new_customers} new); {result.returns} of the orders are returns; "
+            f"{result.repeated} lines were already imported"
+        )
+
+
+def _import_products(args: argparse.Namespace) -> int:
+    from shop.db import session_scope
+    from shop.migrate import upgrade
+    from shopfn.catalog_file import CatalogColumns
+    from shopfn.catalog_import import import_products
+    from shopfn.importer import ImportFailed
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    columns = CatalogColumns(
+        sku=args.sku_column,
+        name=args.name_column,
+        description=args.description_column,
+        price=args.price_column,
+        category=args.category_column,
+        stock=args.stock_column,
+        active=args.active_column,
+    )
+    usable, report = _report_for(args, path)
+    if not usable:
+        return 2
+    upgrade()
+    try:
+        with session_scope() as session:
+            result = import_products(
+                session,
+                path,
+                args.layout,
+                columns,
+                delimiter=args.delimiter,
+                on_error=args.on_error,
+                report=report,
+            )
+    except (ImportFailed, OSError) as exc:
+        _print_refusal(exc)
+        return 1
+    _refresh_statistics(("products", "inventory_movements"))
+    print(
+        f"catalog imported: {result.created} new products, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+    if report:
+        print(f"{result.rejected} lines rejected, listed with reasons in {report}")
+    return 0
+
+
+def _report_for(args: argparse.Namespace, path: Path) -> tuple[bool, Path | None]:
+    """Where `--on-error skip` reports rejected lines (None without skip), and whether that
+    can be (not when it is the file itself: said on stderr)."""
+    if args.on_error != "skip":
+        return True, None
+    report = Path(args.report) if args.report else _report_path(path)
+    if report.resolve() == path.resolve():
+        print("--report must not be the file being imported", file=sys.stderr)
+        return False, None
+    return True, report
+
+
+def _print_refusal(exc: Exception) -> None:
+    """Why an import wrote nothing: its bad lines (the first 50) and what to do."""
+    print(f"import refused, nothing was written: {exc}", file=sys.stderr)
+    bad_lines = getattr(exc, "bad_lines", 0)
+    if bad_lines:
+        for error in exc.errors[:50]:  # type: ignore[attr-defined]
+            print(f"  {error}", file=sys.stderr)
+        if bad_lines > 50:
+            print(f"  ... and {bad_lines - 50} more", file=sys.stderr)
+        print("  (--on-error skip imports the good lines and reports the rest)", file=sys.stderr)
 
 
 def _report_path(path: Path) -> Path:
@@ -246,6 +323,18 @@ def _print_recommendations(scores: dict[str, Any]) -> None:
         print(f"  {line}")
 
 
+def _add_error_flags(command: Any) -> None:
+    command.add_argument(
+        "--on-error",
+        choices=("abort", "skip"),
+        default="abort",
+        help="abort: any bad line imports nothing; skip: import the good lines, report the rest",
+    )
+    command.add_argument(
+        "--report", help="where --on-error skip lists rejected lines (default FILE.rejected.csv)"
+    )
+
+
 def add_ml_commands(commands: Any) -> None:
     """Register the ML subcommands on the `shopfn` parser's subparsers."""
     commands.add_parser("retrain", help="train the churn and spend models now").set_defaults(
@@ -301,6 +390,15 @@ def add_ml_commands(commands: Any) -> None:
         "--price-column", help="a unit price column instead: amount = quantity x price"
     )
     transactions.add_argument(
+        "--invoice-column",
+        help="lines with the same invoice (basket) and customer become one order",
+    )
+    transactions.add_argument(
+        "--product-column",
+        help="the shop's product code (a SKU); unknown codes become new inactive products",
+    )
+    transactions.add_argument("--description-column", help="the name of a product the import makes")
+    transactions.add_argument(
         "--date-format",
         default="iso",
         help="iso (2026-03-01 08:26:00) or strptime, e.g. %%d/%%m/%%Y",
@@ -308,16 +406,26 @@ def add_ml_commands(commands: Any) -> None:
     transactions.add_argument(
         "--delimiter", choices=("auto", "comma", "tab", "semicolon", "whitespace"), default="auto"
     )
-    transactions.add_argument(
-        "--on-error",
-        choices=("abort", "skip"),
-        default="abort",
-        help="abort: any bad line imports nothing; skip: import the good lines, report the rest",
-    )
-    transactions.add_argument(
-        "--report", help="where --on-error skip lists rejected lines (default FILE.rejected.csv)"
-    )
+    _add_error_flags(transactions)
     transactions.set_defaults(run=_import_transactions)
+
+    products = kinds.add_parser(
+        "products", help="a catalog file: plain columns, or a Shopify product export"
+    )
+    products.add_argument("file")
+    products.add_argument(
+        "--layout",
+        choices=("plain", "shopify"),
+        default="plain",
+        help="plain: columns named by the flags below; shopify: a Shopify product export as is",
+    )
+    for name in ("sku", "name", "description", "price", "category", "stock", "active"):
+        products.add_argument(f"--{name}-column", default=name, help="plain layout only")
+    products.add_argument(
+        "--delimiter", choices=("auto", "comma", "tab", "semicolon", "whitespace"), default="auto"
+    )
+    _add_error_flags(products)
+    products.set_defaults(run=_import_products)
 
     ml = commands.add_parser("ml", help="model tools")
     tools = ml.add_subparsers(dest="tool", required=True)

@@ -4,7 +4,11 @@ plain or gzip, with the shop's own column names and date format.
 Each data line becomes a `Transaction` or a `Rejected` (with its reason), streamed: a log of
 millions of lines never sits in memory. A line's `key` is a digest of what it says (its
 normalized values and every other column), so the same line read twice, from one file or
-two, has the same key.
+two, has the same key. Amounts count by value, to the cent: `100` and `100.00` are the
+same line (keys made before that rule are still found: see `Transaction.legacy_key`).
+
+With an invoice column, a line also names its basket (`basket`: a digest of its invoice and
+customer), and with a product column the shop's product code (and its description).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from hashlib import blake2b
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 #: `--delimiter` names; "auto" picks one from the header line.
 DELIMITERS: dict[str, str] = {"comma": ",", "tab": "\t", "semicolon": ";", "whitespace": " "}
@@ -34,6 +38,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _DATE_CACHE_SIZE = 100_000
 _T = TypeVar("_T")
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+#: The longest product code (a product's SKU).
+MOST_CODE_CHARACTERS = 64
+_NAME_CHARACTERS = 200
 
 
 class LogUnreadable(Exception):
@@ -52,6 +59,16 @@ class LogFormat:
     price: str | None = None
     date_format: str = ISO
     delimiter: str = "auto"
+    #: Basket import: lines with the same invoice and customer are one order.
+    invoice: str | None = None
+    #: The shop's product code of the line (a product's SKU) and its description.
+    product: str | None = None
+    description: str | None = None
+
+    @property
+    def baskets(self) -> bool:
+        """Whether lines become items of orders (any of the basket columns is named)."""
+        return self.invoice is not None or self.product is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,12 @@ class Transaction:
     quantity: int
     amount: Decimal
     key: str
+    #: The key this line had before amounts were keyed to the cent (only when it differs).
+    legacy_key: str | None = None
+    #: The basket's key (with an invoice column), the product code and its description.
+    basket: str | None = None
+    product: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +112,12 @@ def check_date_format(date_format: str) -> str | None:
     return None
 
 
-class TransactionLog:
-    """An open log: `header`, then `lines()`; `position()` is how far into the file it is."""
+class DelimitedFile:
+    """An open delimited text file (plain or gzip): its `header` and `delimiter`, then its
+    records from `_text`; `position()` is how far into the file it is."""
 
-    def __init__(self, path: Path, log_format: LogFormat) -> None:
+    def __init__(self, path: Path, delimiter: str) -> None:
         self.path = path
-        self.format = log_format
         self.size = path.stat().st_size
         self._raw: IO[bytes] = path.open("rb")
         try:
@@ -108,16 +131,15 @@ class TransactionLog:
             self._text = io.TextIOWrapper(
                 binary, encoding="utf-8-sig", errors="replace", newline=""
             )
-            header_line = _reading(1, self._text.readline)
-            self.delimiter = _delimiter(header_line, log_format.delimiter)
+            header_line = reading(1, self._text.readline)
+            self.delimiter = _delimiter(header_line, delimiter)
             header: list[str] = next(self._reader([header_line]), [])
         except BaseException:
             self._raw.close()
             raise
         self.header = [name.strip() for name in header]
-        self._columns = self._mapped_columns()
 
-    def __enter__(self) -> TransactionLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -134,9 +156,23 @@ class TransactionLog:
             return csv.reader(cleaned, delimiter=" ", skipinitialspace=True)
         return csv.reader(lines, delimiter=self.delimiter)
 
+
+class TransactionLog(DelimitedFile):
+    """An open log: `header`, then `lines()`."""
+
+    def __init__(self, path: Path, log_format: LogFormat) -> None:
+        self.format = log_format
+        super().__init__(path, log_format.delimiter)
+        try:
+            self._columns = self._mapped_columns()
+        except BaseException:
+            self._raw.close()
+            raise
+
     def _mapped_columns(self) -> tuple[int, int, int, int]:
         f = self.format
-        wanted = (f.customer, f.date, f.quantity, f.price or f.amount)
+        wanted: tuple[str, ...] = (f.customer, f.date, f.quantity, f.price or f.amount)
+        wanted += tuple(c for c in (f.invoice, f.product, f.description) if c is not None)
         if not any(self.header):
             raise LogUnreadable("line 1: the file is empty or has no header line")
         missing = [name for name in wanted if name not in self.header]
@@ -145,12 +181,22 @@ class TransactionLog:
             raise LogUnreadable(
                 f"line 1: missing column(s) {', '.join(missing)} (the file has: {found})"
             )
-        customer, date, quantity, value = (self.header.index(name) for name in wanted)
+        customer, date, quantity, value = (self.header.index(name) for name in wanted[:4])
         return customer, date, quantity, value
+
+    def _basket_columns(self) -> tuple[int | None, int | None, int | None]:
+        """Where the invoice, product code and description are (None when not named)."""
+        f = self.format
+        return tuple(  # type: ignore[return-value]
+            None if name is None else self.header.index(name)
+            for name in (f.invoice, f.product, f.description)
+        )
 
     def lines(self) -> Iterator[Transaction | Rejected]:
         """Every data line in order (blank lines skipped); LogUnreadable if reading breaks."""
         customer_at, date_at, quantity_at, value_at = self._columns
+        baskets = _BasketFields(*self._basket_columns()) if self.format.baskets else None
+        stamps: dict[datetime, tuple[int, str]] = {}
         others = [i for i in range(len(self.header)) if i not in self._columns]
         width = len(self.header)
         parse_date = _date_parser(self.format.date_format)
@@ -158,7 +204,7 @@ class TransactionLog:
         now = datetime.now(UTC)
         reader = self._reader(self._text)
         while True:
-            fields = _reading(reader.line_num + 2, lambda: next(reader, None))
+            fields = reading(reader.line_num + 2, lambda: next(reader, None))
             if fields is None:
                 return
             line = reader.line_num + 1
@@ -174,33 +220,128 @@ class TransactionLog:
                     raise _BadLine("date is in the future")
                 quantity = _quantity(fields[quantity_at])
                 amount = _amount(fields[value_at], quantity if by_price else None)
+                if baskets is not None:
+                    basket, product, description = baskets.read(fields, customer)
             except _BadLine as problem:
                 yield Rejected(line, str(problem), fields)
                 continue
             if quantity < 0 or amount < 0:  # a return, whichever sign the log wrote
                 quantity, amount = -abs(quantity), -abs(amount) + 0
-            key = _key(
+            stamp = stamps.get(at)
+            if stamp is None:
+                stamp = _remembered(
+                    stamps, at, (int((at - _EPOCH).total_seconds()), at.isoformat())
+                )
+            values = [customer, stamp[1], str(quantity), str(amount)]
+            values += [fields[i].strip() for i in others]
+            key, legacy = _keys(stamp[0], values, amount)
+            if baskets is None:
+                yield Transaction(line, customer, at, quantity, amount, key, legacy)
+                continue
+            yield Transaction(
+                line,
+                customer,
                 at,
-                [customer, at.isoformat(), str(quantity), str(amount)]
-                + [fields[i].strip() for i in others],
+                quantity,
+                amount,
+                key,
+                legacy,
+                basket or key,
+                product,
+                description,
             )
-            yield Transaction(line, customer, at, quantity, amount, key)
 
 
 class _BadLine(ValueError):
     pass
 
 
-def _key(at: datetime, values: list[str]) -> str:
-    """32 hex digits identifying a line by what it says: its time in seconds (12 digits), then
-    a digest of all its values (20 digits, 80 bits). Logs are mostly in time order, so new
-    keys land at the end of the unique index instead of all over it."""
-    seconds = int((at - _EPOCH).total_seconds())
+def _keys(seconds: int, values: list[str], amount: Decimal) -> tuple[str, str | None]:
+    """The line's key, with its amount (`values[3]`) to the cent, and its key as it was
+    before that rule when the amount is written with other than two decimals (else None)."""
+    written = values[3]
+    if written[-3:-2] == ".":
+        return _key(seconds, values), None
+    legacy = _key(seconds, values)
+    values[3] = str(amount.quantize(_CENT))
+    return _key(seconds, values), legacy
+
+
+def _key(seconds: int, values: list[str]) -> str:
+    """32 hex digits identifying a line by what it says: its time in seconds since year 1
+    (12 digits), then a digest of all its values (20 digits, 80 bits). Logs are mostly in time
+    order, so new keys land at the end of the unique index instead of all over it."""
     digest = blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
     return f"{seconds:012x}{digest}"
 
 
-def _reading(line: int, read: Callable[[], _T]) -> _T:
+def basket_key(customer: str, invoice: str) -> str:
+    """32 characters naming the basket `invoice` of `customer`: "i" and a digest. It never
+    equals a line's key (all hex digits), and it does not change when a later export adds
+    a line to the basket, even an earlier one."""
+    digest = blake2b(f"{customer}\x1f{invoice}".encode(), digest_size=16).hexdigest()
+    return f"i{digest[:31]}"
+
+
+class _BasketFields:
+    """A line's basket key, product code and description, checked; values repeat from line
+    to line (a basket's lines, a product's code and description), so each is worked out
+    once and remembered (memory bounded)."""
+
+    def __init__(self, invoice: int | None, product: int | None, description: int | None):
+        self.invoice, self.product, self.description = invoice, product, description
+        self.basket: tuple[str, str, str] = ("", "", "")  # customer, invoice, key
+        self.codes: dict[str, str] = {}
+        self.names: dict[str, str | None] = {}
+
+    def read(self, fields: list[str], customer: str) -> tuple[str | None, str | None, str | None]:
+        """(basket key or None, code, description); _BadLine when the invoice or code is bad."""
+        basket = None
+        if self.invoice is not None:
+            invoice = fields[self.invoice].strip()
+            if not invoice:
+                raise _BadLine("invoice is empty")
+            last_customer, last_invoice, basket = self.basket
+            if (customer, invoice) != (last_customer, last_invoice):
+                basket = basket_key(customer, invoice)
+                self.basket = (customer, invoice, basket)
+        code = None if self.product is None else self._code(fields[self.product])
+        name = None
+        if self.description is not None:
+            raw = fields[self.description]
+            if raw in self.names:
+                name = self.names[raw]
+            else:
+                name = _remembered(self.names, raw, _one_line(raw)[:_NAME_CHARACTERS] or None)
+        return basket, code, name
+
+    def _code(self, raw: str) -> str:
+        code = self.codes.get(raw)
+        if code is not None:
+            return code
+        code = raw.strip().lstrip("'")
+        if not code:
+            raise _BadLine("product code is empty")
+        if len(code) > MOST_CODE_CHARACTERS:
+            raise _BadLine(f"product code is longer than {MOST_CODE_CHARACTERS} characters")
+        if _CONTROL.search(code):
+            raise _BadLine("product code holds a control character (a tab, NUL or similar)")
+        return _remembered(self.codes, raw, code)
+
+
+def _remembered(cache: dict[Any, Any], raw: Any, value: _T) -> _T:
+    if len(cache) >= _DATE_CACHE_SIZE:
+        cache.clear()
+    cache[raw] = value
+    return value
+
+
+def _one_line(text: str) -> str:
+    """`text` with control characters and runs of spaces as single spaces, trimmed."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def reading(line: int, read: Callable[[], _T]) -> _T:
     """`read()`, with a broken file (bad gzip, binary data) as LogUnreadable at `line`."""
     try:
         return read()

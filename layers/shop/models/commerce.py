@@ -102,7 +102,8 @@ class Order(TimestampMixin, Base):
     item_count: Mapped[int] = mapped_column(Integer, nullable=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     #: Set on orders made by `shopfn import transactions`: a digest of the source line, so
-    #: importing the same line again adds nothing. Only imported returns may be negative.
+    #: importing the same line again adds nothing (or, for a basket, of its invoice and
+    #: customer, starting with "i"). Only imported returns may be negative.
     import_key: Mapped[str | None] = mapped_column(String(32), unique=True)
     # Payment (migration 0010): null on orders placed before payments or imported.
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -173,6 +174,10 @@ class OrderItem(Base):
     unit_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     line_total: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    #: Set on lines of baskets made by `shopfn import transactions --invoice-column`: the
+    #: source line's digest (the order then holds the basket's key), so a line imported
+    #: before is never added to its basket again.
+    import_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     order: Mapped[Order] = relationship(back_populates="items")
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shop.coltypes import Money, utcnow
-from shop.models import Order, OrderItem
+from shop.models import Order, OrderItem, Product
 from shop.models.commerce import ORDER_STATUSES
 from shop.services.order_status import PAID
 
@@ -155,12 +155,14 @@ def _top_products(
     """The best sellers by revenue and by quantity, from one join of the window's order lines.
 
     Both rankings are window functions over the same per-product sums, so order_items is
-    joined once; each breaks ties on the other measure, then on the product id.
+    joined once; each breaks ties on the other measure, then on the product id. A product is
+    shown by its catalog name: lines keep the name they were sold under (an imported till
+    line's description), which may differ from line to line.
     """
     quantity = func.sum(OrderItem.quantity).label("quantity")
     revenue = _money(OrderItem.line_total).label("revenue")
     sold = (
-        select(OrderItem.product_id, func.max(OrderItem.name).label("name"), quantity, revenue)
+        select(OrderItem.product_id, quantity, revenue)
         .join(Order, Order.id == OrderItem.order_id)
         .where(Order.created_at >= since, Order.status.in_(PAID))
         .group_by(OrderItem.product_id)
@@ -176,7 +178,9 @@ def _top_products(
         sold, by_revenue.label("revenue_rank"), by_quantity.label("quantity_rank")
     ).subquery("ranked")
     rows = session.execute(
-        select(ranked).where((ranked.c.revenue_rank <= limit) | (ranked.c.quantity_rank <= limit))
+        select(ranked, Product.name)
+        .join(Product, Product.id == ranked.c.product_id)
+        .where((ranked.c.revenue_rank <= limit) | (ranked.c.quantity_rank <= limit))
     ).all()
 
     def ranking(rank: str) -> list[ProductSales]:

@@ -1,0 +1,146 @@
+"""The basket import's writer for PostgreSQL: each batch of lines in one statement.
+
+As in `import_postgresql`, the batch goes out as one text parameter per column and is
+unpacked by `unnest` on the server. The statement keeps the lines not imported before (by
+their key on `order_items`), sums them per basket, inserts each basket's order or grows the
+one an earlier import made (`ON CONFLICT (import_key) DO UPDATE`), then inserts the line
+items and the new orders' status changes with the ids from RETURNING.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+
+from shopfn.import_baskets import BasketWriter
+from shopfn.import_postgresql import Lines, StatementWriter
+from shopfn.import_rows import not_in
+from shopfn.transaction_log import Transaction
+
+_PLACE_BASKETS = text(
+    """
+    WITH line AS (
+        SELECT * FROM unnest(
+            string_to_array(:keys, ','),
+            string_to_array(:baskets, ','),
+            string_to_array(:users, ',')::int[],
+            string_to_array(:at, ',')::timestamptz[],
+            string_to_array(:quantities, ',')::int[],
+            string_to_array(:totals, ',')::numeric[],
+            string_to_array(:prices, ',')::numeric[],
+            string_to_array(:products, ',')::int[],
+            ARRAY(SELECT json_array_elements_text(CAST(:names AS json)))
+        ) AS line(key, basket, user_id, at, quantity, total, price, product_id, name)
+    ), fresh AS (
+        SELECT * FROM line
+        WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+    ), basket AS (
+        SELECT basket, min(user_id) AS user_id, min(at) AS first_at, max(at) AS last_at,
+               sum(quantity) AS quantity, sum(total) AS total
+        FROM fresh GROUP BY basket
+    ), placed AS (
+        INSERT INTO orders AS o (user_id, status, subtotal, total, item_count, shipping_address,
+                                 import_key, created_at, updated_at)
+        SELECT user_id, 'delivered', total, total, quantity, CAST(:address AS jsonb),
+               basket, first_at, last_at
+        FROM basket
+        ON CONFLICT (import_key) DO UPDATE SET
+            subtotal = o.subtotal + excluded.subtotal,
+            total = o.total + excluded.total,
+            item_count = o.item_count + excluded.item_count,
+            created_at = LEAST(o.created_at, excluded.created_at),
+            updated_at = GREATEST(o.updated_at, excluded.updated_at)
+        RETURNING o.id, o.user_id, o.import_key, (xmax = 0) AS created
+    ), items AS (
+        INSERT INTO order_items (order_id, product_id, name, unit_price, quantity, line_total,
+                                 import_key)
+        SELECT placed.id, fresh.product_id, fresh.name, fresh.price, fresh.quantity,
+               fresh.total, fresh.key
+        FROM fresh JOIN placed ON placed.import_key = fresh.basket
+    ), changes AS (
+        INSERT INTO order_status_changes (order_id, status, at)
+        SELECT placed.id, 'delivered', basket.first_at
+        FROM placed JOIN basket ON basket.basket = placed.import_key
+        WHERE placed.created
+    )
+    SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM fresh WHERE quantity < 0),
+           count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created),
+           array_agg(DISTINCT user_id)
+    FROM placed
+    """
+)
+
+
+_UNSEEN = text(
+    """
+    SELECT key FROM unnest(string_to_array(:keys, ',')) AS line(key)
+    WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+    """
+)
+
+
+class BasketStatementWriter(StatementWriter, BasketWriter):
+    """`BasketWriter` with one statement per batch (and PostgreSQL's customer creation).
+
+    While batches hold lines imported before (a file imported again, the months an earlier
+    export already had), the new lines of a batch are asked for first and only they are
+    prepared and go into the statement: a batch of known lines costs one index look-up per
+    line and nothing else. Once a batch is all new, batches are prepared on the reading
+    thread again and go straight to the statement (which skips known lines anyway)."""
+
+    #: Whether the last batch looked at held lines imported before.
+    meeting_known_lines = True
+
+    def prepare(self, batch: list[Transaction]) -> Lines:
+        fresh = not_in(set(), batch)
+        if self.meeting_known_lines:  # prepared once the known lines are left out
+            return Lines(fresh, len(batch) - len(fresh), {}, {}, {})
+        return self._lines(fresh, len(batch) - len(fresh))
+
+    def _lines(self, fresh: list[Transaction], repeated: int) -> Lines:
+        """`fresh` (distinct lines) ready for the statement."""
+        if self.codes is not None:
+            self.codes.note(fresh)
+        lines = StatementWriter.prepare(self, fresh)  # its parameters, customers
+        params = {
+            "keys": lines.params["keys"],
+            "baskets": ",".join([t.basket for t in fresh]),  # type: ignore[misc]
+            "at": lines.params["at"],
+            "quantities": lines.params["quantities"],
+            "totals": lines.params["totals"],
+            "prices": lines.params["prices"],
+            "address": self.address,
+        }
+        return Lines(fresh, repeated, params, lines.first, lines.emails)
+
+    def write(self, lines: Lines) -> None:  # type: ignore[override]
+        if not lines.params:
+            keys = ",".join([t.key for t in lines.fresh])
+            unseen = set(self.session.scalars(_UNSEEN, {"keys": keys}))
+            self.meeting_known_lines = len(unseen) < len(lines.fresh)
+            fresh = [t for t in lines.fresh if t.key in unseen]
+            self.result.repeated += len(lines) - len(fresh)
+            if not fresh:
+                return
+            lines = self._lines(fresh, 0)
+        self.ensure_customers(lines.first, lines.emails)
+        fresh = lines.fresh
+        items = self.items_of(fresh)
+        users = self.users
+        params: dict[str, Any] = dict(
+            lines.params,
+            users=",".join([str(users[t.customer][0]) for t in fresh]),
+            products=",".join([str(product) for product, _name in items]),
+            names=json.dumps([name for _product, name in items]),
+        )
+        new_lines, returns, created, grown, user_ids = self.session.execute(
+            _PLACE_BASKETS, params
+        ).one()
+        self.result.repeated += len(lines) - new_lines
+        self.result.lines += new_lines
+        self.result.returns += returns
+        self.result.orders += created
+        self.result.grown += grown
+        self.count_customers(user_ids or ())
