@@ -461,3 +461,5 @@ def test_an_at_risk_customer_pays_with_the_offer_and_the_ml_page_counts_it(
     snap(admin_page, "campaign-effect")
     assert not admin_page.get_by_text("Something went wrong").count()
     admin_page.close()
+    # `shopfn serve` printed the offer on its console when the run wrote it.
+    assert f"to {message['to_address']}  [" in platform.log.read_text()
