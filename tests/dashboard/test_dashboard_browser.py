@@ -2,8 +2,9 @@
 
 An admin signs in, opens the ML page, retrains and reads the plain sentences; a shopper
 signs up, adds to the cart, checks out, sees a declined test card explained, pays with the
-test card that succeeds and sees "Paid" in My orders; hostile names and chat messages stay
-text.
+test card that succeeds and sees "Paid" in My orders; an at-risk simulated customer gets a
+campaign's offer, pays with its code, and the ML page counts them; hostile names and chat
+messages stay text.
 Screenshots go to test-output/dashboard/; with UPDATE_SCREENSHOTS=1 the main pages are also
 copied to docs/screenshots/ for the README.
 """
@@ -233,6 +234,19 @@ def pay_by_card(page: Any, number: str) -> None:
     form.get_by_role("button", name=re.compile(r"^Pay \$")).click()
 
 
+def place_order_at(page: Any, line1: str, city: str, postal_code: str) -> None:
+    """Fill the checkout's address (in GB) and place the order."""
+    form = page.get_by_test_id("stForm")
+    for label, value in (
+        ("Address line 1", line1),
+        ("City", city),
+        ("Postal code", postal_code),
+        ("Country", "GB"),
+    ):
+        form.get_by_label(label).fill(value)
+    form.get_by_role("button", name="Place order").click()
+
+
 def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     browser: Any, dashboard_url: str, platform: Platform
 ) -> None:
@@ -265,15 +279,7 @@ def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     snap(page, "cart", readme=True)
     page.get_by_role("button", name="Proceed to checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)
-    form = page.get_by_test_id("stForm")
-    for label, value in (
-        ("Address line 1", "5 Harbour Way"),
-        ("City", "Bristol"),
-        ("Postal code", "BS1 4QA"),
-        ("Country", "GB"),
-    ):
-        form.get_by_label(label).fill(value)
-    form.get_by_role("button", name="Place order").click()
+    place_order_at(page, "5 Harbour Way", "Bristol", "BS1 4QA")
     expect(page.get_by_text("Test mode: no money moves.")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("4000 0025 0000 3155")).to_be_visible()
 
@@ -416,15 +422,7 @@ def test_an_at_risk_customer_pays_with_the_offer_and_the_ml_page_counts_it(
     page.get_by_role("button", name="Proceed to checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("Total: $35.91")).to_be_visible(timeout=WAIT_MS)
-    form = page.get_by_test_id("stForm")
-    for label, value in (
-        ("Address line 1", "9 Return Lane"),
-        ("City", "Leeds"),
-        ("Postal code", "LS1 1AA"),
-        ("Country", "GB"),
-    ):
-        form.get_by_label(label).fill(value)
-    form.get_by_role("button", name="Place order").click()
+    place_order_at(page, "9 Return Lane", "Leeds", "LS1 1AA")
     expect(page.get_by_text("Test mode: no money moves.")).to_be_visible(timeout=WAIT_MS)
     # Placed but not paid yet: not an order again.
     assert effect()["offer"]["ordered_again"] == 0

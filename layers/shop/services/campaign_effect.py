@@ -212,7 +212,8 @@ def measure(session: Session, campaign_id: int) -> dict[str, Any]:
         )
     result["verdict"] = verdict
     result["revenue_sentence"] = (
-        f"Revenue per customer, after discounts and refunds: {offer.revenue_per_customer:.2f} with the "
-        f"offer, {control.revenue_per_customer:.2f} without."
+        "Revenue per customer, after discounts and refunds: "
+        f"{offer.revenue_per_customer:.2f} with the offer, "
+        f"{control.revenue_per_customer:.2f} without."
     )
     return result
