@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from paying import pay
 from shopping import add_to_cart, bulk_products, checkout, count_rows
 from sqlalchemy import select
 from support import Account, LambdaClient, make_admin, sign_up
@@ -318,6 +319,9 @@ def test_admins_run_a_campaign_and_the_customer_sees_and_uses_the_offer(
     used = checkout(client, lucky, coupon=banner["code"])
     assert used.status == 201 and used.json()["total"] == "35.00"
     assert client.get("/users/me/offers", token=lucky.access_token).json() == []
+    unpaid = client.get(f"/ml/campaigns/{campaign['id']}/effect", token=token).json()
+    assert unpaid["offer"]["ordered_again"] == 0  # not paid yet: not an order again
+    assert pay(client, lucky, used.json()["id"]).status == 200
 
     effect = client.get(f"/ml/campaigns/{campaign['id']}/effect", token=token).json()
     assert effect["offer"]["customers"] == summary["offered"]
