@@ -221,6 +221,9 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     housekeeping = start_housekeeping_scheduler()
     check = start_check_scheduler()
     expiry = start_payment_expiry_scheduler()
+    from shopfn.outbox_watch import start_outbox_watcher
+
+    outbox_watcher = start_outbox_watcher()
     dashboard = None
     if options.dashboard_port is not None:
         from shopfn.dashboard import Dashboard, api_url
@@ -249,5 +252,6 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
             check.stop()
         if expiry is not None:
             expiry.stop()
+        outbox_watcher.stop()
         if dashboard is not None:
             dashboard.stop()

@@ -51,6 +51,7 @@ def add_order(
     status: str = "delivered",
     coupon: Coupon | None = None,
     discount: str = "0",
+    refunded: str = "0",
 ) -> None:
     order = Order(
         user_id=user_id,
@@ -58,6 +59,7 @@ def add_order(
         subtotal=Decimal(total) + Decimal(discount),
         discount=Decimal(discount),
         total=Decimal(total),
+        refunded_total=Decimal(refunded),
         item_count=1,
         shipping_address={},
         created_at=at,
@@ -108,6 +110,22 @@ def test_the_effect_counts_orders_inside_each_customers_window_net_of_discounts(
         add_order(session, offer[10], start - timedelta(days=1), "80.00")
         add_order(session, offer[11], start + timedelta(days=31), "80.00")
         add_order(session, control[5], start + timedelta(days=4), "80.00", status="cancelled")
+        # Nor orders whose money was never taken or went back in full.
+        for user_id, status in zip(
+            offer[12:17],
+            ("awaiting_payment", "payment_failed", "expired", "cancelled", "refunded"),
+            strict=True,
+        ):
+            add_order(session, user_id, start + timedelta(days=2), "70.00", status=status)
+        # A partial refund counts the order, less what went back: 50.00 - 20.00.
+        add_order(
+            session,
+            control[3],
+            start + timedelta(days=6),
+            "50.00",
+            status="partially_refunded",
+            refunded="20.00",
+        )
 
     with session_scope() as session:
         effect = campaign_effect.measure(session, cid)
@@ -122,20 +140,20 @@ def test_the_effect_counts_orders_inside_each_customers_window_net_of_discounts(
         "still_open": 0,
     }
     assert (effect["control"]["ordered_again"], effect["control"]["revenue_per_customer"]) == (
-        2,
-        Decimal("10.00"),
+        3,
+        Decimal("13.00"),
     )
     assert effect["summary"] == (
         "Of 20 customers we offered 10% off, 40% ordered again within 30 days; "
-        "of the 10 we left alone, 20% did."
+        "of the 10 we left alone, 30% did."
     )
     low, high = effect["difference"]["low"], effect["difference"]["high"]
-    assert effect["difference"]["share"] == pytest.approx(0.2)
+    assert effect["difference"]["share"] == pytest.approx(0.1)
     assert low < 0 < high and effect["distinguishable"] is False
     assert "not yet distinguishable from zero" in effect["verdict"]
-    assert effect["revenue_per_customer_difference"] == Decimal("8.00")
+    assert effect["revenue_per_customer_difference"] == Decimal("5.00")
     assert effect["revenue_sentence"] == (
-        "Revenue per customer, after discounts: 18.00 with the offer, 10.00 without."
+        "Revenue per customer, after discounts and refunds: 18.00 with the offer, 13.00 without."
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from paying import pay
 from shopping import add_to_cart, bulk_products, checkout, count_rows
 from sqlalchemy import select
 from support import Account, LambdaClient, make_admin, sign_up
@@ -109,14 +110,23 @@ def test_a_run_draws_groups_once_gives_codes_and_queues_one_message_each(db: str
 
 def test_spend_floors_pick_only_customers_worth_the_offer(db: str) -> None:
     big, small = customers(3), customers(3)
+    # Only money taken and kept counts: small[0]'s 120.00 went back in full, small[1] never
+    # paid, and half of small[2]'s came back, leaving 60.00.
+    placed = [
+        *((user_id, "delivered", "0") for user_id in big),
+        (small[0], "refunded", "120.00"),
+        (small[1], "awaiting_payment", "0"),
+        (small[2], "partially_refunded", "60.00"),
+    ]
     with session_scope() as session:
-        for user_id in big:
+        for user_id, status, refunded in placed:
             session.add(
                 Order(
                     user_id=user_id,
-                    status="delivered",
+                    status=status,
                     subtotal=Decimal("120.00"),
                     total=Decimal("120.00"),
+                    refunded_total=Decimal(refunded),
                     item_count=1,
                     shipping_address={},
                 )
@@ -309,6 +319,9 @@ def test_admins_run_a_campaign_and_the_customer_sees_and_uses_the_offer(
     used = checkout(client, lucky, coupon=banner["code"])
     assert used.status == 201 and used.json()["total"] == "35.00"
     assert client.get("/users/me/offers", token=lucky.access_token).json() == []
+    unpaid = client.get(f"/ml/campaigns/{campaign['id']}/effect", token=token).json()
+    assert unpaid["offer"]["ordered_again"] == 0  # not paid yet: not an order again
+    assert pay(client, lucky, used.json()["id"]).status == 200
 
     effect = client.get(f"/ml/campaigns/{campaign['id']}/effect", token=token).json()
     assert effect["offer"]["customers"] == summary["offered"]

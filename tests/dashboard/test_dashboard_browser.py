@@ -2,8 +2,9 @@
 
 An admin signs in, opens the ML page, retrains and reads the plain sentences; a shopper
 signs up, adds to the cart, checks out, sees a declined test card explained, pays with the
-test card that succeeds and sees "Paid" in My orders; hostile names and chat messages stay
-text.
+test card that succeeds and sees "Paid" in My orders; an at-risk simulated customer gets a
+campaign's offer, pays with its code, and the ML page counts them; hostile names and chat
+messages stay text.
 Screenshots go to test-output/dashboard/; with UPDATE_SCREENSHOTS=1 the main pages are also
 copied to docs/screenshots/ for the README.
 """
@@ -233,6 +234,19 @@ def pay_by_card(page: Any, number: str) -> None:
     form.get_by_role("button", name=re.compile(r"^Pay \$")).click()
 
 
+def place_order_at(page: Any, line1: str, city: str, postal_code: str) -> None:
+    """Fill the checkout's address (in GB) and place the order."""
+    form = page.get_by_test_id("stForm")
+    for label, value in (
+        ("Address line 1", line1),
+        ("City", city),
+        ("Postal code", postal_code),
+        ("Country", "GB"),
+    ):
+        form.get_by_label(label).fill(value)
+    form.get_by_role("button", name="Place order").click()
+
+
 def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     browser: Any, dashboard_url: str, platform: Platform
 ) -> None:
@@ -265,15 +279,7 @@ def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     snap(page, "cart", readme=True)
     page.get_by_role("button", name="Proceed to checkout").click()
     expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)
-    form = page.get_by_test_id("stForm")
-    for label, value in (
-        ("Address line 1", "5 Harbour Way"),
-        ("City", "Bristol"),
-        ("Postal code", "BS1 4QA"),
-        ("Country", "GB"),
-    ):
-        form.get_by_label(label).fill(value)
-    form.get_by_role("button", name="Place order").click()
+    place_order_at(page, "5 Harbour Way", "Bristol", "BS1 4QA")
     expect(page.get_by_text("Test mode: no money moves.")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_text("4000 0025 0000 3155")).to_be_visible()
 
@@ -296,3 +302,162 @@ def test_shopper_pays_by_card_and_sees_paid_in_the_browser(
     assert orders["total"] == 1
     assert (orders["items"][0]["total"], orders["items"][0]["status"]) == ("39.90", "paid")
     page.close()
+
+
+def _admin_headers(platform: Platform) -> dict[str, str]:
+    admin = platform.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    return {"Authorization": f"Bearer {admin['access_token']}"}
+
+
+def _outbox(platform: Platform, headers: dict[str, str], **filters: Any) -> list[dict[str, Any]]:
+    """Every message in the local outbox (all pages), newest first."""
+    messages: list[dict[str, Any]] = []
+    for number in range(1, 100):
+        page = httpx.get(
+            f"{platform.ml_url}/ml/campaigns/outbox",
+            params={"page": number, "page_size": 100, **filters},
+            headers=headers,
+        ).json()
+        messages += page["items"]
+        if len(messages) >= page["total"]:
+            break
+    return messages
+
+
+def start_campaign_for_the_most_at_risk(
+    platform: Platform, headers: dict[str, str], count: int = 30
+) -> int:
+    """A campaign for the `count` customers most at risk not yet contacted, run now; its id.
+
+    Other running campaigns are switched off first, so this run is this campaign's alone.
+    """
+    ml = f"{platform.ml_url}/ml"
+    listed = httpx.get(f"{ml}/campaigns", params={"page_size": 100}, headers=headers).json()
+    for campaign in listed["items"]:
+        if campaign["is_active"]:
+            off = httpx.patch(
+                f"{ml}/campaigns/{campaign['id']}", json={"is_active": False}, headers=headers
+            )
+            assert off.status_code == 200, off.text
+    contacted = {m["user_id"] for m in _outbox(platform, headers)}
+    at_risk = httpx.get(f"{ml}/predictions/at-risk", params={"limit": 500}, headers=headers)
+    fresh = [c for c in at_risk.json() if c["user_id"] not in contacted][:count]
+    assert len(fresh) == count, "the demo shop has too few customers to pick from"
+    body = {
+        "name": "Browser win back",
+        "churn_threshold": max(0.0, fresh[-1]["churn_probability"] - 0.001),
+        "offer_kind": "percent",
+        "offer_value": "10",
+        "control_share": 0.3,
+        "seed": 22,
+    }
+    made = httpx.post(f"{ml}/campaigns", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    campaign_id = int(made.json()["id"])
+    ran = httpx.post(f"{ml}/campaigns/run", headers=headers, timeout=60)
+    assert ran.status_code == 200, ran.text
+    (summary,) = [r for r in ran.json() if r["campaign_id"] == campaign_id]
+    assert summary["offered"] > 0 and summary["held_back"] > 0, summary
+    return campaign_id
+
+
+def give_password(platform: Platform, user_id: int, password: str) -> None:
+    """Let a simulated customer sign in: their random password replaced in the shop's file."""
+    import sqlite3
+    from contextlib import closing
+
+    from shop.passwords import hash_password
+
+    with closing(sqlite3.connect(platform.data_dir / "shopfn.db", timeout=30)) as db, db:
+        db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?",
+            (hash_password(password, rounds=4), user_id),
+        )
+
+
+def test_an_at_risk_customer_pays_with_the_offer_and_the_ml_page_counts_it(
+    browser: Any, dashboard_url: str, platform: Platform
+) -> None:
+    from playwright.sync_api import expect
+
+    headers = _admin_headers(platform)
+    campaign_id = start_campaign_for_the_most_at_risk(platform, headers)
+
+    def effect() -> dict[str, Any]:
+        reply = httpx.get(f"{platform.ml_url}/ml/campaigns/{campaign_id}/effect", headers=headers)
+        assert reply.status_code == 200, reply.text
+        return dict(reply.json())
+
+    before = effect()
+    assert (before["offer"]["ordered_again"], before["control"]["ordered_again"]) == (0, 0)
+    sent = _outbox(platform, headers, campaign_id=campaign_id)
+    message = next(m for m in sent if m["status"] == "sent")
+    password = "comes-back-pw-1"
+    give_password(platform, message["user_id"], password)
+    customer = platform.login(message["to_address"], password)
+    assert customer["user"]["id"] == message["user_id"]
+    assert platform.post(
+        "/cart/items", customer, {"product_id": product_id(platform, "skillet"), "quantity": 1}
+    ).is_success
+
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", name="Shop")).to_be_visible(timeout=WAIT_MS)
+    sign_in(page, message["to_address"], password)
+    expect(page.get_by_text("Signed in as")).to_be_visible(timeout=WAIT_MS)
+    open_page(page, "Shop")
+    banner = page.get_by_text(re.compile(r"^Just for you: 10% off"))
+    expect(banner).to_be_visible(timeout=WAIT_MS)
+    shown = re.search(r"Use the code (\S+) in your cart\.", banner.inner_text())
+    assert shown, banner.inner_text()
+    code = shown.group(1)
+    snap(page, "offer-banner")
+
+    open_page(page, "Cart")
+    expect(page.get_by_text("Subtotal: $39.90 (1 item)")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Coupon code").fill(code)
+    page.get_by_label("Coupon code").press("Enter")
+    expect(page.get_by_text(re.compile(r"you save \$3\.99"))).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Total: $35.91")).to_be_visible()
+    page.get_by_role("button", name="Proceed to checkout").click()
+    expect(page.get_by_role("heading", name="Checkout")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Total: $35.91")).to_be_visible(timeout=WAIT_MS)
+    place_order_at(page, "9 Return Lane", "Leeds", "LS1 1AA")
+    expect(page.get_by_text("Test mode: no money moves.")).to_be_visible(timeout=WAIT_MS)
+    # Placed but not paid yet: not an order again.
+    assert effect()["offer"]["ordered_again"] == 0
+    pay_by_card(page, "4242 4242 4242 4242")
+    expect(page.get_by_text(re.compile(r"Thank you! Order #\d+ is paid"))).to_be_visible(
+        timeout=WAIT_MS
+    )
+    page.close()
+    order = platform.get("/orders", customer).json()["items"][0]
+    assert (order["status"], order["discount"], order["total"]) == ("paid", "3.99", "35.91")
+
+    after = effect()
+    offered, left_alone = after["offer"], after["control"]
+    assert offered["customers"] == before["offer"]["customers"]
+    assert (offered["ordered_again"], offered["codes_used"]) == (1, 1)
+    assert (offered["revenue"], offered["discounts"]) == ("35.91", "3.99")
+    assert left_alone["ordered_again"] == 0
+    share = f"{100 / offered['customers']:.0f}%"
+    summary = (
+        f"Of {offered['customers']} customers we offered 10% off, {share} ordered again within "
+        f"30 days; of the {left_alone['customers']} we left alone, 0% did."
+    )
+    assert after["summary"] == summary
+
+    admin_page = browser.new_page(viewport=VIEWPORT)
+    admin_page.goto(dashboard_url)
+    expect(admin_page.get_by_role("heading", name="Shop")).to_be_visible(timeout=WAIT_MS)
+    sign_in(admin_page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    expect(admin_page.get_by_text("Signed in as")).to_be_visible(timeout=WAIT_MS)
+    open_page(admin_page, "ML monitoring")
+    main = admin_page.get_by_test_id("stMain")
+    expect(main.get_by_text("Browser win back: 10% off, running")).to_be_visible(timeout=WAIT_MS)
+    expect(main.get_by_text(summary)).to_be_visible(timeout=WAIT_MS)
+    snap(admin_page, "campaign-effect")
+    assert not admin_page.get_by_text("Something went wrong").count()
+    admin_page.close()
+    # `shopfn serve` printed the offer on its console when the run wrote it.
+    assert f"to {message['to_address']}  [" in platform.log.read_text()

@@ -2,7 +2,9 @@
 
 Offer and control groups were drawn at random, so the difference between them is the offer's
 effect: the share of each group who ordered again within WINDOW_DAYS of being assigned, and
-their revenue per customer net of discounts (an order's `total` is after its coupon). The
+their revenue per customer net of discounts and refunds (an order's `total` is after its
+coupon, less its `refunded_total`). Only orders whose money was taken and kept count
+(`shop.ml.paid`): an order left unpaid, expired, cancelled or refunded is no order again. The
 model's scores are never used here: they picked who was in the campaign, not the groups.
 The difference in shares comes with Newcombe's hybrid-score 95% interval (Wilson intervals
 of each share combined), which behaves at small counts where the plain Wald one does not.
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
+from shop.ml.paid import kept_money
 from shop.models import CampaignAssignment, CouponRedemption, Order
 from shop.services import coupons
 from shop.services.retention import get_campaign
@@ -104,9 +107,9 @@ def _outcomes(session: Session, campaign_id: int) -> dict[str, GroupOutcome]:
     ids = sorted(by_user)
     for start in range(0, len(ids), 1000):
         rows = session.execute(
-            select(Order.user_id, Order.created_at, Order.total).where(
+            select(Order.user_id, Order.created_at, Order.total - Order.refunded_total).where(
                 Order.user_id.in_(ids[start : start + 1000]),
-                Order.status != "cancelled",
+                kept_money(Order.__table__),
                 Order.created_at > earliest,
                 Order.created_at <= latest,
             )
@@ -209,7 +212,8 @@ def measure(session: Session, campaign_id: int) -> dict[str, Any]:
         )
     result["verdict"] = verdict
     result["revenue_sentence"] = (
-        f"Revenue per customer, after discounts: {offer.revenue_per_customer:.2f} with the "
-        f"offer, {control.revenue_per_customer:.2f} without."
+        "Revenue per customer, after discounts and refunds: "
+        f"{offer.revenue_per_customer:.2f} with the offer, "
+        f"{control.revenue_per_customer:.2f} without."
     )
     return result

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
 from shop.errors import Conflict, InvalidInput, NotFound
+from shop.ml.paid import kept_money
 from shop.models import CampaignAssignment, Order, OutboxMessage, RetentionCampaign, User
 from shop.pagination import PageRequest, PageResult, paginate
 from shop.services import coupons, outbox
@@ -148,8 +149,8 @@ def _eligible(
         ids = [s.user_id for s in picked]
         spent = dict(
             session.execute(
-                select(Order.user_id, func.sum(Order.total))
-                .where(Order.user_id.in_(ids), Order.status != "cancelled")
+                select(Order.user_id, func.sum(Order.total - Order.refunded_total))
+                .where(Order.user_id.in_(ids), kept_money(Order.__table__))
                 .group_by(Order.user_id)
             ).all()
         )

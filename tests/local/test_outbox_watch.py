@@ -1,0 +1,89 @@
+"""`shopfn serve` prints new outbox messages on its console, each once, old ones never."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import pytest
+
+from shop.db import session_scope
+from shop.models import User
+from shop.services import outbox
+from shopfn.console import ConsoleFormatter
+from shopfn.outbox_watch import BATCH, OutboxWatcher
+
+
+def customer() -> tuple[int, str]:
+    email = f"o-{uuid.uuid4().hex[:10]}@example.com"
+    with session_scope() as session:
+        user = User(email=email, full_name="Olive Outbox", password_hash="not-a-hash")
+        session.add(user)
+        session.flush()
+        return user.id, email
+
+
+def write(user_id: int, *subjects: str) -> None:
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        for subject in subjects:
+            outbox.queue_message(session, user, subject, "Use the code COMEBACK-TEST.")
+
+
+def console_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    formatter = ConsoleFormatter(color=False)
+    return [formatter.format(r) for r in caplog.records if r.name == "shopfn.outbox"]
+
+
+def test_new_messages_are_printed_once_and_earlier_ones_not_at_all(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="shopfn.outbox")
+    user_id, email = customer()
+    write(user_id, "Written before serve started")
+    watcher = OutboxWatcher()
+    assert watcher.poll() == 0
+
+    write(user_id, "10% off your next order, just for you")
+    assert watcher.poll() == 1
+    assert watcher.poll() == 0
+    (line,) = console_lines(caplog)
+    assert " outbox: #" in line and f"to {email}  [pending]" in line
+    assert line.endswith("\n  10% off your next order, just for you")
+    assert "before serve" not in caplog.text
+
+
+def test_a_big_run_is_summed_up_and_printed_over_the_next_looks(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="shopfn.outbox")
+    user_id, _ = customer()
+    watcher = OutboxWatcher()
+    write(user_id, *(f"Offer {n}" for n in range(BATCH + 3)))
+    assert (watcher.poll(), watcher.poll(), watcher.poll()) == (BATCH, 3, 0)
+    lines = console_lines(caplog)
+    assert lines[0].endswith(f"outbox: {BATCH + 3} new messages, the first {BATCH}:")
+    subjects = [line.rsplit("\n  ", 1)[1] for line in lines[1:]]
+    assert subjects == [f"Offer {n}" for n in range(BATCH + 3)]
+
+
+def test_the_serve_thread_prints_a_message_within_its_interval(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="shopfn.outbox")
+    user_id, email = customer()
+    watcher = OutboxWatcher(interval=0.05)
+    watcher.start()
+    try:
+        write(user_id, "Welcome back")
+        deadline = time.monotonic() + 10
+        while not console_lines(caplog) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+        watcher.join(5)
+    assert not watcher.is_alive()
+    (line,) = console_lines(caplog)
+    assert f"to {email}" in line and line.endswith("\n  Welcome back")
