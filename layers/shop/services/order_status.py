@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import case, inspect, select, update
+from sqlalchemy import case, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -164,7 +164,7 @@ def return_stock(
         if len(ids) > 1
         else products.c.stock + units[ids[0]]
     )
-    statement = products.update().where(products.c.id.in_(ids)).values(stock=added)
+    statement = update(products).where(products.c.id.in_(ids)).values(stock=added)
     if dialect.update_returning:
         after = dict(session.execute(statement.returning(products.c.id, products.c.stock)).all())
     else:
@@ -187,5 +187,5 @@ def return_stock(
         for product_id in ids
     ]
     session.execute(
-        InventoryMovement.__table__.insert(), movements if len(movements) > 1 else movements[0]
+        insert(InventoryMovement.__table__), movements if len(movements) > 1 else movements[0]
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -38,12 +38,14 @@ from shop.settings import get_settings
 
 #: Seconds of a scheduled invocation kept free after the last order.
 SCHEDULED_SAFETY_SECONDS = 3.0
-#: PostgreSQL: an expiry's commit does not wait for its WAL flush, so the order's row lock
-#: is released at once, not after a disk flush that a busy disk can stretch to hundreds of
-#: milliseconds. Safe because expiry is idempotent: a crash that loses the last moments of
-#: expiries leaves those orders unpaid, and the next run expires them again (an intent
-#: already cancelled at Stripe reads as cancelled, which `cancel_intent_id` accepts).
-ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO off")
+#: PostgreSQL: an expiry's commit does not wait for its WAL flush (SET LOCAL
+#: synchronous_commit, set by the locking UPDATE itself: no round trip of its own), so the
+#: order's row lock is released at once, not after a disk flush that a busy disk stretches
+#: to hundreds of milliseconds. Safe because expiry is idempotent: a crash that loses the
+#: last moments of expiries leaves those orders unpaid, and the next run expires them again
+#: (an intent already cancelled at Stripe reads as cancelled, which `cancel_intent_id`
+#: accepts).
+ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
 #: The unpaid statuses the status machine lets expire (all of them, today).
 EXPIRABLE: tuple[str, ...] = tuple(status for status in UNPAID if "expired" in TRANSITIONS[status])
 
@@ -152,8 +154,6 @@ def _expire_one(
     report: ExpiryReport,
 ) -> None:
     """Expire one order in its own transaction, if it is still unpaid and past its hold."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(ASYNC_COMMIT)
     locked_at = time.perf_counter()
     try:
         taken = _lock_and_expire(session, order_id, now)
@@ -162,7 +162,7 @@ def _expire_one(
             return
         payments.cancel_intent_id(provider, taken[0])
         session.execute(
-            OrderStatusChange.__table__.insert(),
+            insert(OrderStatusChange.__table__),
             {
                 "order_id": order_id,
                 "status": "expired",
@@ -202,12 +202,14 @@ def _lock_and_expire(session: Session, order_id: int, now: datetime) -> tuple[st
         orders.c.hold_until < now,
     )
     expire = (
-        orders.update().where(orders.c.id == order_id).values(status="expired", updated_at=utcnow())
+        update(orders).where(orders.c.id == order_id).values(status="expired", updated_at=utcnow())
     )
-    if session.get_bind().dialect.update_returning:  # one round trip
-        row = session.execute(
-            expire.where(*still_expirable[1:]).returning(orders.c.payment_intent_id)
-        ).first()
+    dialect = session.get_bind().dialect
+    if dialect.update_returning:  # one round trip
+        returning: list[Any] = [orders.c.payment_intent_id]
+        if dialect.name == "postgresql":
+            returning.append(ASYNC_COMMIT)
+        row = session.execute(expire.where(*still_expirable[1:]).returning(*returning)).first()
         return None if row is None else (row[0],)
     row = session.execute(
         select(orders.c.payment_intent_id).where(*still_expirable).with_for_update()
