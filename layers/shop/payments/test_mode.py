@@ -110,7 +110,7 @@ class TestModeProvider:
         return _intent(self._row(intent_id))
 
     def cancel_intent(self, intent_id: str) -> Intent:
-        intents = TestModeIntent.__table__  # Core: no ORM load on expiry's hot path
+        intents: Any = TestModeIntent.__table__  # Core: no ORM load on expiry's hot path
         cancel = (
             update(intents)
             .where(intents.c.id == intent_id, intents.c.status.in_(OPEN_STATUSES))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, insert, inspect, select, update
 from sqlalchemy.orm import Session
@@ -151,7 +151,8 @@ def return_stock(
         return
     ids = sorted(units)
     dialect = session.get_bind().dialect
-    products = Product.__table__
+    products: Any = Product.__table__
+    movement_table: Any = InventoryMovement.__table__
     if len(ids) > 1 and dialect.name != "sqlite":  # SQLite: the writer already holds it all
         session.execute(
             select(products.c.id)
@@ -165,6 +166,7 @@ def return_stock(
         else products.c.stock + units[ids[0]]
     )
     statement = update(products).where(products.c.id.in_(ids)).values(stock=added)
+    after: dict[int, int]
     if dialect.update_returning:
         after = dict(session.execute(statement.returning(products.c.id, products.c.stock)).all())
     else:
@@ -186,6 +188,4 @@ def return_stock(
         }
         for product_id in ids
     ]
-    session.execute(
-        insert(InventoryMovement.__table__), movements if len(movements) > 1 else movements[0]
-    )
+    session.execute(insert(movement_table), movements if len(movements) > 1 else movements[0])

@@ -46,6 +46,8 @@ SCHEDULED_SAFETY_SECONDS = 3.0
 #: (an intent already cancelled at Stripe reads as cancelled, which `cancel_intent_id`
 #: accepts).
 ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
+#: Core tables: no ORM unit of work on the hot path.
+HISTORY: Any = OrderStatusChange.__table__
 #: The unpaid statuses the status machine lets expire (all of them, today).
 EXPIRABLE: tuple[str, ...] = tuple(status for status in UNPAID if "expired" in TRANSITIONS[status])
 
@@ -162,7 +164,7 @@ def _expire_one(
             return
         payments.cancel_intent_id(provider, taken[0])
         session.execute(
-            insert(OrderStatusChange.__table__),
+            insert(HISTORY),
             {
                 "order_id": order_id,
                 "status": "expired",
@@ -195,7 +197,7 @@ def _lock_and_expire(session: Session, order_id: int, now: datetime) -> tuple[st
     (and SQLite's write lock); PostgreSQL re-checks the WHERE after waiting for a racing
     payment's lock, so an order paid meanwhile is left alone.
     """
-    orders = Order.__table__
+    orders: Any = Order.__table__
     still_expirable = (
         orders.c.id == order_id,
         orders.c.status.in_(EXPIRABLE),
