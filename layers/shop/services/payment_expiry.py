@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -163,16 +163,6 @@ def _expire_one(
             session.rollback()
             return
         payments.cancel_intent_id(provider, taken[0])
-        session.execute(
-            insert(HISTORY),
-            {
-                "order_id": order_id,
-                "status": "expired",
-                "at": utcnow(),
-                "actor_id": SYSTEM.user_id,
-                "actor_kind": SYSTEM.kind,
-            },
-        )
         return_stock(session, lines, f"order {order_id} expired unpaid", SYSTEM)
         session.commit()
         report.expired += 1
@@ -190,33 +180,58 @@ def _expire_one(
 
 
 def _lock_and_expire(session: Session, order_id: int, now: datetime) -> tuple[str | None] | None:
-    """Lock the order and set it expired if it is still unpaid and past its hold.
+    """Lock the order, set it expired and add its history row, if it still qualifies.
 
-    Returns its PaymentIntent id (read under the lock), or None if the order no longer
-    qualifies. UPDATE takes the row lock PostgreSQL and MariaDB would take with FOR UPDATE
-    (and SQLite's write lock); PostgreSQL re-checks the WHERE after waiting for a racing
-    payment's lock, so an order paid meanwhile is left alone.
+    Returns its PaymentIntent id (read under the lock), or None if the order is no longer
+    unpaid and past its hold. UPDATE takes the row lock PostgreSQL and MariaDB would take
+    with FOR UPDATE (and SQLite's write lock); PostgreSQL re-checks the WHERE after waiting
+    for a racing payment's lock, so an order paid meanwhile is left alone. On PostgreSQL the
+    history row is written by the same statement (a data-modifying WITH): one round trip.
     """
     orders: Any = Order.__table__
-    still_expirable = (
-        orders.c.id == order_id,
-        orders.c.status.in_(EXPIRABLE),
-        orders.c.hold_until < now,
-    )
-    expire = (
-        update(orders).where(orders.c.id == order_id).values(status="expired", updated_at=utcnow())
-    )
+    still_expirable = (orders.c.status.in_(EXPIRABLE), orders.c.hold_until < now)
+    at = utcnow()
+    expire = update(orders).where(orders.c.id == order_id).values(status="expired", updated_at=at)
+    history = {
+        "order_id": order_id,
+        "status": "expired",
+        "at": at,
+        "actor_id": SYSTEM.user_id,
+        "actor_kind": SYSTEM.kind,
+    }
     dialect = session.get_bind().dialect
-    if dialect.update_returning:  # one round trip
-        returning: list[Any] = [orders.c.payment_intent_id]
-        if dialect.name == "postgresql":
-            returning.append(ASYNC_COMMIT)
-        row = session.execute(expire.where(*still_expirable[1:]).returning(*returning)).first()
+    if dialect.name == "postgresql":
+        moved = (
+            expire.where(*still_expirable)
+            .returning(orders.c.id, orders.c.payment_intent_id, ASYNC_COMMIT)
+            .cte("moved")
+        )
+        logged = (
+            insert(HISTORY)
+            .from_select(
+                list(history),
+                select(
+                    moved.c.id,
+                    *(literal(history[name], HISTORY.c[name].type) for name in list(history)[1:]),
+                ),
+            )
+            .cte("logged")
+        )
+        row = session.execute(select(moved.c.payment_intent_id).add_cte(logged)).first()
         return None if row is None else (row[0],)
-    row = session.execute(
-        select(orders.c.payment_intent_id).where(*still_expirable).with_for_update()
-    ).first()
+    if dialect.update_returning:  # SQLite: one round trip for the lock and the move
+        row = session.execute(
+            expire.where(*still_expirable).returning(orders.c.payment_intent_id)
+        ).first()
+    else:  # MariaDB: no UPDATE ... RETURNING
+        row = session.execute(
+            select(orders.c.payment_intent_id)
+            .where(orders.c.id == order_id, *still_expirable)
+            .with_for_update()
+        ).first()
+        if row is not None:
+            session.execute(expire)
     if row is None:
         return None
-    session.execute(expire)
+    session.execute(insert(HISTORY), history)
     return (row[0],)
