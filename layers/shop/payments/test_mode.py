@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,7 @@ OPEN_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_a
 _secret_lock = threading.Lock()
 
 
-def _intent(row: TestModeIntent) -> Intent:
+def _intent(row: TestModeIntent | Row[Any]) -> Intent:
     return Intent(
         id=row.id,
         status=row.status,
@@ -110,14 +110,14 @@ class TestModeProvider:
         return _intent(self._row(intent_id))
 
     def cancel_intent(self, intent_id: str) -> Intent:
+        intents: Any = TestModeIntent.__table__  # Core: no ORM load on expiry's hot path
         cancel = (
-            update(TestModeIntent)
-            .where(TestModeIntent.id == intent_id, TestModeIntent.status.in_(OPEN_STATUSES))
+            update(intents)
+            .where(intents.c.id == intent_id, intents.c.status.in_(OPEN_STATUSES))
             .values(status="canceled")
-            .execution_options(synchronize_session=False)
         )
         if self.session.get_bind().dialect.update_returning:  # one round trip, not two
-            canceled = self.session.execute(cancel.returning(TestModeIntent)).scalar()
+            canceled = self.session.execute(cancel.returning(*intents.c)).first()
             if canceled is not None:
                 return _intent(canceled)
         elif self.session.execute(cancel).rowcount == 1:  # type: ignore[attr-defined]

@@ -6,10 +6,11 @@ Lock order, everywhere: the order row (`lock_order`), then products by ascending
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import case, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -124,32 +125,67 @@ def move(session: Session, order: Order, new_status: str, actor: Actor) -> None:
 
 
 def restock(session: Session, order_id: int, reason: str, actor: Actor) -> None:
-    """Return an order's units to stock, product by product in ascending id order."""
-    items = session.execute(
-        select(OrderItem.product_id, OrderItem.quantity)
-        .where(OrderItem.order_id == order_id, OrderItem.quantity > 0)
-        .order_by(OrderItem.product_id)
+    """Return an order's units to stock (see `return_stock`)."""
+    lines = session.execute(
+        select(OrderItem.product_id, OrderItem.quantity).where(
+            OrderItem.order_id == order_id, OrderItem.quantity > 0
+        )
     ).all()
-    returning = session.get_bind().dialect.update_returning
-    for product_id, quantity in items:
-        statement = (
-            update(Product)
-            .where(Product.id == product_id)
-            .values(stock=Product.stock + quantity)
-            .execution_options(synchronize_session=False)
+    return_stock(session, [(product_id, quantity) for product_id, quantity in lines], reason, actor)
+
+
+def return_stock(
+    session: Session, lines: Sequence[tuple[int, int]], reason: str, actor: Actor
+) -> None:
+    """Add `lines` (product id, units) back to stock, with one movement row each.
+
+    A few round trips whatever the number of lines: the products are locked in ascending id
+    order first (the lock order checkout keeps, so no deadlock), then one UPDATE adds every
+    line's units, then one INSERT writes the movements.
+    """
+    units: dict[int, int] = {}
+    for product_id, quantity in lines:
+        if quantity > 0:
+            units[product_id] = units.get(product_id, 0) + quantity
+    if not units:
+        return
+    ids = sorted(units)
+    dialect = session.get_bind().dialect
+    products: Any = Product.__table__
+    movement_table: Any = InventoryMovement.__table__
+    if len(ids) > 1 and dialect.name != "sqlite":  # SQLite: the writer already holds it all
+        session.execute(
+            select(products.c.id)
+            .where(products.c.id.in_(ids))
+            .order_by(products.c.id)
+            .with_for_update()
         )
-        stock_after: int | None
-        if returning:
-            stock_after = session.execute(statement.returning(Product.stock)).scalar_one()
-        else:
-            session.execute(statement)
-            stock_after = session.scalar(select(Product.stock).where(Product.id == product_id))
-        session.add(
-            InventoryMovement(
-                product_id=product_id,
-                delta=quantity,
-                stock_after=stock_after or 0,
-                reason=reason,
-                actor_id=actor.user_id,
-            )
+    added = (
+        products.c.stock + case(units, value=products.c.id)
+        if len(ids) > 1
+        else products.c.stock + units[ids[0]]
+    )
+    statement = update(products).where(products.c.id.in_(ids)).values(stock=added)
+    after: dict[int, int]
+    if dialect.update_returning:
+        after = dict(session.execute(statement.returning(products.c.id, products.c.stock)).all())
+    else:
+        session.execute(statement)
+        after = dict(
+            session.execute(
+                select(products.c.id, products.c.stock).where(products.c.id.in_(ids))
+            ).all()
         )
+    now = utcnow()
+    movements = [
+        {
+            "product_id": product_id,
+            "delta": units[product_id],
+            "stock_after": after.get(product_id) or 0,
+            "reason": reason,
+            "actor_id": actor.user_id,
+            "created_at": now,
+        }
+        for product_id in ids
+    ]
+    session.execute(insert(movement_table), movements if len(movements) > 1 else movements[0])

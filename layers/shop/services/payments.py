@@ -132,10 +132,15 @@ def _give_up(session: Session, order_id: int) -> None:
 
 def cancel_intent(session: Session, provider: PaymentProvider, order: Order) -> None:
     """Cancel a locked unpaid order's intent; Conflict if the payment got through first."""
-    if order.payment_intent_id is None:
+    cancel_intent_id(provider, order.payment_intent_id)
+
+
+def cancel_intent_id(provider: PaymentProvider, intent_id: str | None) -> None:
+    """`cancel_intent` by the intent's id (None: the order has no intent, nothing to do)."""
+    if intent_id is None:
         return
     try:
-        provider.cancel_intent(order.payment_intent_id)
+        provider.cancel_intent(intent_id)
     except ProviderUnavailable as exc:
         raise Unavailable(PROVIDER_DOWN, extra={"retryable": True}) from exc
     except ProviderRefused as exc:
