@@ -2,8 +2,8 @@
 
 Routes are discovered from the manifest and each function's FastAPI app, so a function added
 later is covered without touching this file. What a route *should* require comes from two
-places: its auth dependencies (`require_admin`, `require_principal`) and the "Who" line of its
-section in the HTTP contract (docs/api.md, which tests/docs/test_api_doc.py keeps complete).
+places: its auth dependencies (`require_admin`, `require_principal`, `require_account`) and
+the "Who" line of its section in the HTTP contract (docs/api.md, which tests/docs/test_api_doc.py keeps complete).
 The stricter of the two is what the route is probed for, so a contract route that loses its
 guard fails here twice: its dependencies no longer match the contract, and anonymous callers
 or customers get through.
@@ -22,7 +22,7 @@ from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from support import LambdaClient, Reply, make_admin, sign_up
 
-from shop.http.deps import AdminUser, require_admin, require_principal
+from shop.http.deps import AdminUser, require_account, require_admin, require_principal
 from shopfn.loader import api_routes, load_routes
 from shopfn.manifest import load_manifest
 
@@ -55,7 +55,7 @@ def guard_of(route: Any) -> str:
     calls = _walk(route.dependant)
     if require_admin in calls:
         return ADMIN
-    if require_principal in calls:
+    if require_principal in calls or require_account in calls:
         return SIGNED_IN
     return PUBLIC
 
