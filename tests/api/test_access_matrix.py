@@ -2,11 +2,11 @@
 
 Routes are discovered from the manifest and each function's FastAPI app, so a function added
 later is covered without touching this file. What a route *should* require comes from two
-places: its auth dependencies (`require_admin`, `require_principal`, `require_account`) and
-the "Who" line of its section in the HTTP contract (docs/api.md, which
-tests/docs/test_api_doc.py keeps complete). The stricter of the two is what the route is
-probed for, so a contract route that loses its guard fails here twice: its dependencies no longer match the contract, and anonymous callers
-or customers get through.
+places: its auth dependencies (`require_admin`, `require_principal`, `require_account`) and the
+"Who" line of its section in the HTTP contract (docs/api.md, which tests/docs/test_api_doc.py
+keeps complete). The stricter of the two is what the route is probed for, so a contract route
+that loses its guard fails here twice: its dependencies no longer match the contract, and
+anonymous callers or customers get through.
 """
 
 from __future__ import annotations
