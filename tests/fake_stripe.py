@@ -15,9 +15,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from servers import ThreadedFake
 
 SECRET_KEY = "sk_test_fake_shopfn"
 WEBHOOK_SECRET = "whsec_fake_shopfn"
@@ -53,7 +55,7 @@ def _nested(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 @dataclass
-class FakeStripe:
+class FakeStripe(ThreadedFake):
     """The server; its state is plain dicts the tests may read."""
 
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,22 +69,11 @@ class FakeStripe:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler_class())
 
     @property
     def api_base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeStripe:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin
 
     def reset(self) -> None:
         with self._lock:

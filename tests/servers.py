@@ -11,11 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -152,3 +155,29 @@ def running_serve(
         yield served.start(health, timeout)
     finally:
         served.close(stop_timeout)
+
+
+class ThreadedFake:
+    """A fake third-party HTTP API on a free 127.0.0.1 port, served by a thread.
+
+    The real SDKs (openai, stripe) talk to it over HTTP; subclasses give the handler class.
+    """
+
+    def _listen(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        """`http://127.0.0.1:<port>`, where the fake listens."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

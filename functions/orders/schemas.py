@@ -8,18 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shop.http.schemas import MoneyOut, RequestBody, Response, SafeStr
-
-OrderStatus = Literal[
-    "awaiting_payment",
-    "paid",
-    "shipped",
-    "delivered",
-    "payment_failed",
-    "expired",
-    "cancelled",
-    "partially_refunded",
-    "refunded",
-]
+from shop.models.commerce import OrderStatus
 
 
 class ShippingAddress(RequestBody):

@@ -14,8 +14,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from servers import ThreadedFake
 
 Request = dict[str, Any]
 
@@ -124,7 +126,7 @@ def system_prompt(request: Request) -> str:
     return next(m["content"] for m in request["messages"] if m.get("role") == "system")
 
 
-class FakeOpenAI:
+class FakeOpenAI(ThreadedFake):
     """The server: `script` is consumed one step per request; `default` answers the rest."""
 
     def __init__(self) -> None:
@@ -133,22 +135,11 @@ class FakeOpenAI:
         self.requests: list[Request] = []
         self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(self._handler_class())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def start(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.origin}/v1"
 
     def reset(self) -> None:
         with self._lock:

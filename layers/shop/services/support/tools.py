@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, load_only
 from shop.errors import ShopError
 from shop.logging import get_logger
 from shop.models import Order, Product
+from shop.models.commerce import OrderStatus
 from shop.pagination import PageRequest
 from shop.services import cart, catalog, orders
 from shop.services.support import tickets
@@ -81,20 +82,7 @@ class ProductIdArgs(ToolArguments):
 
 
 class ListOrdersArgs(ToolArguments):
-    status: (
-        Literal[
-            "awaiting_payment",
-            "paid",
-            "shipped",
-            "delivered",
-            "payment_failed",
-            "expired",
-            "cancelled",
-            "partially_refunded",
-            "refunded",
-        ]
-        | None
-    ) = None
+    status: OrderStatus | None = None
     limit: Annotated[int, Field(ge=1, le=10)] = 5
 
 
