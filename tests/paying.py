@@ -18,6 +18,14 @@ NEEDS_AUTHENTICATION = "4000 0025 0000 3155"
 STRIPE_ENV = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY")
 
 
+def place(client: LambdaClient, user: Account, product: int, quantity: int = 1) -> dict[str, Any]:
+    """Put `quantity` of `product` in the cart and check out: the order, awaiting payment."""
+    assert add_to_cart(client, user, product, quantity).status == 201
+    reply = checkout(client, user)
+    assert reply.status == 201, reply.body
+    return dict(reply.json())
+
+
 def pay(client: LambdaClient, user: Account, order_id: int, card: str = SUCCEEDS) -> Reply:
     """Pay the order in test mode with `card`; the event goes through the webhook code."""
     return client.post(

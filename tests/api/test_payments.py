@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from paying import DECLINED, NEEDS_AUTHENTICATION, SUCCEEDS, deliver, pay, place_and_pay
-from shopping import add_to_cart, checkout, count_rows, new_product, stock_of
+from paying import DECLINED, NEEDS_AUTHENTICATION, SUCCEEDS, deliver, pay, place, place_and_pay
+from shopping import count_rows, new_product, stock_of
 from sqlalchemy import select, update
 from support import Account, LambdaClient, make_admin, sign_up
 
@@ -29,13 +29,6 @@ def admin(client: LambdaClient) -> Account:
 @pytest.fixture
 def shopper(client: LambdaClient) -> Account:
     return sign_up(client)
-
-
-def place(client: LambdaClient, user: Account, product: int, quantity: int = 1) -> dict[str, Any]:
-    assert add_to_cart(client, user, product, quantity).status == 201
-    reply = checkout(client, user)
-    assert reply.status == 201, reply.body
-    return dict(reply.json())
 
 
 def order_row(order_id: int) -> Order:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fake_stripe import PUBLISHABLE_KEY, FakeStripe, signed
-from paying import deliver, stripe_configured
+from paying import deliver, place, stripe_configured
 from shopping import add_to_cart, checkout, count_rows, new_product, stock_of
 from support import Account, LambdaClient, make_admin, sign_up
 
@@ -23,13 +23,6 @@ def admin(client: LambdaClient) -> Account:
 @pytest.fixture
 def shopper(client: LambdaClient) -> Account:
     return sign_up(client)
-
-
-def place(client: LambdaClient, user: Account, product: int, quantity: int = 1) -> dict[str, Any]:
-    assert add_to_cart(client, user, product, quantity).status == 201
-    reply = checkout(client, user)
-    assert reply.status == 201, reply.body
-    return dict(reply.json())
 
 
 def status_of(order_id: int) -> str:
