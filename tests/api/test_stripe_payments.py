@@ -260,3 +260,27 @@ def test_keys_come_from_secrets_manager_and_a_pending_secret_is_never_test_mode(
     finally:
         monkeypatch.undo()
         reconfigure()
+
+
+def test_expiry_never_holds_an_order_locked_while_stripe_answers(
+    stripe_api: FakeStripe, client: LambdaClient, admin: Account, shopper: Account
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shop.coltypes import utcnow
+
+    product = new_product(client, admin, stock=5)
+    unpaid = place(client, shopper, product)
+    with session_scope() as session:
+        session.execute(update(Order).values(hold_until=utcnow() - timedelta(seconds=1)))
+    intent_id = unpaid["payment"]["payment_intent_id"]
+    stripe_api.delay_next(f"/v1/payment_intents/{intent_id}/cancel", 0.5)
+
+    report = expire_unpaid(get_engine())
+
+    assert report.expired == 1
+    assert stripe_api.intents[intent_id]["status"] == "canceled"
+    assert report.longest_lock_ms < 400  # the half second Stripe took is outside the lock
+    assert status_of(unpaid["id"]) == "expired" and stock_of(product) == 5

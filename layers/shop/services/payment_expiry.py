@@ -2,11 +2,16 @@
 
 The job walks unpaid orders whose hold has ended, in batches by id, and expires each in its
 own short transaction: lock the order row while moving it to expired (only if it is still
-unpaid and past its hold), cancel its PaymentIntent at the provider, return the stock,
-commit. A payment racing the expiry is settled by that lock and the provider's answer: if
-the provider had already taken the payment, the cancel is refused, the transaction is rolled
-back and the order is left for the payment's event (which marks it paid); if the cancel came
-first, the payment can no longer succeed.
+unpaid and past its hold), cancel its PaymentIntent, return the stock, commit. A payment
+racing the expiry is settled by the provider's answer and that lock: if the provider had
+already taken the payment, the cancel is refused and the order is left for the payment's
+event (which marks it paid); if the cancel came first, the payment can no longer succeed.
+
+With Stripe the cancel is a network call, so it is made before the transaction, never while
+the order's row is locked (a lock would otherwise last as long as Stripe takes to answer):
+a cancelled intent cannot be paid any more, so the order can then only end expired (or
+cancelled by its shopper meanwhile). In test mode the cancel is a row of our own database
+and is written inside the order's transaction.
 
 It is the hot path of a shop with many abandoned checkouts, so each order costs a handful of
 Core statements and no ORM loads: a batch's order lines are read in one query up front (an
@@ -158,11 +163,18 @@ def _expire_one(
     """Expire one order in its own transaction, if it is still unpaid and past its hold."""
     locked_at = time.perf_counter()
     try:
+        cancelled: str | None = None
+        if not provider.test_mode:  # the network call before the lock, never under it
+            cancelled = _intent_of_expirable(session, order_id, now)
+            session.rollback()
+            payments.cancel_intent_id(provider, cancelled)
+            locked_at = time.perf_counter()
         taken = _lock_and_expire(session, order_id, now)
         if taken is None:  # paid, cancelled or expired meanwhile
             session.rollback()
             return
-        payments.cancel_intent_id(provider, taken[0])
+        if taken[0] != cancelled:  # test mode, or an intent made since it was read (rare)
+            payments.cancel_intent_id(provider, taken[0])
         return_stock(session, lines, f"order {order_id} expired unpaid", SYSTEM)
         session.commit()
         report.expired += 1
@@ -177,6 +189,15 @@ def _expire_one(
         report.longest_lock_ms = max(
             report.longest_lock_ms, (time.perf_counter() - locked_at) * 1000
         )
+
+
+def _intent_of_expirable(session: Session, order_id: int, now: datetime) -> str | None:
+    """The order's PaymentIntent id if it is still unpaid and past its hold (no lock)."""
+    return session.scalar(
+        select(Order.payment_intent_id).where(
+            Order.id == order_id, Order.status.in_(EXPIRABLE), Order.hold_until < now
+        )
+    )
 
 
 def _lock_and_expire(session: Session, order_id: int, now: datetime) -> tuple[str | None] | None:
