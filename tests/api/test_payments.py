@@ -429,3 +429,24 @@ def test_a_payment_that_arrives_after_expiry_is_refunded_automatically(
     assert send(client, intent_event(order, "payment_intent.succeeded")).json()["outcome"] == (
         "unchanged"
     )
+
+
+def test_a_test_mode_intent_made_by_a_racing_request_is_read_back(db: str) -> None:
+    """Two requests with one key: the loser reads the winner's intent, even in its snapshot."""
+    from shop.db import new_session
+    from shop.payments.test_mode import TestModeProvider
+
+    key = "shopfn-race-intent"
+    with new_session() as loser, new_session() as winner:
+        loser_side = TestModeProvider(loser)
+        assert loser_side._by_key(key) is None  # MariaDB's snapshot starts here, before...
+        made = TestModeProvider(winner).create_intent(
+            amount=500, currency="usd", metadata={}, idempotency_key=key
+        )
+        winner.commit()  # ...the winner's intent is committed
+        read_back = loser_side.create_intent(
+            amount=500, currency="usd", metadata={}, idempotency_key=key
+        )
+        loser.commit()
+    assert read_back.id == made.id and read_back.client_secret == made.client_secret
+    assert count_rows(TestModeIntent) == 1

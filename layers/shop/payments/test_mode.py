@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.models import TestModeIntent
-from shop.payments.provider import Intent, ProviderRefused, Refund
+from shop.payments.provider import Intent, ProviderRefused, ProviderUnavailable, Refund
 from shop.payments.signing import signature_header
 from shop.settings import get_settings
 
@@ -101,8 +101,11 @@ class TestModeProvider:
             with self.session.begin_nested():
                 self.session.add(row)
         except IntegrityError:  # a concurrent request with the same key made it first
-            made = self._by_key(idempotency_key)
-            assert made is not None
+            # A locking read: under MariaDB's repeatable read a plain one reads this
+            # transaction's snapshot, taken before the other request's row was committed.
+            made = self._by_key(idempotency_key, latest=True)
+            if made is None:
+                raise ProviderUnavailable("the test-mode intent could not be read back") from None
             return _intent(made)
         return _intent(row)
 
@@ -209,10 +212,11 @@ class TestModeProvider:
     def last_error(self, intent_id: str) -> str | None:
         return self._row(intent_id).last_error
 
-    def _by_key(self, key: str) -> TestModeIntent | None:
-        return self.session.scalar(
-            select(TestModeIntent).where(TestModeIntent.idempotency_key == key)
-        )
+    def _by_key(self, key: str, *, latest: bool = False) -> TestModeIntent | None:
+        query = select(TestModeIntent).where(TestModeIntent.idempotency_key == key)
+        if latest:
+            query = query.with_for_update(read=True).execution_options(populate_existing=True)
+        return self.session.scalar(query)
 
     def _row(self, intent_id: str, *, lock: bool = False) -> TestModeIntent:
         query = select(TestModeIntent).where(TestModeIntent.id == intent_id)
