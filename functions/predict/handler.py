@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from shop.coldstart import building_function
+
+# numpy's OpenBLAS starts a thread per core when numpy is first imported (the first
+# prediction), and those threads spin for a while: about a tenth of numpy's import in CPU.
+# Predictions never multiply matrices (ONNX Runtime runs its own single thread), so one
+# BLAS thread is enough. Read once, when numpy loads; a value set for the function wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _model_store_reachable() -> bool:

@@ -22,9 +22,12 @@ OUT_OF_DATE = (
     "Please sign in again."
 )
 
-#: Built once, so each request only binds the id to an already compiled statement.
-_STATE: Any = select(User.role, User.is_active, User.token_epoch).where(
-    User.id == bindparam("user_id")
+#: Built once, so each request only binds the id to an already compiled statement. On the
+#: table's columns, not the mapped attributes: an ORM statement configures every mapper of the
+#: shop on its first run (about 30 ms of a cold start), and this read needs only three columns.
+_USERS = User.__table__
+_STATE: Any = select(_USERS.c.role, _USERS.c.is_active, _USERS.c.token_epoch).where(
+    _USERS.c.id == bindparam("user_id")
 )
 
 
