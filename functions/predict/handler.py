@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from shop.coldstart import building_function
+from shop.coldstart import building_function, first_call_paused
 
 # numpy's OpenBLAS starts a thread per core when numpy is first imported (the first
 # prediction), and those threads spin for a while: about a tenth of numpy's import in CPU.
@@ -41,4 +41,6 @@ with building_function():
         "and model monitoring.",
         health_checks={"model_store": _model_store_reachable},
     )
-    handler = make_handler(app, "predict")
+    # The first event imports the token check, the driver and (a prediction) numpy and ONNX
+    # Runtime: with the collector paused too, as the import above.
+    handler = first_call_paused(make_handler(app, "predict"))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -38,3 +43,25 @@ def first_use(module: str) -> Iterator[None]:
         return
     with building_function():
         yield
+
+
+def first_call_paused(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` whose first call runs as a cold start's import does (`building_function`).
+
+    For a handler whose first event imports and builds much more (predict: the token check's
+    and the database driver's modules, numpy, ONNX Runtime, the models): those objects live
+    as long as the container, so the collector sweeping them during that event is waste.
+    Later calls run with the collector as it was.
+    """
+    cold = True
+
+    @functools.wraps(function)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        nonlocal cold
+        if not cold:
+            return function(*args, **kwargs)
+        cold = False
+        with building_function():
+            return function(*args, **kwargs)
+
+    return call

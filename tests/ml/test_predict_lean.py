@@ -10,7 +10,7 @@ from support import run_python_script
 
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import gc, json, sys
     from sqlalchemy import create_engine, text
     from shopfn.gateway import invoke
     from shopfn.apigw import build_event
@@ -38,6 +38,7 @@ SCRIPT = textwrap.dedent(
         "body": json.loads(result["body"]),
         "heavy": sorted(m for m in ("pandas", "sklearn", "scipy") if m in sys.modules),
         "mappers_configured": inspect(sys.modules["shop.models"].User).configured,
+        "collector_on": gc.isenabled(),
     }))
     """
 )
@@ -55,3 +56,5 @@ def test_prediction_in_a_fresh_interpreter_imports_no_pandas_or_sklearn(
     # The token check and the feature query are Core statements: no mapper is configured
     # (every mapper of the shop at once, about 30 ms of a cold start).
     assert outcome["mappers_configured"] is False
+    # The first event ran with the collector paused (shop.coldstart): it is back on after it.
+    assert outcome["collector_on"] is True
