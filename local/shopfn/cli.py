@@ -98,6 +98,7 @@ _PURGED_LABELS = {
     "support_conversations": "expired anonymous chats",
     "behavior_events": "behavior events past their retention",
     "payment_events": "payment events handled long ago",
+    "outbox_messages": "customer messages sent (or not sendable) long ago",
 }
 
 
