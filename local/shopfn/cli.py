@@ -88,20 +88,6 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What each purged table holds, in the shop owner's words.
-_PURGED_LABELS = {
-    "idempotency_records": "checkout retry keys",
-    "refresh_tokens": "expired or revoked sign-in tokens",
-    "login_failures": "old failed sign-ins",
-    "support_rate_hits": "old chat rate-limit counts",
-    "throttle_locks": "idle sign-in and chat throttle keys",
-    "support_conversations": "expired anonymous chats",
-    "behavior_events": "behavior events past their retention",
-    "payment_events": "payment events handled long ago",
-    "outbox_messages": "customer messages sent (or not sendable) long ago",
-}
-
-
 def _cmd_housekeeping(args: argparse.Namespace) -> int:
     import json
 
@@ -111,6 +97,7 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
     from shop.migrate import upgrade
     from shop.services.housekeeping import RetentionTooShort, purge
     from shop.settings import get_settings
+    from shopfn.job_report import PURGED_LABELS
 
     try:
         get_settings()
@@ -128,7 +115,7 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
         return 0
     print(f"removed {report.total} old rows in {report.seconds:.1f} s")
     for name, count in report.purged.items():
-        print(f"  {count:>9}  {_PURGED_LABELS.get(name, name)}")
+        print(f"  {count:>9}  {PURGED_LABELS.get(name, name)}")
     return 0
 
 
