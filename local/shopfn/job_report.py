@@ -87,7 +87,8 @@ def describe_expiry(result: dict[str, Any], hold_minutes: int) -> Line | None:
 def describe_run(outcome: dict[str, Any], trigger: str = "schedule") -> Line:
     """A finished (or handed-over) training run: are new models in use, and if not, why."""
     name = _RUN_NAMES.get(trigger, "Retrain")
-    status, reason = outcome.get("status"), outcome.get("reason")
+    status = outcome.get("status")
+    reason = (outcome.get("reason") or "no reason was recorded").rstrip(" :.")
     if status == "succeeded" and outcome.get("promoted"):
         return logging.INFO, f"{name} finished: new models in use."
     if status == "succeeded":
