@@ -36,6 +36,7 @@ _RUN_NAMES = {
     "schedule": "Nightly retrain",
     "new_data": "Retrain for the new data",
     "drift": "Retrain for the changed customers",
+    "manual": "Training",
 }
 
 

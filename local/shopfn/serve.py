@@ -64,7 +64,7 @@ def prepare_database() -> None:
     with session_scope() as session:
         added = seed_catalog(session)
         if added:
-            log.info("seeded %d catalog products", added)
+            log.info("added %d starter products to the catalog", added)
         try:
             _ensure_an_admin(session, settings)
         except Conflict as exc:
@@ -88,7 +88,8 @@ def _ensure_an_admin(session: Any, settings: Any) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(f"email={email}\npassword={password}\n")
-        log.warning("created admin %s; its password is in %s", email, path)
+        # Expected on a first start, not a warning: the startup block says where to look.
+        log.info("created the admin account %s; its password is in %s", email, path)
 
 
 def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tuple[str, str]]:
@@ -109,7 +110,12 @@ def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tu
     if options.dashboard_port is not None:
         rows.append(("Dashboard", api_url(options.host, options.dashboard_port)))
     from_environment = bool(settings.admin_email and settings.admin_password)
-    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    url = make_url(settings.resolved_database_url)
+    database = (
+        f"SQLite file {url.database}"  # a path reads better than sqlite:////...
+        if url.get_backend_name() == "sqlite"
+        else url.render_as_string(hide_password=True)
+    )
     rows += [
         ("Admin", admin_hint(settings.data_dir, settings.admin_email, from_environment)),
         ("Database", database),

@@ -374,7 +374,7 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     from shop.db import refresh_statistics, session_scope
     from shop.ml.config import get_ml_settings
     from shop.ml.retraining import execute_run
-    from shop.ml.runs import RunAlreadyActive, queue_run
+    from shop.ml.runs import RunAlreadyActive, queue_run, run_outcome
     from shop.progress import watched_by
 
     if not get_ml_settings().seed_demo_history:
@@ -387,7 +387,13 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
         result = simulate(session, users=users, days=days, seed=2026)
     refresh_statistics()
     log = logging.getLogger("shopfn.simulate")
-    log.info("empty shop: simulated %d customers and %d orders", result.users, result.orders)
+    log.info(
+        "empty shop: made up %d demo customers and their %d orders over the last %d days, so "
+        "the pages have something to show (SEED_DEMO_HISTORY=false skips this)",
+        result.users,
+        result.orders,
+        days,
+    )
     try:
         with session_scope() as session:
             run_id = queue_run(session, "manual").id
@@ -395,5 +401,8 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
         return True
     with watched_by(progress_bar):
         execute_run(run_id)
-    log.info("first models trained (run %d)", run_id)
+    from shopfn.job_report import describe_run
+
+    with session_scope() as session:
+        log.log(*describe_run(run_outcome(session, run_id), "manual"))
     return True

@@ -115,7 +115,7 @@ def test_the_console_shows_where_everything_is_then_one_line_per_request(
     assert rows["Commerce API"].startswith(sqlite_shop.commerce)
     assert rows["ML API"] == sqlite_shop.ml
     assert rows["Admin"] == f"{ADMIN_EMAIL} (password from ADMIN_PASSWORD)"
-    assert rows["Database"] == f"sqlite:///{(sqlite_shop.data_dir / 'shopfn.db').resolve()}"
+    assert rows["Database"] == f"SQLite file {(sqlite_shop.data_dir / 'shopfn.db').resolve()}"
     assert rows["Model store"] == str((sqlite_shop.data_dir / "artifacts").resolve())
     served = [line for line in lines if missing in line]
     assert len(served) == 1
@@ -123,6 +123,9 @@ def test_the_console_shows_where_everything_is_then_one_line_per_request(
     # Nothing of the structured logs: no metrics blob, no JSON, no uvicorn or mangum lines.
     assert "_aws" not in text and '{"level"' not in text
     assert "INFO:" not in text and "mangum" not in text and "alembic" not in text
+    # A normal start warns about nothing, and idle scheduled jobs print nothing.
+    assert "WARNING" not in text and "ERROR" not in text and "scheduler" not in text
+    assert "dashboard on" not in text  # the block shows its address
 
 
 def test_sigterm_stops_the_server_cleanly(sqlite_shop: ServeProcess) -> None:
@@ -143,7 +146,11 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
         values = dict(line.split("=", 1) for line in credentials.read_text().splitlines())
         # The startup block follows the first answers by a moment: wait for it.
-        _wait_for_line(served, f"e-mail and password in {credentials.resolve()}", timeout=60)
+        lines = _wait_for_line(
+            served, f"e-mail and password in {credentials.resolve()}", timeout=60
+        )
+        created = [line for line in lines if "created the admin account" in line]
+        assert created and "WARNING" not in created[0]  # expected on a first start
         signed_in = _login(served.commerce, values["email"], values["password"])
         assert signed_in.status_code == 200, signed_in.text
         token = signed_in.json()["access_token"]
