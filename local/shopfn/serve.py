@@ -205,8 +205,47 @@ async def _serve(options: ServeOptions, on_ready: Callable[[], None] | None = No
         close_thread_loops()
 
 
+def check_ports(options: ServeOptions) -> None:
+    """Stop in plain words, before any work, when a port is taken or given twice.
+
+    Otherwise the first start would simulate and train for a while, then fail with uvicorn's
+    traceback. (Port 5000 is taken on many Macs by the AirPlay Receiver, 8000 by other
+    development servers.)
+    """
+    import socket
+
+    wanted = [
+        ("Commerce API", "--commerce-port", options.commerce_port),
+        ("ML API", "--ml-port", options.ml_port),
+    ]
+    if options.dashboard_port is not None:
+        wanted.append(("dashboard", "--dashboard-port", options.dashboard_port))
+    seen: dict[int, str] = {}
+    for name, flag, port in wanted:
+        if port in seen:
+            raise SystemExit(
+                f"shopfn serve stopped: the {seen[port]} and the {name} both have port {port}; "
+                f"give the {name} another one: shopfn serve {flag} {port + 10}"
+            )
+        seen[port] = name
+        family, kind, proto, _, address = socket.getaddrinfo(
+            options.host, port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError:
+                raise SystemExit(
+                    f"shopfn serve stopped: port {port} on {options.host}, for the {name}, is "
+                    "already in use (by another program, or a shopfn serve still running). "
+                    f"Stop that program, or choose another port: shopfn serve {flag} {port + 10}"
+                ) from None
+
+
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
+    check_ports(options)
     if options.console:
         from shopfn.console import configure_console
 
