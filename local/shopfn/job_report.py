@@ -36,7 +36,6 @@ _RUN_NAMES = {
     "schedule": "Nightly retrain",
     "new_data": "Retrain for the new data",
     "drift": "Retrain for the changed customers",
-    "manual": "Training",
 }
 
 
@@ -85,9 +84,11 @@ def describe_expiry(result: dict[str, Any], hold_minutes: int) -> Line | None:
     return (logging.WARNING if retry else logging.INFO), " ".join(sentences)
 
 
-def describe_run(outcome: dict[str, Any], trigger: str = "schedule") -> Line:
+def describe_run(
+    outcome: dict[str, Any], trigger: str = "schedule", *, name: str | None = None
+) -> Line:
     """A finished (or handed-over) training run: are new models in use, and if not, why."""
-    name = _RUN_NAMES.get(trigger, "Retrain")
+    name = name or _RUN_NAMES.get(trigger, "Retrain")
     status = outcome.get("status")
     reason = (outcome.get("reason") or "no reason was recorded").rstrip(" :.")
     if status == "succeeded" and outcome.get("promoted"):

@@ -404,5 +404,5 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     from shopfn.job_report import describe_run
 
     with session_scope() as session:
-        log.log(*describe_run(run_outcome(session, run_id), "manual"))
+        log.log(*describe_run(run_outcome(session, run_id), name="First training"))
     return True
