@@ -126,6 +126,7 @@ def test_the_console_shows_where_everything_is_then_one_line_per_request(
     # A normal start warns about nothing, and idle scheduled jobs print nothing.
     assert "WARNING" not in text and "ERROR" not in text and "scheduler" not in text
     assert "dashboard on" not in text  # the block shows its address
+    assert "simulate: First training finished: new models in use." in text  # the demo history
 
 
 def test_sigterm_stops_the_server_cleanly(sqlite_shop: ServeProcess) -> None:
