@@ -12,16 +12,20 @@ import sys
 def _cmd_serve(args: argparse.Namespace) -> int:
     from shopfn.serve import ServeOptions, serve
 
-    serve(
-        ServeOptions(
-            host=args.host,
-            commerce_port=args.commerce_port,
-            ml_port=args.ml_port,
-            dashboard_port=None if args.no_dashboard else args.dashboard_port,
-            log_format=args.log_format,
-        ),
-        prepare=not args.no_prepare,
-    )
+    try:
+        serve(
+            ServeOptions(
+                host=args.host,
+                commerce_port=args.commerce_port,
+                ml_port=args.ml_port,
+                dashboard_port=None if args.no_dashboard else args.dashboard_port,
+                log_format=args.log_format,
+            ),
+            prepare=not args.no_prepare,
+        )
+    except KeyboardInterrupt:  # Ctrl-C while it was still starting: no traceback
+        print("\nshopfn serve stopped before it was ready.", file=sys.stderr)
+        return 130
     return 0
 
 
