@@ -212,6 +212,7 @@ def check_ports(options: ServeOptions) -> None:
     traceback. (Port 5000 is taken on many Macs by the AirPlay Receiver, 8000 by other
     development servers.)
     """
+    import errno
     import socket
 
     wanted = [
@@ -228,19 +229,24 @@ def check_ports(options: ServeOptions) -> None:
                 f"give the {name} another one: shopfn serve {flag} {port + 10}"
             )
         seen[port] = name
-        family, kind, proto, _, address = socket.getaddrinfo(
-            options.host, port, type=socket.SOCK_STREAM
-        )[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-            try:
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                options.host, port, type=socket.SOCK_STREAM
+            )[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
                 probe.bind(address)
-            except OSError:
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
                 raise SystemExit(
-                    f"shopfn serve stopped: port {port} on {options.host}, for the {name}, is "
-                    "already in use (by another program, or a shopfn serve still running). "
-                    f"Stop that program, or choose another port: shopfn serve {flag} {port + 10}"
+                    f"shopfn serve stopped: it cannot listen on {options.host} port {port} for "
+                    f"the {name}: {exc.strerror or exc}."
                 ) from None
+            raise SystemExit(
+                f"shopfn serve stopped: port {port} on {options.host}, for the {name}, is "
+                "already in use (by another program, or a shopfn serve still running). "
+                f"Stop that program, or choose another port: shopfn serve {flag} {port + 10}"
+            ) from None
 
 
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
