@@ -21,6 +21,7 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
+    from shop.ml.runs import run_outcome
 
     from .dispatch import CHECK_EVENT_KEY, RUN_EVENT_KEY, check_now, scheduled_on_ecs
     from .routes import router
@@ -42,11 +43,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         on_ecs = scheduled_on_ecs()
         run_id = on_ecs or run_scheduled()
         get_logger().info("scheduled training run handled", extra={"run_id": run_id})
+        with session_scope() as session:
+            outcome = run_outcome(session, run_id)
         if on_ecs:
-            return {"run_id": run_id}
+            return outcome
         from shop.ml.campaign_scores import run_campaigns_after_training
 
-        return {"run_id": run_id, "campaigns": len(run_campaigns_after_training())}
+        summaries = run_campaigns_after_training()
+        offered = sum(summary.offered for summary in summaries)
+        return {**outcome, "campaigns": len(summaries), "offered": offered}
     if event.get(CHECK_EVENT_KEY) is True:
         with session_scope() as session:
             found = check_now(session, utcnow())

@@ -152,6 +152,13 @@ class Settings(EnvSettings):
         "messages stay in the local outbox (GET /ml/campaigns/outbox, `shopfn outbox`)",
     )
     ses_configuration_set: str | None = None
+    outbox_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Sent, skipped and failed outbox messages are kept this long (never less "
+        "than the campaign cool-down), then purged; unsent ones stay until they are sent",
+    )
 
     # Payments (shop.payments): Stripe when STRIPE_SECRET_KEY (or its secret) is set, else
     # the local test mode with Stripe's test card numbers.

@@ -12,16 +12,20 @@ import sys
 def _cmd_serve(args: argparse.Namespace) -> int:
     from shopfn.serve import ServeOptions, serve
 
-    serve(
-        ServeOptions(
-            host=args.host,
-            commerce_port=args.commerce_port,
-            ml_port=args.ml_port,
-            dashboard_port=None if args.no_dashboard else args.dashboard_port,
-            log_format=args.log_format,
-        ),
-        prepare=not args.no_prepare,
-    )
+    try:
+        serve(
+            ServeOptions(
+                host=args.host,
+                commerce_port=args.commerce_port,
+                ml_port=args.ml_port,
+                dashboard_port=None if args.no_dashboard else args.dashboard_port,
+                log_format=args.log_format,
+            ),
+            prepare=not args.no_prepare,
+        )
+    except KeyboardInterrupt:  # Ctrl-C while it was still starting: no traceback
+        print("\nshopfn serve stopped before it was ready.", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -88,19 +92,6 @@ def _cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What each purged table holds, in the shop owner's words.
-_PURGED_LABELS = {
-    "idempotency_records": "checkout retry keys",
-    "refresh_tokens": "expired or revoked sign-in tokens",
-    "login_failures": "old failed sign-ins",
-    "support_rate_hits": "old chat rate-limit counts",
-    "throttle_locks": "idle sign-in and chat throttle keys",
-    "support_conversations": "expired anonymous chats",
-    "behavior_events": "behavior events past their retention",
-    "payment_events": "payment events handled long ago",
-}
-
-
 def _cmd_housekeeping(args: argparse.Namespace) -> int:
     import json
 
@@ -110,6 +101,7 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
     from shop.migrate import upgrade
     from shop.services.housekeeping import RetentionTooShort, purge
     from shop.settings import get_settings
+    from shopfn.job_report import PURGED_LABELS
 
     try:
         get_settings()
@@ -127,7 +119,7 @@ def _cmd_housekeeping(args: argparse.Namespace) -> int:
         return 0
     print(f"removed {report.total} old rows in {report.seconds:.1f} s")
     for name, count in report.purged.items():
-        print(f"  {count:>9}  {_PURGED_LABELS.get(name, name)}")
+        print(f"  {count:>9}  {PURGED_LABELS.get(name, name)}")
     return 0
 
 

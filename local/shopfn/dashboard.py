@@ -72,7 +72,8 @@ class Dashboard:
         self._process = subprocess.Popen(  # noqa: S603 - our own argv
             command, cwd=folder, env=env, stdout=subprocess.DEVNULL if self.quiet else None
         )
-        log.info("dashboard on %s", self.url)
+        if not self.quiet:  # under `shopfn serve`, its startup block shows the address
+            log.info("dashboard on %s", self.url)
 
     def wait_healthy(self, timeout: float = 60.0) -> bool:
         """True once Streamlit answers its health check; False if it died or timed out."""

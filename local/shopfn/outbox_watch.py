@@ -14,6 +14,8 @@ import threading
 
 from sqlalchemy import func, select
 
+from shop.logging import failure_reason, log_failure
+
 log = logging.getLogger("shopfn.outbox")
 
 #: Seconds between two looks at the outbox.
@@ -58,11 +60,23 @@ class OutboxWatcher(threading.Thread):
             return len(messages)
 
     def run(self) -> None:
+        failing = False
         while not self._stop_event.wait(self.interval):
             try:
                 self.poll()
-            except Exception:  # a busy or migrating database: look again next time
-                log.exception("could not read the outbox")
+            except Exception as exc:  # a busy or migrating database: look again next time
+                if not failing:  # said once, not every few seconds while it lasts
+                    log_failure(
+                        log,
+                        f"could not read the outbox ({failure_reason(exc)}); "
+                        "trying again every few seconds",
+                        exc,
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("reading the outbox again")
+                failing = False
 
 
 def _newest_id() -> int:

@@ -9,14 +9,25 @@ the rule's fixed input (the check's `{"shopfn_retrain_check": true}`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shop.logging import failure_reason, log_failure
 from shop.ml.schedule import next_local_fire as next_fire
 from shopfn.gateway import invoke
+from shopfn.job_report import (
+    Line,
+    describe_check,
+    describe_expiry,
+    describe_housekeeping,
+    describe_retrain,
+    describe_run,
+)
 from shopfn.manifest import load_manifest
 
 log = logging.getLogger("shopfn.scheduler")
@@ -25,6 +36,10 @@ HOUSEKEEPING_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-housekeep
 PAYMENT_EXPIRY_RULE_ARN = "arn:aws:events:local:000000000000:rule/shopfn-payment-expiry"
 #: The fixed input of the retrain check rule (see functions/retrain/dispatch.py).
 CHECK_EVENT: dict[str, Any] = {"shopfn_retrain_check": True}
+#: Seconds between two looks at a training run the check started.
+FOLLOW_SECONDS = 5.0
+#: A job's result in the console's words (None: it did nothing worth a line).
+Describe = Callable[[dict[str, Any]], Line | None]
 
 
 def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
@@ -43,7 +58,13 @@ def scheduled_event(now: datetime, rule_arn: str = RULE_ARN) -> dict[str, Any]:
 
 
 class FunctionScheduler(threading.Thread):
-    """A daemon thread that fires a function (retrain by default) on the schedule until stopped."""
+    """A daemon thread that fires a function (retrain by default) on the schedule until stopped.
+
+    After each firing `describe` turns the function's result into the console's one line
+    (`shopfn.job_report`); it returns None when the job did nothing, and then nothing is
+    printed. A training run the job started in the background (the check's, `follow_runs`) is
+    followed to its end, which gets a line too.
+    """
 
     def __init__(
         self,
@@ -52,6 +73,8 @@ class FunctionScheduler(threading.Thread):
         rule_arn: str = RULE_ARN,
         payload: dict[str, Any] | None = None,
         job: str = "nightly retrain",
+        describe: Describe = describe_retrain,
+        follow_runs: bool = False,
     ) -> None:
         super().__init__(name=f"{function}-scheduler", daemon=True)
         next_fire(schedule, datetime.now(UTC))  # fail at start on a malformed schedule
@@ -60,27 +83,60 @@ class FunctionScheduler(threading.Thread):
         self.job = job  # what the console calls it
         self.rule_arn = rule_arn
         self.payload = payload  # the rule's fixed input; None sends the Scheduled Event
+        self.describe = describe
+        self.follow_runs = follow_runs  # the result's `run_id` is a run started in the background
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
         self._stop_event.set()
 
     def run(self) -> None:
-        spec = load_manifest().get(self.function)
         while True:
             now = datetime.now(UTC)
             fire_at = next_fire(self.schedule, now)
             if fire_at is None:
                 return
-            log.info("next %s: %s", self.job, fire_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+            # DEBUG: an interval schedule would print this every few minutes.
+            log.debug("next %s: %s", self.job, fire_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
             if self._stop_event.wait((fire_at - now).total_seconds()):
                 return
+            result = self.fire()
+            if self.follow_runs and result and result.get("run_id") is not None:
+                self.follow_run(int(result["run_id"]))
+
+    def fire(self) -> dict[str, Any] | None:
+        """Invoke the function once and say what it did; its result (None when it failed)."""
+        try:
+            event = self.payload or scheduled_event(datetime.now(UTC), self.rule_arn)
+            result = invoke(load_manifest().get(self.function), dict(event))
+        except Exception as exc:  # keep the schedule alive; the run itself records failures
+            log_failure(
+                log,
+                f"{self.job.capitalize()} did not finish: {failure_reason(exc)}. "
+                "It runs again at its next time.",
+                exc,
+            )
+            return None
+        line = self.describe(result)
+        if line is not None:
+            log.log(*line)
+        return result
+
+    def follow_run(self, run_id: int, poll_seconds: float = FOLLOW_SECONDS) -> None:
+        """Wait for training run `run_id` to end (or the stop), then say how it ended."""
+        from shop.db import session_scope
+        from shop.ml.runs import run_outcome
+
+        while not self._stop_event.wait(poll_seconds):
             try:
-                event = self.payload or scheduled_event(datetime.now(UTC), self.rule_arn)
-                result = invoke(spec, dict(event))
-                log.info("%s finished: %s", self.job, result)
-            except Exception:  # keep the schedule alive; the run itself records failures
-                log.exception("%s failed", self.job)
+                with session_scope() as session:
+                    outcome = run_outcome(session, run_id)
+            except Exception as exc:  # a busy database: look again
+                log.debug("could not read run %s: %s", run_id, failure_reason(exc))
+                continue
+            if outcome["status"] not in ("queued", "running"):
+                log.log(*describe_run(outcome, outcome["trigger"]))
+                return
 
 
 def _start(schedule: str, **job: Any) -> FunctionScheduler | None:
@@ -108,6 +164,7 @@ def start_housekeeping_scheduler() -> FunctionScheduler | None:
         function="users",
         rule_arn=HOUSEKEEPING_RULE_ARN,
         job="housekeeping",
+        describe=describe_housekeeping,
     )
 
 
@@ -119,6 +176,8 @@ def start_check_scheduler() -> FunctionScheduler | None:
         get_ml_settings().retrain_check_schedule,
         payload=CHECK_EVENT,
         job="check for new data and drift",
+        describe=describe_check,
+        follow_runs=True,
     )
 
 
@@ -126,9 +185,11 @@ def start_payment_expiry_scheduler() -> FunctionScheduler | None:
     """Start the expiry of unpaid orders from PAYMENT_EXPIRY_SCHEDULE (None when `off`)."""
     from shop.settings import get_settings
 
+    settings = get_settings()
     return _start(
-        get_settings().payment_expiry_schedule,
+        settings.payment_expiry_schedule,
         function="payments",
         rule_arn=PAYMENT_EXPIRY_RULE_ARN,
         job="expiry of unpaid orders",
+        describe=functools.partial(describe_expiry, hold_minutes=settings.payment_hold_minutes),
     )

@@ -64,7 +64,7 @@ def prepare_database() -> None:
     with session_scope() as session:
         added = seed_catalog(session)
         if added:
-            log.info("seeded %d catalog products", added)
+            log.info("added %d starter products to the catalog", added)
         try:
             _ensure_an_admin(session, settings)
         except Conflict as exc:
@@ -88,7 +88,8 @@ def _ensure_an_admin(session: Any, settings: Any) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(f"email={email}\npassword={password}\n")
-        log.warning("created admin %s; its password is in %s", email, path)
+        # Expected on a first start, not a warning: the startup block says where to look.
+        log.info("created the admin account %s; its password is in %s", email, path)
 
 
 def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tuple[str, str]]:
@@ -109,7 +110,12 @@ def startup_rows(options: ServeOptions, retrain_schedule: str | None) -> list[tu
     if options.dashboard_port is not None:
         rows.append(("Dashboard", api_url(options.host, options.dashboard_port)))
     from_environment = bool(settings.admin_email and settings.admin_password)
-    database = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    url = make_url(settings.resolved_database_url)
+    database = (
+        f"SQLite file {url.database}"  # a path reads better than sqlite:////...
+        if url.get_backend_name() == "sqlite"
+        else url.render_as_string(hide_password=True)
+    )
     rows += [
         ("Admin", admin_hint(settings.data_dir, settings.admin_email, from_environment)),
         ("Database", database),
@@ -199,8 +205,53 @@ async def _serve(options: ServeOptions, on_ready: Callable[[], None] | None = No
         close_thread_loops()
 
 
+def check_ports(options: ServeOptions) -> None:
+    """Stop in plain words, before any work, when a port is taken or given twice.
+
+    Otherwise the first start would simulate and train for a while, then fail with uvicorn's
+    traceback. (Port 5000 is taken on many Macs by the AirPlay Receiver, 8000 by other
+    development servers.)
+    """
+    import errno
+    import socket
+
+    wanted = [
+        ("Commerce API", "--commerce-port", options.commerce_port),
+        ("ML API", "--ml-port", options.ml_port),
+    ]
+    if options.dashboard_port is not None:
+        wanted.append(("dashboard", "--dashboard-port", options.dashboard_port))
+    seen: dict[int, str] = {}
+    for name, flag, port in wanted:
+        if port in seen:
+            raise SystemExit(
+                f"shopfn serve stopped: the {seen[port]} and the {name} both have port {port}; "
+                f"give the {name} another one: shopfn serve {flag} {port + 10}"
+            )
+        seen[port] = name
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                options.host, port, type=socket.SOCK_STREAM
+            )[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                probe.bind(address)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise SystemExit(
+                    f"shopfn serve stopped: it cannot listen on {options.host} port {port} for "
+                    f"the {name}: {exc.strerror or exc}."
+                ) from None
+            raise SystemExit(
+                f"shopfn serve stopped: port {port} on {options.host}, for the {name}, is "
+                "already in use (by another program, or a shopfn serve still running). "
+                f"Stop that program, or choose another port: shopfn serve {flag} {port + 10}"
+            ) from None
+
+
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
+    check_ports(options)
     if options.console:
         from shopfn.console import configure_console
 

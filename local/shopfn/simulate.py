@@ -20,7 +20,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
-from shop.models import BehaviorEvent, Order, OrderItem, OrderStatusChange, Product, User
+from shop.models import (
+    BehaviorEvent,
+    Order,
+    OrderItem,
+    OrderStatusChange,
+    Product,
+    TrainingRun,
+    User,
+)
 from shop.passwords import hash_password
 from shopfn import simulate_transactions
 from shopfn.progress import progress_bar
@@ -361,11 +369,24 @@ def _change(order_id: int, status: str, at: datetime, actor_kind: str) -> dict[s
     return {"order_id": order_id, "status": status, "at": at, "actor_kind": actor_kind}
 
 
+#: The reason of a first start's training run stopped by Ctrl-C: the next start trains again.
+FIRST_RUN_STOPPED = "stopped with Ctrl-C during the first start; the next start trains again"
+
+
+def _first_training_stopped(session: Session) -> bool:
+    """True when a first start's training was stopped and no run has ended well since."""
+    stopped = select(TrainingRun.id).where(TrainingRun.reason == FIRST_RUN_STOPPED).limit(1)
+    ended = select(TrainingRun.id).where(TrainingRun.status.in_(("succeeded", "skipped")))
+    return session.scalar(stopped) is not None and session.scalar(ended.limit(1)) is None
+
+
 def seed_first_start(users: int = 150, days: int = 180) -> bool:
     """On an empty shop, simulate a small history and train the first models; True if it did.
 
     So the storefront and the ML pages have something to show the moment `shopfn serve`
-    is up. SEED_DEMO_HISTORY=false turns it off.
+    is up. Ctrl-C during that first training closes its run as failed (so it does not hold
+    the one active slot for half an hour) and the next start trains again, rather than leave
+    the shop without models until the nightly run. SEED_DEMO_HISTORY=false turns it all off.
     """
     import logging
 
@@ -374,26 +395,44 @@ def seed_first_start(users: int = 150, days: int = 180) -> bool:
     from shop.db import refresh_statistics, session_scope
     from shop.ml.config import get_ml_settings
     from shop.ml.retraining import execute_run
-    from shop.ml.runs import RunAlreadyActive, queue_run
+    from shop.ml.runs import RunAlreadyActive, mark_finished, queue_run, run_outcome
     from shop.progress import watched_by
 
     if not get_ml_settings().seed_demo_history:
         return False
-    with session_scope() as session:
-        if session.scalar(select(func.count()).select_from(Order)):
-            return False
-        if session.scalar(select(func.count()).where(User.role == "customer")):
-            return False
-        result = simulate(session, users=users, days=days, seed=2026)
-    refresh_statistics()
     log = logging.getLogger("shopfn.simulate")
-    log.info("empty shop: simulated %d customers and %d orders", result.users, result.orders)
+    with session_scope() as session:
+        empty = not session.scalar(select(func.count()).select_from(Order)) and not (
+            session.scalar(select(func.count()).where(User.role == "customer"))
+        )
+        if not empty and not _first_training_stopped(session):
+            return False
+        result = simulate(session, users=users, days=days, seed=2026) if empty else None
+    if result is not None:
+        refresh_statistics()
+        log.info(
+            "empty shop: made up %d demo customers and their %d orders over the last %d days, "
+            "so the pages have something to show (SEED_DEMO_HISTORY=false skips this)",
+            result.users,
+            result.orders,
+            days,
+        )
+    else:
+        log.info("the first training was stopped last time: training the first models now")
     try:
         with session_scope() as session:
             run_id = queue_run(session, "manual").id
     except RunAlreadyActive:
         return True
-    with watched_by(progress_bar):
-        execute_run(run_id)
-    log.info("first models trained (run %d)", run_id)
+    try:
+        with watched_by(progress_bar):
+            execute_run(run_id)
+    except KeyboardInterrupt:
+        with session_scope() as session:
+            mark_finished(session, run_id, "failed", reason=FIRST_RUN_STOPPED)
+        raise
+    from shopfn.job_report import describe_run
+
+    with session_scope() as session:
+        log.log(*describe_run(run_outcome(session, run_id), name="First training"))
     return True

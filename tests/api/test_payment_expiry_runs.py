@@ -4,6 +4,7 @@ scheduled EventBridge event, and on the local schedule of `shopfn serve`."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,9 +19,11 @@ from shop.db import session_scope
 from shop.models import Order
 from shop.settings import get_settings
 from shopfn.cli import main
+from shopfn.job_report import describe_expiry
 from shopfn.loader import load_handler
 from shopfn.scheduler import (
     PAYMENT_EXPIRY_RULE_ARN,
+    FunctionScheduler,
     scheduled_event,
     start_payment_expiry_scheduler,
 )
@@ -103,6 +106,72 @@ def test_the_local_schedule_expires_through_the_payments_function(
         monkeypatch.undo()
         get_settings.cache_clear()
     assert status_of(order_id) == "expired"
+
+
+def test_the_local_schedule_prints_a_sentence_only_when_orders_expired(
+    client: LambdaClient,
+    admin: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="shopfn.scheduler")
+    monkeypatch.setenv("PAYMENT_EXPIRY_SCHEDULE", "every:3600")
+    get_settings.cache_clear()
+    try:
+        scheduler = start_payment_expiry_scheduler()
+        assert scheduler is not None
+        scheduler.stop()
+        scheduler.fire()
+        assert _console(caplog) == []  # nothing expired: nothing printed
+
+        first, product = unpaid_past_hold(client, admin)
+        second, _ = unpaid_past_hold(client, admin, units=1)
+        scheduler.fire()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert _console(caplog) == [
+        (
+            logging.INFO,
+            "2 unpaid orders expired after 30 minutes without payment; their stock is back "
+            "on sale.",
+        )
+    ]
+    assert (status_of(first), status_of(second), stock_of(product)) == ("expired", "expired", 5)
+
+
+def test_a_failing_scheduled_job_says_so_in_plain_words_and_keeps_its_schedule(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shopfn.scheduler as scheduler_module
+
+    def unreachable(_spec: object, _event: dict[str, Any]) -> dict[str, Any]:
+        raise ConnectionError("the database did not answer")
+
+    monkeypatch.setattr(scheduler_module, "invoke", unreachable)
+    scheduler = FunctionScheduler(
+        "every:3600",
+        function="payments",
+        rule_arn=PAYMENT_EXPIRY_RULE_ARN,
+        job="expiry of unpaid orders",
+        describe=lambda result: describe_expiry(result, hold_minutes=30),
+    )
+    caplog.set_level(logging.INFO, logger="shopfn.scheduler")
+
+    assert scheduler.fire() is None
+
+    assert _console(caplog) == [
+        (
+            logging.ERROR,
+            "Expiry of unpaid orders did not finish: ConnectionError: the database did not "
+            "answer. It runs again at its next time.",
+        )
+    ]
+
+
+def _console(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """What the scheduler printed: (level, words) per line."""
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "shopfn.scheduler"]
 
 
 def test_no_local_schedule_when_it_is_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    OutboxMessage,
     PaymentEvent,
     RefreshToken,
     SupportRateHit,
@@ -86,6 +87,28 @@ def payment_event(received_at: datetime) -> int:
         session.add(handled)
         session.flush()
         return handled.id
+
+
+def outbox_message(
+    user_id: int, created_at: datetime, status: str = "sent", *, sent_at: datetime | None = None
+) -> int:
+    """A message written at `created_at`; a sent one was sent then unless `sent_at` says."""
+    if status == "sent" and sent_at is None:
+        sent_at = created_at
+    with session_scope() as session:
+        message = OutboxMessage(
+            user_id=user_id,
+            to_address="someone@example.com",
+            subject="We miss you",
+            body="10% off your next order",
+            status=status,
+            channel=None if status == "pending" else "local",
+            created_at=created_at,
+            sent_at=sent_at,
+        )
+        session.add(message)
+        session.flush()
+        return message.id
 
 
 def login_failure(failed_at: datetime) -> int:

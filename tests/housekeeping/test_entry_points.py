@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,12 @@ import time_machine
 from shop.models import LoginFailure, SupportRateHit
 from shop.settings import get_settings
 from shopfn.cli import main
-from shopfn.scheduler import start_housekeeping_scheduler
+from shopfn.job_report import describe_housekeeping
+from shopfn.scheduler import (
+    HOUSEKEEPING_RULE_ARN,
+    FunctionScheduler,
+    start_housekeeping_scheduler,
+)
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
 
@@ -39,7 +45,7 @@ def test_shopfn_housekeeping_purges_and_says_what_it_removed(
     assert "        2  old failed sign-ins" in out
     assert rows.ids(LoginFailure) == {kept}
     counts = out.splitlines()[1:]
-    assert len(counts) == 8 and not [line for line in counts if "_" in line], out  # no table names
+    assert len(counts) == 9 and not [line for line in counts if "_" in line], out  # no table names
 
 
 def test_shopfn_housekeeping_json_and_bad_input(
@@ -96,3 +102,35 @@ def test_no_local_schedule_when_it_is_off(monkeypatch: pytest.MonkeyPatch) -> No
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def console_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """What the scheduler printed: (level, words) per line."""
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "shopfn.scheduler"]
+
+
+def test_the_scheduled_purge_prints_one_line_when_it_removed_rows_and_none_otherwise(
+    db: str, clock: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = FunctionScheduler(
+        "every:3600",
+        function="users",
+        rule_arn=HOUSEKEEPING_RULE_ARN,
+        job="housekeeping",
+        describe=describe_housekeeping,
+    )
+    caplog.set_level(logging.INFO, logger="shopfn.scheduler")
+    scheduler.fire()
+    assert console_lines(caplog) == []  # nothing to remove: a quiet console
+
+    rows.login_failure(NOW - timedelta(days=3))
+    rows.login_failure(NOW - timedelta(days=2))
+    rows.payment_event(NOW - timedelta(days=40))
+    scheduler.fire()
+    assert console_lines(caplog) == [
+        (
+            logging.INFO,
+            "Housekeeping removed 3 old rows (old failed sign-ins: 2, payment events handled "
+            "long ago: 1).",
+        )
+    ]

@@ -18,6 +18,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    OutboxMessage,
     PaymentEvent,
     RefreshToken,
     SupportRateHit,
@@ -53,6 +54,8 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     kept_event = rows.behavior_event(NOW - 399 * DAY, user)
     rows.payment_event(NOW - 31 * DAY)
     recent_payment_event = rows.payment_event(NOW - 29 * DAY)
+    rows.outbox_message(user, NOW - 91 * DAY)
+    recent_message = rows.outbox_message(user, NOW - 89 * DAY)
 
     report = purge(get_engine(), NOW, batch_size=1)
 
@@ -66,6 +69,7 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
     assert rows.count(ConversationMessage) == 6  # the gone chat's two messages went with it
     assert rows.ids(BehaviorEvent) == {kept_event}
     assert rows.ids(PaymentEvent) == {recent_payment_event}
+    assert rows.ids(OutboxMessage) == {recent_message}
     assert report.complete
     assert report.purged == {
         "idempotency_records": 1,
@@ -76,7 +80,48 @@ def test_each_table_keeps_what_is_still_needed_and_loses_the_rest(db: str) -> No
         "support_conversations": 1,
         "behavior_events": 1,
         "payment_events": 1,
+        "outbox_messages": 1,
     }
+
+
+def test_old_outbox_messages_go_once_handled_and_unsent_ones_stay(db: str) -> None:
+    user = rows.customer()
+    for status in ("sent", "skipped", "failed"):
+        rows.outbox_message(user, NOW - 91 * DAY, status)
+    kept = {
+        rows.outbox_message(user, NOW - 89 * DAY, "failed"),
+        # owed to the customer however old: a delivery will still send it
+        rows.outbox_message(user, NOW - 400 * DAY, "pending"),
+        # written long ago but sent only last week: the admin still sees it
+        rows.outbox_message(user, NOW - 120 * DAY, sent_at=NOW - 7 * DAY),
+    }
+
+    report = purge(get_engine(), NOW, batch_size=1)
+
+    assert report.purged["outbox_messages"] == 3
+    assert rows.ids(OutboxMessage) == kept
+
+
+def test_outbox_messages_stay_as_long_as_the_campaign_cool_down_reads_them(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTBOX_RETENTION_DAYS", "10")
+    monkeypatch.setenv("RETENTION_COOLDOWN_DAYS", "30")
+    get_settings.cache_clear()
+    user = rows.customer()
+    rows.outbox_message(user, NOW - 31 * DAY)
+    cooling_down = rows.outbox_message(user, NOW - 20 * DAY)
+    try:
+        purge(get_engine(), NOW)
+        assert rows.ids(OutboxMessage) == {cooling_down}
+        monkeypatch.setenv("RETENTION_COOLDOWN_DAYS", "0")
+        get_settings.cache_clear()
+        purge(get_engine(), NOW)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+    assert rows.count(OutboxMessage) == 0
 
 
 def test_many_rows_go_in_batches_of_one_short_transaction_each(db: str) -> None:
@@ -100,7 +145,7 @@ def test_many_rows_go_in_batches_of_one_short_transaction_each(db: str) -> None:
     assert rows.ids(BehaviorEvent) == {kept}
     # 10 + 10 + 5 rows of events, each batch committed on its own (plus the other tables'
     # empty look-ups, one each).
-    assert len(commits) == 3 + 8
+    assert len(commits) == 3 + 9
 
 
 def test_a_purge_out_of_time_stops_between_batches_and_the_next_run_goes_on(db: str) -> None:
@@ -176,6 +221,7 @@ def test_the_default_retention_covers_every_event_a_training_run_reads() -> None
         ("BEHAVIOR_EVENT_RETENTION_DAYS", "0", "greater than or equal to 1"),
         ("IDEMPOTENCY_KEY_RETENTION_HOURS", "soon", "valid integer"),
         ("LOGIN_FAILURE_RETENTION_HOURS", "-1", "greater than or equal to 1"),
+        ("OUTBOX_RETENTION_DAYS", "0", "greater than or equal to 1"),
     ],
 )
 def test_bad_housekeeping_settings_are_refused_with_the_reason(

@@ -87,3 +87,32 @@ def test_the_serve_thread_prints_a_message_within_its_interval(
     assert not watcher.is_alive()
     (line,) = console_lines(caplog)
     assert f"to {email}" in line and line.endswith("\n  Welcome back")
+
+
+def test_an_outbox_it_cannot_read_is_reported_once_not_every_look(
+    db: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO, logger="shopfn.outbox")
+    watcher = OutboxWatcher(interval=0.01)
+    looks: list[int] = []
+
+    def unreadable() -> int:
+        looks.append(1)
+        if len(looks) <= 20:
+            raise TimeoutError("the database is busy")
+        if len(looks) == 25:
+            watcher.stop()
+        return 0
+
+    monkeypatch.setattr(watcher, "poll", unreadable)
+    watcher.start()
+    watcher.join(10)
+    assert not watcher.is_alive() and len(looks) == 25
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "shopfn.outbox"] == [
+        (
+            logging.ERROR,
+            "could not read the outbox (TimeoutError: the database is busy); trying again "
+            "every few seconds",
+        ),
+        (logging.INFO, "reading the outbox again"),
+    ]

@@ -10,6 +10,8 @@ import json
 import re
 import signal
 import stat
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pg_databases import create_postgres_database, drop_postgres_database
-from servers import ServeProcess, serve_environment
+from servers import ROOT, ServeProcess, serve_environment
 from support import PG_ADMIN_URL
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "serve-admin@example.com", "serve admin password"
@@ -115,7 +117,7 @@ def test_the_console_shows_where_everything_is_then_one_line_per_request(
     assert rows["Commerce API"].startswith(sqlite_shop.commerce)
     assert rows["ML API"] == sqlite_shop.ml
     assert rows["Admin"] == f"{ADMIN_EMAIL} (password from ADMIN_PASSWORD)"
-    assert rows["Database"] == f"sqlite:///{(sqlite_shop.data_dir / 'shopfn.db').resolve()}"
+    assert rows["Database"] == f"SQLite file {(sqlite_shop.data_dir / 'shopfn.db').resolve()}"
     assert rows["Model store"] == str((sqlite_shop.data_dir / "artifacts").resolve())
     served = [line for line in lines if missing in line]
     assert len(served) == 1
@@ -123,6 +125,10 @@ def test_the_console_shows_where_everything_is_then_one_line_per_request(
     # Nothing of the structured logs: no metrics blob, no JSON, no uvicorn or mangum lines.
     assert "_aws" not in text and '{"level"' not in text
     assert "INFO:" not in text and "mangum" not in text and "alembic" not in text
+    # A normal start warns about nothing, and idle scheduled jobs print nothing.
+    assert "WARNING" not in text and "ERROR" not in text and "scheduler" not in text
+    assert "dashboard on" not in text  # the block shows its address
+    assert "simulate: First training finished: new models in use." in text  # the demo history
 
 
 def test_sigterm_stops_the_server_cleanly(sqlite_shop: ServeProcess) -> None:
@@ -143,7 +149,11 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
         values = dict(line.split("=", 1) for line in credentials.read_text().splitlines())
         # The startup block follows the first answers by a moment: wait for it.
-        _wait_for_line(served, f"e-mail and password in {credentials.resolve()}", timeout=60)
+        lines = _wait_for_line(
+            served, f"e-mail and password in {credentials.resolve()}", timeout=60
+        )
+        created = [line for line in lines if "created the admin account" in line]
+        assert created and "WARNING" not in created[0]  # expected on a first start
         signed_in = _login(served.commerce, values["email"], values["password"])
         assert signed_in.status_code == 200, signed_in.text
         token = signed_in.json()["access_token"]
@@ -201,3 +211,23 @@ def test_the_same_shop_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> 
     finally:
         code = served.stop(signal.SIGTERM)
     assert code == 0
+
+
+def test_ctrl_c_while_it_still_starts_stops_it_in_one_line(tmp_path: Path) -> None:
+    served = ServeProcess(tmp_path, serve_environment(tmp_path))
+    command = [sys.executable, "-m", "shopfn.cli", "serve", *served.options]
+    command += ["--commerce-port", str(served.commerce_port), "--ml-port", str(served.ml_port)]
+    with served.log.open("wb") as out:
+        served.process = subprocess.Popen(
+            command, cwd=ROOT, env=dict(served.env), stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        # The catalog is seeded; the demo history and the first training are still ahead.
+        _wait_for_line(served, "starter products", timeout=60)
+        code = served.stop(signal.SIGINT)
+    finally:
+        served.close()
+    log = served.log.read_text()
+    assert code == 130, log
+    assert log.rstrip().endswith("shopfn serve stopped before it was ready."), log
+    assert "Traceback" not in log

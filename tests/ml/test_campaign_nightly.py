@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from test_retrain_api import SCHEDULED_EVENT, _context, _retrain_handler, _runs,
 from shop.db import session_scope
 from shop.models import CampaignAssignment, OutboxMessage
 from shop.services import retention
+from shopfn.job_report import describe_retrain
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -44,3 +46,14 @@ def test_the_nightly_run_trains_then_runs_campaigns_on_the_champions(
         statuses = set(session.scalars(select(OutboxMessage.status)))
     assert groups["offer"] > groups["control"] > 0
     assert statuses == {"sent"}
+    # `shopfn serve`'s console: the run's outcome and the offers, in one line
+    assert (result["status"], result["promoted"], result["offered"]) == (
+        "succeeded",
+        True,
+        groups["offer"],
+    )
+    assert describe_retrain(result) == (
+        logging.INFO,
+        "Nightly retrain finished: new models in use. Retention campaigns offered a coupon to "
+        f"{groups['offer']} customers (see the outbox).",
+    )

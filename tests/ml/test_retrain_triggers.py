@@ -3,6 +3,7 @@ runs record their trigger, and bad thresholds or unknown triggers change nothing
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +46,11 @@ def _runs() -> list[tuple[int, str, str]]:
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+def _console(caplog: Any) -> list[str]:
+    """The lines the local scheduler printed."""
+    return [r.getMessage() for r in caplog.records if r.name == "shopfn.scheduler"]
+
+
 def _check_event() -> dict[str, Any]:
     """The check as the 15-minute rule (and the local scheduler) sends it to the handler."""
     from shopfn.gateway import invoke
@@ -55,25 +61,48 @@ def _check_event() -> dict[str, Any]:
 
 
 def test_new_data_past_the_share_queues_a_new_data_run(
-    client: LambdaClient, model_bucket: str
+    client: LambdaClient, model_bucket: str, caplog: Any, monkeypatch: Any
 ) -> None:
+    from shop.ml.config import get_ml_settings
+    from shopfn.scheduler import start_check_scheduler
+
     token = train_simulated_shop(client)
     quiet = client.post("/ml/retrain/check", json={}, token=token)
     assert quiet.status == 200, quiet.body
     body = quiet.json()
     assert (body["trigger"], body["run_id"], body["new_orders"]) == (None, None, 0)
     assert body["orders"] > 0 and body["drift_psi"] < 0.25  # a fresh champion: no drift
+    monkeypatch.setenv("RETRAIN_CHECK_SCHEDULE", "every:3600")
+    get_ml_settings.cache_clear()
+    scheduler = start_check_scheduler()  # fired by hand below, as its thread would
+    assert scheduler is not None
+    caplog.set_level(logging.INFO, logger="shopfn.scheduler")
+    try:
+        assert scheduler.fire() == {"trigger": None, "run_id": None}
+        assert _console(caplog) == []  # nothing new: nothing printed
 
-    added = _copy_orders(0.3, at_now=True)
-    assert added > 0.25 * body["orders"]
-    result = _check_event()
-    assert result["trigger"] == "new_data", result
+        added = _copy_orders(0.3, at_now=True)
+        assert added > 0.25 * body["orders"]
+        result = scheduler.fire()
+        assert result is not None and result["trigger"] == "new_data", result
+        scheduler.follow_run(result["run_id"], poll_seconds=0.05)
+    finally:
+        scheduler.stop()
+        get_ml_settings.cache_clear()
     assert wait_for_run(result["run_id"]) == "succeeded"
 
     runs = client.get("/ml/retrain/runs", params={"trigger": "new_data"}, token=token).json()
     assert [(r["run_id"], r["trigger"]) for r in runs["items"]] == [(result["run_id"], "new_data")]
     run = client.get(f"/ml/retrain/runs/{result['run_id']}", token=token).json()
     assert run["metrics"]["data"]["orders"] == body["orders"] + added
+    ending = (
+        "new models in use." if run["promoted"] else "the models in use did as well, so they stay."
+    )
+    assert _console(caplog) == [
+        "Enough new orders and activity since the models were trained: training new models now "
+        f"(run {result['run_id']}).",
+        f"Retrain for the new data finished: {ending}",
+    ]
 
     after = client.post("/ml/retrain/check", json={}, token=token).json()
     assert (after["trigger"], after["baseline_run_id"]) == (None, result["run_id"])

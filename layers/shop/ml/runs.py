@@ -134,6 +134,18 @@ def get_run(session: Session, run_id: int) -> TrainingRun:
     return run
 
 
+def run_outcome(session: Session, run_id: int) -> dict[str, Any]:
+    """How run `run_id` stands, in plain JSON types (what a scheduled invocation returns)."""
+    run = get_run(session, run_id)
+    return {
+        "run_id": run.id,
+        "trigger": run.trigger,
+        "status": run.status,
+        "promoted": run.promoted,
+        "reason": run.reason,
+    }
+
+
 def list_runs(
     session: Session, page: PageRequest, *, trigger: str | None = None
 ) -> PageResult[TrainingRun]:

@@ -78,7 +78,8 @@ class CampaignAssignment(Base):
 
 
 class OutboxMessage(Base):
-    """A message to a customer, kept until sent (SES in AWS) or read (the local outbox)."""
+    """A message to a customer: pending until sent (SES in AWS, or the local outbox), then
+    kept for OUTBOX_RETENTION_DAYS (housekeeping)."""
 
     __tablename__ = "outbox_messages"
 

@@ -28,6 +28,7 @@ from shop.models import (
     ConversationMessage,
     IdempotencyRecord,
     LoginFailure,
+    OutboxMessage,
     PaymentEvent,
     RefreshToken,
     SupportRateHit,
@@ -104,11 +105,16 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
     events: Any = BehaviorEvent.__table__
     locks: Any = ThrottleLock.__table__
     handled: Any = PaymentEvent.__table__
+    outbox: Any = OutboxMessage.__table__
     failures_kept = max(
         hours * settings.login_failure_retention_hours,
         timedelta(seconds=settings.login_failure_window_seconds),
     )
     anonymous_ttl = timedelta(seconds=settings.support_anonymous_ttl_seconds)
+    # The campaigns' cool-down reads the messages of its window: they stay at least that long.
+    outbox_kept = timedelta(
+        days=max(settings.outbox_retention_days, settings.retention_cooldown_days)
+    )
     return [
         # Past the retry window a key is forgotten: the same key then starts a new checkout.
         Rule(
@@ -159,6 +165,18 @@ def purge_rules(now: datetime, settings: Settings | None = None) -> list[Rule]:
             "payment_events",
             handled,
             handled.c.received_at < now - timedelta(days=settings.payment_event_retention_days),
+        ),
+        # A message that was sent, skipped (opted out) or failed (never retried) is history
+        # the admin reads for a while. One still pending is owed to its customer: it stays
+        # until a delivery sends it, however old.
+        Rule(
+            "outbox_messages",
+            outbox,
+            and_(
+                outbox.c.status != "pending",
+                outbox.c.created_at < now - outbox_kept,
+                or_(outbox.c.sent_at.is_(None), outbox.c.sent_at < now - outbox_kept),
+            ),
         ),
     ]
 
