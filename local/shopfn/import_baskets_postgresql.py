@@ -5,17 +5,28 @@ unpacked by `unnest` on the server. The statement keeps the lines not imported b
 their key on `order_items`), sums them per basket, inserts each basket's order or grows the
 one an earlier import made (`ON CONFLICT (import_key) DO UPDATE`), then inserts the line
 items and the new orders' status changes with the ids from RETURNING.
+
+A line's key is looked up in a scalar subquery (one probe of the unique index per line),
+never as a join the planner may choose to hash: during an import the statistics of
+`order_items` are those from before it (autovacuum cannot see the import's uncommitted
+rows), so a `NOT EXISTS` planned as a hash anti-join read the whole table for every batch,
+and the import slowed down with the square of its size.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 
+from shop.coltypes import utcnow
+from shop.services.catalog import slugify
 from shopfn.import_baskets import BasketWriter
 from shopfn.import_postgresql import Lines, StatementWriter
+from shopfn.import_products import CATEGORY, NO_PRICE, ProductCodes, _named
 from shopfn.import_rows import not_in
 from shopfn.transaction_log import Transaction
 
@@ -35,7 +46,7 @@ _PLACE_BASKETS = text(
         ) AS line(key, basket, user_id, at, quantity, total, price, product_id, name)
     ), fresh AS (
         SELECT * FROM line
-        WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+        WHERE (SELECT 1 FROM order_items WHERE order_items.import_key = line.key) IS NULL
     ), basket AS (
         SELECT basket, min(user_id) AS user_id, min(at) AS first_at, max(at) AS last_at,
                sum(quantity) AS quantity, sum(total) AS total
@@ -76,9 +87,67 @@ _PLACE_BASKETS = text(
 _UNSEEN = text(
     """
     SELECT key FROM unnest(string_to_array(:keys, ',')) AS line(key)
-    WHERE NOT EXISTS (SELECT 1 FROM order_items WHERE order_items.import_key = line.key)
+    WHERE (SELECT 1 FROM order_items WHERE order_items.import_key = line.key) IS NULL
     """
 )
+
+
+_PRODUCT_IDS = text(
+    """
+    WITH code AS (
+        SELECT * FROM unnest(
+            ARRAY(SELECT json_array_elements_text(CAST(:codes AS json))),
+            ARRAY(SELECT json_array_elements_text(CAST(:names AS json))),
+            string_to_array(:prices, ',')::numeric[]
+        ) AS code(sku, name, price)
+    ), made AS (
+        INSERT INTO products (sku, name, description, category, category_slug, price, stock,
+                              is_active, created_at, updated_at)
+        SELECT sku, name, '', :category, :slug, price, 0, false, :now, :now
+        FROM code
+        WHERE (SELECT 1 FROM products WHERE products.sku = code.sku) IS NULL
+        RETURNING sku, id, name
+    )
+    SELECT sku, id, name, true FROM made
+    UNION ALL
+    SELECT code.sku, found.id, found.name, false
+    FROM code CROSS JOIN LATERAL (
+        SELECT id, name FROM products WHERE products.sku = code.sku LIMIT 1
+    ) AS found
+    """
+)
+
+
+class ProductCodeStatement(ProductCodes):
+    """`ProductCodes` with one statement per batch for the codes not met before: it makes
+    the missing products and answers every code's id. Each code is one probe of the SKU
+    index (a scalar subquery, a LATERAL with LIMIT): the catalog's statistics are those from
+    before the import, and a join or an `IN` list planned on them read all of `products`."""
+
+    def ids(self, codes: Collection[str]) -> dict[str, tuple[int, str]]:
+        known = self.known
+        wanted = [code for code in codes if code not in known]
+        if not wanted:
+            return known
+        latest = self.latest
+        named = [_named(latest.get(code), code, NO_PRICE) for code in wanted]
+        rows = self.session.execute(
+            _PRODUCT_IDS,
+            {
+                "codes": json.dumps(wanted),
+                "names": json.dumps([name for name, _price in named]),
+                "prices": ",".join([str(price) for _name, price in named]),
+                "category": CATEGORY,
+                "slug": slugify(CATEGORY),
+                "now": utcnow(),
+            },
+        )
+        first: dict[str, tuple[str, Decimal]] = dict(zip(wanted, named, strict=True))
+        for sku, product_id, name, made in rows:
+            known[sku] = (product_id, name)
+            if made:
+                self.created[sku] = first[sku]
+        return known
 
 
 class BasketStatementWriter(StatementWriter, BasketWriter):
@@ -92,6 +161,10 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
 
     #: Whether the last batch looked at held lines imported before.
     meeting_known_lines = True
+
+    def with_products(self) -> BasketWriter:
+        self.codes = ProductCodeStatement(self.session)
+        return self
 
     def prepare(self, batch: list[Transaction]) -> Lines:
         fresh = not_in(set(), batch)

@@ -18,6 +18,7 @@ with a line item per line, on the products their codes name (`import_baskets`).
 from __future__ import annotations
 
 import csv
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -128,9 +129,23 @@ def _stream(
     # SQLite works inside this process but lets go of Python's lock while it does: a thread
     # of its own overlaps its work with reading too.
     threaded = writer.session.get_bind().dialect.name in ("postgresql", "sqlite")
-    with _writing(writer, threaded) as write:
+    with _collector_paused(), _writing(writer, threaded) as write:
         for batch in good_batches(log, log.lines(), BATCH, result, reject, on_error):
             write(writer.prepare(batch))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while lines are read and written: a batch
+    makes hundreds of thousands of short-lived objects (none in cycles), and the collector
+    sweeping them took a fifth of the import's CPU time. Memory stays bounded by the batch."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def good_batches(
