@@ -4,7 +4,11 @@ A generated grocery till export (`till_export`: households shopping about weekly
 of many lines, one-time shoppers) is imported with the basket flags; each customer's orders
 must then be their baskets, and the backtest must rank our models at least as well as
 BG/NBD + Gamma-Gamma on the same cutoff. Were the features counted line by line, a
-household's purchases and its order value would be ten times off and the first test fails.
+household's purchases and its order value would be ten times off and the first check fails.
+
+100 households, 6,000 baskets: on this file our churn and spend models beat BG/NBD; with
+fewer households than a few hundred spend goes either way from one file to the next
+(docs/ml.md has the sizes measured), and the champion rule then serves BG/NBD.
 """
 
 from __future__ import annotations
@@ -22,8 +26,7 @@ LINES = 60_000
 CUTOFF = datetime(2025, 10, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def imported(db: str, tmp_path: Path) -> dict[str, tuple[int, Decimal]]:
+def _import(tmp_path: Path) -> dict[str, tuple[int, Decimal]]:
     """The export imported; (purchases, total spent) per customer before CUTOFF, from the file.
 
     A purchase is a basket whose lines add up to zero or more (returns may outweigh it).
@@ -50,9 +53,17 @@ def imported(db: str, tmp_path: Path) -> dict[str, tuple[int, Decimal]]:
     }
 
 
-def test_each_customers_orders_are_their_baskets(
-    imported: dict[str, tuple[int, Decimal]],
+def test_orders_are_baskets_and_our_models_are_at_least_as_good_as_bgnbd(
+    db: str, tmp_path: Path
 ) -> None:
+    """One import per backend (it takes most of the time), checked twice."""
+    imported = _import(tmp_path)
+    _assert_orders_are_baskets(imported)
+    _assert_at_least_as_good_as_bgnbd()
+
+
+def _assert_orders_are_baskets(imported: dict[str, tuple[int, Decimal]]) -> None:
+    """Each customer's purchases and spend before the cutoff are those of their baskets."""
     from sqlalchemy import select
 
     from shop.db import session_scope
@@ -78,9 +89,8 @@ def _metrics(result: dict[str, Any], name: str, kind: str) -> dict[str, float]:
     return result["models"][name][kind]
 
 
-def test_our_models_are_at_least_as_good_as_bgnbd_on_baskets(
-    imported: dict[str, tuple[int, Decimal]],
-) -> None:
+def _assert_at_least_as_good_as_bgnbd() -> None:
+    """The backtest's churn and spend scores: ours at least BG/NBD's, and ours chosen."""
     from shop.db import session_scope
     from shop.ml.backtest import backtest
 
