@@ -27,7 +27,7 @@ from shopfn.simulate_transactions import BuyingHabits, first_order_at, purchase_
 
 HEADER = "basket_id,customer,product_code,description,quantity,line_total,timestamp\n"
 #: The import's flags for this layout.
-COLUMNS = ("--invoice-column", "basket_id", "--customer-column", "customer")
+COLUMNS: tuple[str, ...] = ("--invoice-column", "basket_id", "--customer-column", "customer")
 COLUMNS += ("--product-column", "product_code", "--description-column", "description")
 COLUMNS += ("--amount-column", "line_total", "--date-column", "timestamp")
 START = datetime(2025, 1, 1)
