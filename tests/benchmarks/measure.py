@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,10 +87,11 @@ def fresh_interpreter_env(root: Path, *, drop: Sequence[str] = ()) -> dict[str, 
 
 def fresh_interpreter(
     command: Sequence[str], env: dict[str, str], *, ready_line: str = ""
-) -> dict[str, float]:
-    """One fresh interpreter, spawn to exit: "wall" and "cpu" (user + system) seconds, and
+) -> dict[str, Any]:
+    """One fresh interpreter, spawn to exit: "wall" and "cpu" (user + system) seconds,
     "ready", the wall clock until it printed `ready_line` (its cold start without its
-    teardown; the exit if it never does). Fails with the child's output unless it exits 0.
+    teardown; the exit if it never does), "peak_gb" (its peak RSS) and "output" (stdout and
+    stderr). Fails with the child's output unless it exits 0.
     """
     start = time.perf_counter()
     ready, output = None, []
@@ -106,4 +108,10 @@ def fresh_interpreter(
         child.returncode = os.waitstatus_to_exitcode(status)
     text = b"".join(output).decode(errors="replace")
     assert child.returncode == 0, f"{' '.join(command)} failed:\n{text[-3000:]}"
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "ready": ready or wall}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "ready": ready or wall,
+        "peak_gb": usage.ru_maxrss / 1024 / 1024,
+        "output": text,
+    }
