@@ -58,6 +58,11 @@ def test_a_model_module_alone_brings_every_table_its_foreign_keys_name(module: s
     assert tables <= set(load_all().metadata.tables)
 
 
+def test_a_model_module_imported_directly_gets_its_tables_before_the_orm_runs() -> None:
+    tables = _mapped_tables("from shop.models.commerce import MAX_LINE_QUANTITY, Cart\n")
+    assert {"carts", "users", "products", "coupons"} <= tables
+
+
 @pytest.mark.parametrize("function", [spec.name for spec in load_manifest().functions])
 def test_a_function_maps_only_what_it_reaches_and_resolves_it(function: str) -> None:
     tables = _mapped_tables(

@@ -16,9 +16,13 @@ used before its definition is quoted instead.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Mapper
 
 if TYPE_CHECKING:
     from shop.models.accounts import LoginFailure, RefreshToken, ThrottleLock, User
@@ -136,6 +140,16 @@ def _load(module: str) -> ModuleType:
         for needed in _POINTS_TO[module]:
             _load(needed)
     return loaded
+
+
+@event.listens_for(Mapper, "before_configured")
+def _complete_foreign_keys() -> None:
+    """Before the ORM sets up its mappers (first query or new object): a model module imported
+    directly (`from shop.models.commerce import MAX_LINE_QUANTITY`) brings its foreign keys'
+    modules too."""
+    for module in _POINTS_TO:
+        if module not in _loaded and f"shop.models.{module}" in sys.modules:
+            _load(module)
 
 
 def load_all() -> type[Base]:
