@@ -6,7 +6,7 @@ import os
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,7 +120,7 @@ def fresh_interpreter(
 
 
 def interleaved(
-    commands: dict[str, tuple[Sequence[str], dict[str, str]]], runs: int, *, ready_line: str = ""
+    commands: Mapping[str, tuple[Sequence[str], dict[str, str]]], runs: int, *, ready_line: str = ""
 ) -> dict[str, dict[str, float]]:
     """Median of each clock of `fresh_interpreter` per command, over `runs` interleaved rounds.
 
