@@ -16,7 +16,7 @@ from shop.http.deps import (
     client_address,
 )
 from shop.http.schemas import Page, SafeStr
-from shop.services import accounts, auth, coupons
+from shop.services import accounts, auth
 from shop.tokens import public_jwks
 
 from .schemas import (
@@ -86,6 +86,8 @@ def update_me(body: ProfilePatch, principal: CurrentUser, session: SessionDep) -
 @router.get("/me/offers", response_model=list[OfferOut])
 def my_offers(principal: CurrentUser, session: SessionDep) -> Any:
     """Your personal codes you can use now, the soonest to end first (the offer banner)."""
+    from shop.services import coupons  # the coupon and order models: this route's alone
+
     return coupons.usable_personal_coupons(session, principal.user_id)
 
 

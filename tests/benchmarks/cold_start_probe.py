@@ -5,14 +5,15 @@ local loader (as `shopfn serve` does) and answers one API Gateway GET event: the
 health by default, or `<path>` sent with the `Authorization` header in PROBE_AUTHORIZATION
 (issued by the benchmark, so signing a token is not part of the cold start). Exit status 0
 only for a 200 answer with the OpenAPI document still unbuilt (FastAPI makes it on the first
-request for it); then it prints READY. The benchmarks time the process, against a
-fresh interpreter running their baseline import.
+request for it); then it prints READY and the CPU time it has used so far.
+The benchmarks time the process, against a fresh interpreter running their baseline import.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 from shopfn.apigw import build_event
 from shopfn.lambda_context import LocalLambdaContext
@@ -21,6 +22,9 @@ from shopfn.manifest import load_manifest
 
 #: Printed once the answer is checked: where a benchmark stops the cold start's clock.
 READY = "cold-start-ready"
+#: Python that prints READY with this process's CPU time so far (user + system, every
+#: thread): a baseline command ends with it too, so both sides stop their clocks alike.
+PRINT_READY = f"import time; print({READY!r}, time.process_time(), flush=True)"
 
 
 def main(name: str, path: str | None = None) -> int:
@@ -36,7 +40,7 @@ def main(name: str, path: str | None = None) -> int:
     if load_app(spec).openapi_schema is not None:
         print(f"{name} built its OpenAPI document at cold start", file=sys.stderr)
         return 1
-    print(READY, flush=True)
+    print(READY, time.process_time(), flush=True)
     return 0
 
 

@@ -1,7 +1,5 @@
 """Coupons: percent-off or amount-off codes, shared or personal, and each use of one."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 

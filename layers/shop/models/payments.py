@@ -1,7 +1,5 @@
 """Payments: webhook events already handled, refunds, and the local test mode's intents."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 

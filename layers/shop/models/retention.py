@@ -1,7 +1,5 @@
 """Retention campaigns: who gets an offer, who is held back, and the messages sent."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 
