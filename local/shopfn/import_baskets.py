@@ -100,11 +100,7 @@ class BasketWriter(RowWriter):
             product, names = self.product_id, ITEM_NAME
             return [(product, t.description or names[t.quantity < 0]) for t in lines]
         known = self.codes.ids({t.product for t in lines})  # type: ignore[misc]
-        if self.codes.fold:
-            key = self.codes.key
-            found = [known[key(t.product)] for t in lines]  # type: ignore[arg-type]
-        else:
-            found = [known[t.product] for t in lines]  # type: ignore[index]
+        found = [known[t.product] for t in lines]  # type: ignore[index]
         return [(p[0], t.description or p[1]) for t, p in zip(lines, found, strict=True)]
 
     def write(self, batch: list[Transaction]) -> None:
