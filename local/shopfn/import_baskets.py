@@ -66,6 +66,18 @@ def baskets_of(lines: list[Transaction]) -> dict[str, Basket]:
     return baskets
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch as `BasketWriter.prepare` leaves it for `write`."""
+
+    #: The batch's lines, each once; how many repeated an earlier line of the batch.
+    lines: list[Transaction]
+    repeated: int
+    baskets: dict[str, Basket]
+    #: Each line's (unit price, line total) as the database takes them.
+    money: list[tuple[Any, Any]]
+
+
 def customers_of(baskets: Iterable[Basket]) -> dict[str, datetime]:
     """Each customer of `baskets` and their first transaction in them (see `first_seen`)."""
     first: dict[str, datetime] = {}
@@ -90,8 +102,17 @@ class BasketWriter(RowWriter):
         self.codes = ProductCodes(self.session)
         return self
 
-    def prepare(self, batch: list[Transaction]) -> Any:
-        return batch
+    def prepare(self, batch: list[Transaction]) -> Prepared:
+        """The batch's work that needs no database, done on the reading thread while the
+        writing one waits on the database: repeats within the batch left out, baskets summed,
+        amounts converted, codes noted (a line imported before names a product that exists,
+        so noting it changes no product's name or price)."""
+        lines = not_in(set(), batch)
+        if self.codes is not None:
+            self.codes.note(lines)
+        amounts = self.amounts
+        money = [amounts.get((t.amount, t.quantity)) or self._amounts(t) for t in lines]
+        return Prepared(lines, len(batch) - len(lines), baskets_of(lines), money)
 
     def items_of(self, lines: list[Transaction]) -> list[tuple[int, str]]:
         """(product id, item name) of each line: its product (made when new) and its
@@ -103,21 +124,23 @@ class BasketWriter(RowWriter):
         found = [known[t.product] for t in lines]  # type: ignore[index]
         return [(p[0], t.description or p[1]) for t, p in zip(lines, found, strict=True)]
 
-    def write(self, batch: list[Transaction]) -> None:
-        order_ids = self._ids_by_key(Order, {t.basket for t in batch})  # type: ignore[misc]
-        fresh = not_in(self._item_keys(order_ids.values()), batch)
-        self.result.repeated += len(batch) - len(fresh)
+    def write(self, prepared: Prepared) -> None:  # type: ignore[override]
+        fresh, baskets, money = prepared.lines, prepared.baskets, prepared.money
+        self.result.repeated += prepared.repeated
+        order_ids = self._ids_by_key(Order, baskets)
+        known = self._item_keys(order_ids.values())
+        if known:  # leave out the lines imported before
+            kept = [i for i, t in enumerate(fresh) if t.key not in known]
+            self.result.repeated += len(fresh) - len(kept)
+            fresh, money = [fresh[i] for i in kept], [money[i] for i in kept]
+            baskets = baskets_of(fresh)
         if not fresh:
             return
-        if self.codes is not None:
-            self.codes.note(fresh)
-        baskets = baskets_of(fresh)
         self.ensure_customers(customers_of(baskets.values()))
         items = self.items_of(fresh)
         self._place(baskets, order_ids)
-        amounts, rows, returns = self.amounts, [], 0
-        for t, (product, name) in zip(fresh, items, strict=True):
-            unit, total = amounts.get((t.amount, t.quantity)) or self._amounts(t)
+        rows, returns = [], 0
+        for t, (product, name), (unit, total) in zip(fresh, items, money, strict=True):
             rows.append((order_ids[t.basket], product, name, unit, t.quantity, total, t.key))  # type: ignore[index]
             returns += t.quantity < 0
         self._bulk(OrderItem, _ITEM_COLUMNS).insert(rows)
