@@ -73,9 +73,10 @@ class Prepared:
     #: The batch's lines, each once; how many repeated an earlier line of the batch.
     lines: list[Transaction]
     repeated: int
-    baskets: dict[str, Basket]
-    #: Each line's (unit price, line total) as the database takes them.
-    money: list[tuple[Any, Any]]
+    #: The baskets and each line's (unit price, line total) as the database takes them;
+    #: None while batches meet lines imported before (worked out once they are left out).
+    baskets: dict[str, Basket] | None
+    money: list[tuple[Any, Any]] | None
 
 
 def customers_of(baskets: Iterable[Basket]) -> dict[str, datetime]:
@@ -90,6 +91,9 @@ def customers_of(baskets: Iterable[Basket]) -> dict[str, datetime]:
 
 class BasketWriter(RowWriter):
     """Orders of several lines for batches of lines (multi-row INSERTs, ids by key)."""
+
+    #: Whether the last batch written held lines imported before (a file imported again).
+    meeting_known_lines = False
 
     def __init__(self, session: Session, product_id: int | None, result: ImportResult) -> None:
         super().__init__(session, product_id or 0, result)
@@ -110,9 +114,13 @@ class BasketWriter(RowWriter):
         lines = not_in(set(), batch)
         if self.codes is not None:
             self.codes.note(lines)
+        if self.meeting_known_lines:  # summed once the lines imported before are left out
+            return Prepared(lines, len(batch) - len(lines), None, None)
+        return Prepared(lines, len(batch) - len(lines), baskets_of(lines), self._money(lines))
+
+    def _money(self, lines: list[Transaction]) -> list[tuple[Any, Any]]:
         amounts = self.amounts
-        money = [amounts.get((t.amount, t.quantity)) or self._amounts(t) for t in lines]
-        return Prepared(lines, len(batch) - len(lines), baskets_of(lines), money)
+        return [amounts.get((t.amount, t.quantity)) or self._amounts(t) for t in lines]
 
     def items_of(self, lines: list[Transaction]) -> list[tuple[int, str]]:
         """(product id, item name) of each line: its product (made when new) and its
@@ -127,13 +135,13 @@ class BasketWriter(RowWriter):
     def write(self, prepared: Prepared) -> None:  # type: ignore[override]
         fresh, baskets, money = prepared.lines, prepared.baskets, prepared.money
         self.result.repeated += prepared.repeated
-        order_ids = self._ids_by_key(Order, baskets)
+        order_ids = self._ids_by_key(Order, {t.basket for t in fresh})  # type: ignore[misc]
         known = self._item_keys(order_ids.values())
-        if known:  # leave out the lines imported before
-            kept = [i for i, t in enumerate(fresh) if t.key not in known]
-            self.result.repeated += len(fresh) - len(kept)
-            fresh, money = [fresh[i] for i in kept], [money[i] for i in kept]
-            baskets = baskets_of(fresh)
+        self.meeting_known_lines = bool(known)
+        if known or baskets is None or money is None:  # without the lines imported before
+            fresh = [t for t in fresh if t.key not in known]
+            self.result.repeated += len(prepared.lines) - len(fresh)
+            baskets, money = baskets_of(fresh), self._money(fresh)
         if not fresh:
             return
         self.ensure_customers(customers_of(baskets.values()))
