@@ -24,10 +24,14 @@ class ExactString(TypeDecorator[str]):
     impl = String
     cache_ok = True
 
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(String(self.impl.length, collation=EXACT_COLLATION))
-        return dialect.type_descriptor(String(self.impl.length))
+            return dialect.type_descriptor(String(self.length, collation=EXACT_COLLATION))
+        return dialect.type_descriptor(String(self.length))
 
 
 def utcnow() -> datetime:
