@@ -6,11 +6,32 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Numeric
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Numeric, String
 from sqlalchemy.types import TypeDecorator
 
 #: Big integer primary keys that SQLite still treats as rowid aliases.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+#: MariaDB's (and MySQL's) collation comparing text by its characters, case included.
+EXACT_COLLATION = "utf8mb4_bin"
+
+
+class ExactString(TypeDecorator[str]):
+    """Text compared exactly, letter case included, on every database (a product's SKU).
+
+    SQLite and PostgreSQL compare text that way; MariaDB's default collation ignores case
+    ("85123A" would be "85123a"), so there the column takes the binary collation."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(String(self.length, collation=EXACT_COLLATION))
+        return dialect.type_descriptor(String(self.length))
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,7 @@ imports use one statement per batch instead: see `import_postgresql`.)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Dialect, Table
@@ -28,23 +29,40 @@ class BulkInsert:
     def __init__(self, connection: Connection, table: Table, columns: Sequence[str]) -> None:
         dialect = connection.dialect
         self.connection = connection
-        quote = dialect.identifier_preparer.quote
+        self.quote = dialect.identifier_preparer.quote
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
-        target = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+        target = f"{self.quote(table.name)} ({', '.join(self.quote(c) for c in columns)})"
         self.head = f"INSERT INTO {target} "
         self.row = f"({', '.join([marker] * len(columns))})"
-        self.statements: dict[int, str] = {}
+        self.statements: dict[tuple[int, tuple[str, ...]], str] = {}
+        self.returns = bool(dialect.insert_returning)
 
-    def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+    def insert(
+        self, rows: Sequence[tuple[Any, ...]], returning: tuple[str, str] | None = None
+    ) -> dict[Any, Any] | None:
+        """Insert `rows`; with `returning` (two columns) and a database that has INSERT ...
+        RETURNING, the inserted rows' first column's values mapped to their second's, else
+        None."""
+        returned: dict[Any, Any] | None = None
+        if returning is not None and self.returns:
+            returned = {}
+        else:
+            returning = None
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
-            params = tuple(value for row in chunk for value in row)
-            self.connection.exec_driver_sql(self._statement(len(chunk)), params)
+            params = tuple(chain.from_iterable(chunk))
+            result = self.connection.exec_driver_sql(self._statement(len(chunk), returning), params)
+            if returned is not None:
+                returned.update(result.all())  # type: ignore[arg-type]
+        return returned
 
-    def _statement(self, rows: int) -> str:
-        statement = self.statements.get(rows)
+    def _statement(self, rows: int, returning: tuple[str, ...] | None) -> str:
+        statement = self.statements.get((rows, returning or ()))
         if statement is None:
-            statement = self.statements[rows] = self.head + "VALUES " + ",".join([self.row] * rows)
+            statement = self.head + "VALUES " + ",".join([self.row] * rows)
+            if returning:
+                statement += " RETURNING " + ", ".join(self.quote(c) for c in returning)
+            self.statements[rows, returning or ()] = statement
         return statement
 
 

@@ -75,18 +75,13 @@ def import_products(
 
 
 def _write(session: Session, batch: list[CatalogProduct], result: CatalogResult) -> None:
-    """Create or update the batch's products (found by SKU)."""
-    fold = session.get_bind().dialect.name in ("mysql", "mariadb")  # SKUs compare without case
-
-    def key(sku: str) -> str:
-        return sku.casefold() if fold else sku
-
+    """Create or update the batch's products (found by SKU, letter case included)."""
     found = session.scalars(select(Product).where(Product.sku.in_([p.sku for p in batch])))
-    existing = {key(product.sku): product for product in found}
+    existing = {product.sku: product for product in found}
     for item in batch:
-        product = existing.get(key(item.sku))
+        product = existing.get(item.sku)
         if product is None:
-            existing[key(item.sku)] = _create(session, item)
+            existing[item.sku] = _create(session, item)
             result.created += 1
         elif _update(session, product, item):
             result.updated += 1

@@ -10,7 +10,7 @@ PostgreSQL has one statement per batch in `import_baskets_postgresql`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from shop.models import Order, OrderItem, OrderStatusChange
 from shopfn.import_products import ProductCodes
-from shopfn.import_rows import CENT, ITEM_NAME, ImportResult, RowWriter, first_seen, not_in
+from shopfn.import_rows import CENT, ITEM_NAME, ImportResult, RowWriter, not_in
 from shopfn.transaction_log import Transaction
 
 _ORDER_COLUMNS: tuple[str, ...] = ("user_id", "status", "subtotal", "total", "item_count")
 _ORDER_COLUMNS += ("shipping_address", "import_key", "created_at", "updated_at")
 _ITEM_COLUMNS: tuple[str, ...] = ("order_id", "product_id", "name", "unit_price", "quantity")
 _ITEM_COLUMNS += ("line_total", "import_key")
+_REMEMBERED = 50_000
 _GROW = (
     "UPDATE orders SET subtotal = subtotal + {m}, total = total + {m},"
     " item_count = item_count + {m},"
@@ -40,45 +41,86 @@ _GROW = (
 class Basket:
     """What a batch's new lines add to one basket."""
 
-    user_id: int
+    customer: str
     first: datetime
     last: datetime
     total: Decimal
     quantity: int
 
 
-def baskets_of(
-    lines: list[Transaction], users: dict[str, tuple[int, datetime]]
-) -> dict[str, Basket]:
+def baskets_of(lines: list[Transaction]) -> dict[str, Basket]:
     """The batch's new lines summed per basket key."""
     baskets: dict[str, Basket] = {}
     for t in lines:
-        assert t.basket is not None
-        basket = baskets.get(t.basket)
+        basket = baskets.get(t.basket)  # type: ignore[arg-type]
         if basket is None:
-            baskets[t.basket] = Basket(users[t.customer][0], t.at, t.at, t.amount, t.quantity)
+            basket = Basket(t.customer, t.at, t.at, t.amount, t.quantity)
+            baskets[t.basket] = basket  # type: ignore[index]
             continue
-        basket.first = min(basket.first, t.at)
-        basket.last = max(basket.last, t.at)
+        if t.at < basket.first:
+            basket.first = t.at
+        elif t.at > basket.last:
+            basket.last = t.at
         basket.total += t.amount
         basket.quantity += t.quantity
     return baskets
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch as `BasketWriter.prepare` leaves it for `write`."""
+
+    #: The batch's lines, each once; how many repeated an earlier line of the batch.
+    lines: list[Transaction]
+    repeated: int
+    #: The baskets and each line's (unit price, line total) as the database takes them;
+    #: None while batches meet lines imported before (worked out once they are left out).
+    baskets: dict[str, Basket] | None
+    money: list[tuple[Any, Any]] | None
+
+
+def customers_of(baskets: Iterable[Basket]) -> dict[str, datetime]:
+    """Each customer of `baskets` and their first transaction in them (see `first_seen`)."""
+    first: dict[str, datetime] = {}
+    for b in baskets:
+        seen = first.get(b.customer)
+        if seen is None or b.first < seen:
+            first[b.customer] = b.first
+    return first
+
+
 class BasketWriter(RowWriter):
     """Orders of several lines for batches of lines (multi-row INSERTs, ids by key)."""
+
+    #: Whether the last batch written held lines imported before (a file imported again).
+    meeting_known_lines = False
 
     def __init__(self, session: Session, product_id: int | None, result: ImportResult) -> None:
         super().__init__(session, product_id or 0, result)
         self.codes: ProductCodes | None = None
+        #: (amount, quantity) -> (unit price, line total) as the database takes them
+        self.amounts: dict[tuple[Decimal, int], tuple[Any, Any]] = {}
 
     def with_products(self) -> BasketWriter:
         """Lines name their product by code (`--product-column`)."""
         self.codes = ProductCodes(self.session)
         return self
 
-    def prepare(self, batch: list[Transaction]) -> Any:
-        return batch
+    def prepare(self, batch: list[Transaction]) -> Prepared:
+        """The batch's work that needs no database, done on the reading thread while the
+        writing one waits on the database: repeats within the batch left out, baskets summed,
+        amounts converted, codes noted (a line imported before names a product that exists,
+        so noting it changes no product's name or price)."""
+        lines = not_in(set(), batch)
+        if self.codes is not None:
+            self.codes.note(lines)
+        if self.meeting_known_lines:  # summed once the lines imported before are left out
+            return Prepared(lines, len(batch) - len(lines), None, None)
+        return Prepared(lines, len(batch) - len(lines), baskets_of(lines), self._money(lines))
+
+    def _money(self, lines: list[Transaction]) -> list[tuple[Any, Any]]:
+        amounts = self.amounts
+        return [amounts.get((t.amount, t.quantity)) or self._amounts(t) for t in lines]
 
     def items_of(self, lines: list[Transaction]) -> list[tuple[int, str]]:
         """(product id, item name) of each line: its product (made when new) and its
@@ -87,53 +129,55 @@ class BasketWriter(RowWriter):
             product, names = self.product_id, ITEM_NAME
             return [(product, t.description or names[t.quantity < 0]) for t in lines]
         known = self.codes.ids({t.product for t in lines})  # type: ignore[misc]
-        if self.codes.fold:
-            key = self.codes.key
-            found = [known[key(t.product)] for t in lines]  # type: ignore[arg-type]
-        else:
-            found = [known[t.product] for t in lines]  # type: ignore[index]
+        found = [known[t.product] for t in lines]  # type: ignore[index]
         return [(p[0], t.description or p[1]) for t, p in zip(lines, found, strict=True)]
 
-    def write(self, batch: list[Transaction]) -> None:
-        fresh = self._new_lines(batch)
-        self.result.repeated += len(batch) - len(fresh)
+    def write(self, prepared: Prepared) -> None:  # type: ignore[override]
+        fresh, baskets, money = prepared.lines, prepared.baskets, prepared.money
+        self.result.repeated += prepared.repeated
+        order_ids = self._ids_by_key(Order, {t.basket for t in fresh})  # type: ignore[misc]
+        known = self._item_keys(order_ids.values())
+        self.meeting_known_lines = bool(known)
+        if known or baskets is None or money is None:  # without the lines imported before
+            fresh = [t for t in fresh if t.key not in known]
+            self.result.repeated += len(prepared.lines) - len(fresh)
+            baskets, money = baskets_of(fresh), self._money(fresh)
         if not fresh:
             return
-        if self.codes is not None:
-            self.codes.note(fresh)
-        self.ensure_customers(first_seen(fresh))
+        self.ensure_customers(customers_of(baskets.values()))
         items = self.items_of(fresh)
-        baskets = baskets_of(fresh, self.users)
-        order_ids = self._place(baskets)
-        money = self.to_money
-        self._bulk(OrderItem, _ITEM_COLUMNS).insert(
-            [
-                (
-                    order_ids[t.basket],  # type: ignore[index]
-                    product,
-                    name,
-                    money((t.amount / t.quantity).quantize(CENT)),
-                    t.quantity,
-                    money(t.amount),
-                    t.key,
-                )
-                for t, (product, name) in zip(fresh, items, strict=True)
-            ]
-        )
+        self._place(baskets, order_ids)
+        rows, returns = [], 0
+        for t, (product, name), (unit, total) in zip(fresh, items, money, strict=True):
+            rows.append((order_ids[t.basket], product, name, unit, t.quantity, total, t.key))  # type: ignore[index]
+            returns += t.quantity < 0
+        self._bulk(OrderItem, _ITEM_COLUMNS).insert(rows)
         self.result.lines += len(fresh)
-        self.result.returns += sum(1 for t in fresh if t.quantity < 0)
-        self.count_customers({b.user_id for b in baskets.values()})
+        self.result.returns += returns
+        users = self.users
+        self.count_customers({users[b.customer][0] for b in baskets.values()})
 
-    def _place(self, baskets: dict[str, Basket]) -> dict[str, int]:
-        """Order ids by basket key: new orders for new baskets, the others grown."""
-        order_ids = self._ids_by_key(Order, list(baskets))
+    def _amounts(self, line: Transaction) -> tuple[Any, Any]:
+        """The line's unit price and total as the database takes them, remembered per
+        (amount, quantity): a till sells the same few things at the same prices."""
+        amount, quantity = line.amount, line.quantity
+        if len(self.amounts) >= _REMEMBERED:
+            self.amounts.clear()
+        money = self.to_money
+        converted = money((amount / quantity).quantize(CENT)), money(amount)
+        self.amounts[amount, quantity] = converted
+        return converted
+
+    def _place(self, baskets: dict[str, Basket], order_ids: dict[str, int]) -> None:
+        """Orders for the baskets without one (their ids added to `order_ids`, which holds
+        the others'), the others grown by their new lines."""
         new = {key: b for key, b in baskets.items() if key not in order_ids}
-        time, money = self.to_time, self.to_money
+        time, money, users = self.to_time, self.to_money, self.users
         if new:
-            self._bulk(Order, _ORDER_COLUMNS).insert(
+            created = self._bulk(Order, _ORDER_COLUMNS).insert(
                 [
                     (
-                        b.user_id,
+                        users[b.customer][0],
                         "delivered",
                         money(b.total),
                         money(b.total),
@@ -144,9 +188,11 @@ class BasketWriter(RowWriter):
                         time(b.last),
                     )
                     for key, b in new.items()
-                ]
+                ],
+                returning=("import_key", "id"),
             )
-            created = self._ids_by_key(Order, list(new))
+            if created is None:  # no INSERT ... RETURNING on this database
+                created = self._ids_by_key(Order, list(new))
             self._bulk(OrderStatusChange, ("order_id", "status", "at")).insert(
                 [(created[key], "delivered", time(b.first)) for key, b in new.items()]
             )
@@ -161,20 +207,26 @@ class BasketWriter(RowWriter):
             self.session.connection().exec_driver_sql(_GROW.format(m=marker), rows)
         self.result.orders += len(new)
         self.result.grown += len(grown)
-        return order_ids
 
-    def _new_lines(self, batch: list[Transaction]) -> list[Transaction]:
-        """The batch without lines imported before (any import) or repeated within it."""
-        keys = list({t.key for t in batch})
-        known = self.session.scalars(
-            select(OrderItem.import_key).where(self._one_of(OrderItem.import_key, keys))
-        )
-        return not_in(set(known), batch)
+    def _item_keys(self, order_ids: Collection[int]) -> set[str]:
+        """The keys of the lines imported before on these orders.
+
+        A line imported before is on its basket's order (its key says its invoice and
+        customer, which make the basket's key), so only the baskets that already have an
+        order are asked about: a new export's batch asks for nothing at all, and an export
+        imported again reads its orders' lines by the order's index, not one key look-up
+        per line."""
+        if not order_ids:
+            return set()
+        column = OrderItem.__table__.c  # type: ignore[attr-defined]
+        query = select(column.import_key).where(self._one_of(column.order_id, order_ids))
+        return set(self.session.connection().execute(query).scalars().all())
 
     def _ids_by_key(self, model: Any, keys: Collection[str]) -> dict[str, int]:
         """Row ids by import key of `model`'s rows holding one of `keys`."""
-        query = select(model.import_key, model.id).where(self._one_of(model.import_key, keys))
-        return dict(self.session.execute(query).all())  # type: ignore[arg-type]
+        columns = model.__table__.c
+        query = select(columns.import_key, columns.id).where(self._one_of(columns.import_key, keys))
+        return dict(self.session.connection().execute(query).all())  # type: ignore[arg-type]
 
     def finish(self) -> None:
         super().finish()

@@ -51,8 +51,6 @@ class ProductCodes:
     def __init__(self, session: Session) -> None:
         self.session = session
         dialect = session.get_bind().dialect
-        #: MariaDB compares SKUs without case ("85123A" is "85123a"): codes match likewise.
-        self.fold = dialect.name in ("mysql", "mariadb")
         #: code -> (product id, the name its lines take when they have no description)
         self.known: dict[str, tuple[int, str]] = {}
         #: code -> (name, price) of the products this import made
@@ -72,22 +70,21 @@ class ProductCodes:
             if seen is None or t.at >= seen.at:
                 latest[t.product] = t  # type: ignore[index]
 
-    def key(self, code: str) -> str:
-        return code.casefold() if self.fold else code
-
     def ids(self, codes: Collection[str]) -> dict[str, tuple[int, str]]:
         """(product id, name) of every code, making the products the catalog lacks."""
-        wanted = {self.key(c): c for c in codes if self.key(c) not in self.known}
+        known = self.known
+        wanted = [code for code in codes if code not in known]
         if wanted:
             self._find(wanted)
-            missing = [code for key, code in wanted.items() if key not in self.known]
+            missing = [code for code in wanted if code not in known]
             if missing:
                 self._create(missing)
-                self._find({self.key(c): c for c in missing})
-        return self.known
+                self._find(missing)
+        return known
 
-    def _find(self, wanted: dict[str, str]) -> None:
-        codes = list(wanted.values())
+    def _find(self, codes: list[str]) -> None:
+        """Remember the products of these codes that the catalog has (SKUs compare exactly,
+        letter case included, on every database: `shop.coltypes.ExactString`)."""
         for start in range(0, len(codes), _LOOKUP_CHUNK):
             rows = self.session.execute(
                 select(Product.sku, Product.id, Product.name).where(
@@ -95,8 +92,7 @@ class ProductCodes:
                 )
             )
             for sku, product_id, name in rows:
-                if self.key(sku) in wanted:
-                    self.known[self.key(sku)] = (product_id, name)
+                self.known[sku] = (product_id, name)
 
     def _create(self, codes: list[str]) -> None:
         if self.insert is None:
@@ -117,7 +113,7 @@ class ProductCodes:
         for code, (name, price) in self.created.items():
             new_name, new_price = _named(self.latest.get(code), name, price)
             if (new_name, new_price) != (name, price):
-                changed.append((self.known[self.key(code)][0], new_name, new_price))
+                changed.append((self.known[code][0], new_name, new_price))
         if changed and self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(
                 _RENAME_POSTGRESQL,

@@ -167,7 +167,7 @@ class RowWriter:
                 rows,
             )
 
-    def _one_of(self, column: Any, values: Collection[str]) -> Any:
+    def _one_of(self, column: Any, values: Collection[Any]) -> Any:
         """`column IN values` with the values as one parameter where the database can (not
         thousands for SQLAlchemy to compile, and the driver to encode, every batch): on
         PostgreSQL `= ANY(string_to_array(...))` (keys are hex, import e-mails letters, digits

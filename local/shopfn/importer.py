@@ -74,7 +74,7 @@ def import_transactions(
     product_id = session.scalar(select(Product.id).order_by(Product.id).limit(1))
     if product_id is None and log_format.product is None:
         raise ImportFailed(["the catalog is empty: run `shopfn seed` first"])
-    with _large_sqlite_cache(session):
+    with _sqlite_import_settings(session):
         return _import(session, path, log_format, product_id, on_error, report)
 
 
@@ -219,20 +219,34 @@ def _writing(writer: RowWriter, threaded: bool) -> Iterator[Callable[[Any], None
 
 
 @contextmanager
-def _large_sqlite_cache(session: Session) -> Iterator[None]:
-    """On SQLite, a page cache of 256 MB (not 2 MB) while importing: the import keys are
-    random, so every batch touches index pages all over the file."""
+def _sqlite_import_settings(session: Session) -> Iterator[None]:
+    """On SQLite, while importing, on the import's connection only (then restored):
+
+    - a page cache of 256 MB (not 2 MB): every batch touches index pages all over the file
+      (products, customers);
+    - temporary files in memory: each many-row INSERT keeps the pages it changes in a
+      statement journal, to undo just that statement if it fails; on disk that journal was
+      written over and over (about twice the database's size per import, most of the
+      import's system time). It holds one statement's pages, a few MB at most.
+
+    Neither changes what is written or when it is durable: the import is still one
+    transaction, committed at the end or rolled back."""
     if session.get_bind().dialect.name != "sqlite":
         yield
         return
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    default = connection.execute("PRAGMA cache_size").fetchone()[0]
+    saved = {
+        name: int(connection.execute(f"PRAGMA {name}").fetchone()[0])
+        for name in ("cache_size", "temp_store")
+    }
     connection.execute("PRAGMA cache_size = -262144")
+    connection.execute("PRAGMA temp_store = MEMORY")
     try:
         yield
     finally:
-        connection.execute(f"PRAGMA cache_size = {int(default)}")
+        for name, value in saved.items():
+            connection.execute(f"PRAGMA {name} = {value}")
 
 
 @contextmanager

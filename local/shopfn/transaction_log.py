@@ -35,7 +35,8 @@ _TOO_LARGE = Decimal("10000000000")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MOST_UNITS = 1_000_000  # a line's units; every database's integer column holds far more
 _GZIP_MAGIC = b"\x1f\x8b"
-_DATE_CACHE_SIZE = 100_000
+_REMEMBERED = 100_000
+_UNSEEN: Any = object()
 _T = TypeVar("_T")
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
 #: The longest product code (a product's SKU).
@@ -71,9 +72,11 @@ class LogFormat:
         return self.invoice is not None or self.product is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transaction:
-    """One valid line: a purchase, or a return when the amount is negative."""
+    """One valid line: a purchase, or a return when the amount is negative. (Not frozen:
+    a frozen dataclass's `__init__` sets each field through `object.__setattr__`, four times
+    the cost of a plain one, and an import makes one per line; nothing changes it.)"""
 
     line: int
     customer: str
@@ -193,86 +196,120 @@ class TransactionLog(DelimitedFile):
         )
 
     def lines(self) -> Iterator[Transaction | Rejected]:
-        """Every data line in order (blank lines skipped); LogUnreadable if reading breaks."""
+        """Every data line in order (blank lines skipped); LogUnreadable if reading breaks.
+
+        Logs repeat their values (a customer's id, a time, a price), so each value is checked
+        and converted once and remembered (`_Values`): a line mostly costs its key's digest."""
         customer_at, date_at, quantity_at, value_at = self._columns
         baskets = _BasketFields(*self._basket_columns()) if self.format.baskets else None
-        stamps: dict[datetime, tuple[int, str]] = {}
         others = [i for i in range(len(self.header)) if i not in self._columns]
         width = len(self.header)
-        parse_date = _date_parser(self.format.date_format)
+        values = _Values(self.format)
+        customers, dates, quantities, amounts = values.customers, values.dates, *values.numbers
         by_price = self.format.price is not None
-        now = datetime.now(UTC)
         reader = self._reader(self._text)
-        while True:
-            fields = reading(reader.line_num + 2, lambda: next(reader, None))
-            if fields is None:
-                return
-            line = reader.line_num + 1
-            if not fields or fields == [""]:
-                continue
-            if len(fields) != width:
-                yield Rejected(line, f"has {len(fields)} fields, the header has {width}", fields)
-                continue
-            try:
-                customer = _customer(fields[customer_at])
-                at = parse_date(fields[date_at].strip())
-                if at > now:
-                    raise _BadLine("date is in the future")
-                quantity = _quantity(fields[quantity_at])
-                amount = _amount(fields[value_at], quantity if by_price else None)
-                if baskets is not None:
-                    basket, product, description = baskets.read(fields, customer)
-            except _BadLine as problem:
-                yield Rejected(line, str(problem), fields)
-                continue
-            if quantity < 0 or amount < 0:  # a return, whichever sign the log wrote
-                quantity, amount = -abs(quantity), -abs(amount) + 0
-            stamp = stamps.get(at)
-            if stamp is None:
-                stamp = _remembered(
-                    stamps, at, (int((at - _EPOCH).total_seconds()), at.isoformat())
+        line = 1
+        try:
+            for fields in reader:
+                line = reader.line_num + 1
+                if len(fields) != width or (width == 1 and fields == [""]):
+                    if fields and fields != [""]:
+                        reason = f"has {len(fields)} fields, the header has {width}"
+                        yield Rejected(line, reason, fields)
+                    continue
+                try:
+                    raw = fields[customer_at]
+                    customer = customers.get(raw) or values.customer(raw)
+                    raw = fields[date_at]
+                    at, hex_seconds, iso = dates.get(raw) or values.date(raw)
+                    raw = fields[quantity_at]
+                    quantity = quantities.get(raw) or values.quantity(raw)
+                    raw = fields[value_at]
+                    written = (raw, quantity) if by_price else (raw, quantity < 0)
+                    amount, text, cents = amounts.get(written) or values.amount(written)
+                    if baskets is not None:
+                        basket, product, description = baskets.read(fields, customer)
+                except _BadLine as problem:
+                    yield Rejected(line, str(problem), fields)
+                    continue
+                if amount < 0 < quantity:  # a return, whichever sign the log wrote
+                    quantity = -quantity
+                said = [customer, iso, str(quantity), text]
+                said += [fields[i].strip() for i in others]
+                key = hex_seconds + _digest(said)
+                legacy = None
+                if cents is not None:  # keyed to the cent; the key it had before, too
+                    legacy, said[3] = key, cents
+                    key = hex_seconds + _digest(said)
+                if baskets is None:
+                    yield Transaction(line, customer, at, quantity, amount, key, legacy)
+                    continue
+                yield Transaction(
+                    line,
+                    customer,
+                    at,
+                    quantity,
+                    amount,
+                    key,
+                    legacy,
+                    basket or key,
+                    product,
+                    description,
                 )
-            values = [customer, stamp[1], str(quantity), str(amount)]
-            values += [fields[i].strip() for i in others]
-            key, legacy = _keys(stamp[0], values, amount)
-            if baskets is None:
-                yield Transaction(line, customer, at, quantity, amount, key, legacy)
-                continue
-            yield Transaction(
-                line,
-                customer,
-                at,
-                quantity,
-                amount,
-                key,
-                legacy,
-                basket or key,
-                product,
-                description,
-            )
+        except (OSError, EOFError, zlib.error, csv.Error) as exc:
+            raise LogUnreadable(f"line {line + 1}: the file cannot be read ({exc})") from None
+
+
+class _Values:
+    """A log's values checked and converted, each distinct one once: `customers` (raw ->
+    id), `dates` (raw -> UTC time, its seconds since year 1 in hex, its ISO text as keyed),
+    `quantities` (raw -> units), `amounts` ((raw, the quantity for unit prices, else whether
+    it is negative) -> (amount with a return's sign, as keyed, to the cent when keyed
+    otherwise)). A miss goes through the method of the same name, which raises _BadLine for
+    a bad value (not remembered). Each memory is cleared when full (bounded)."""
+
+    def __init__(self, log_format: LogFormat) -> None:
+        self.customers: dict[str, str] = {}
+        self.dates: dict[str, tuple[datetime, str, str]] = {}
+        self.quantities: dict[str, int] = {}
+        self.amounts: dict[tuple[str, Any], tuple[Decimal, str, str | None]] = {}
+        self.numbers = (self.quantities, self.amounts)
+        self.parse_date = _date_parser(log_format.date_format)
+        self.by_price = log_format.price is not None
+        self.now = datetime.now(UTC)
+
+    def customer(self, raw: str) -> str:
+        return _remembered(self.customers, raw, _customer(raw))
+
+    def date(self, raw: str) -> tuple[datetime, str, str]:
+        at = self.parse_date(raw.strip())
+        if at > self.now:
+            raise _BadLine("date is in the future")
+        seconds = int((at - _EPOCH).total_seconds())
+        return _remembered(self.dates, raw, (at, f"{seconds:012x}", at.isoformat()))
+
+    def quantity(self, raw: str) -> int:
+        return _remembered(self.quantities, raw, _quantity(raw))
+
+    def amount(self, written: tuple[str, Any]) -> tuple[Decimal, str, str | None]:
+        raw, by = written  # by: the quantity (unit prices), else whether it is negative
+        amount = _amount(raw, by if self.by_price else None)
+        if by < 0 or by is True or amount < 0:  # a return, whichever sign the log wrote
+            amount = -abs(amount) + 0
+        text = str(amount)
+        cents = None if text[-3:-2] == "." else str(amount.quantize(_CENT))
+        return _remembered(self.amounts, written, (amount, text, cents))
 
 
 class _BadLine(ValueError):
     pass
 
 
-def _keys(seconds: int, values: list[str], amount: Decimal) -> tuple[str, str | None]:
-    """The line's key, with its amount (`values[3]`) to the cent, and its key as it was
-    before that rule when the amount is written with other than two decimals (else None)."""
-    written = values[3]
-    if written[-3:-2] == ".":
-        return _key(seconds, values), None
-    legacy = _key(seconds, values)
-    values[3] = str(amount.quantize(_CENT))
-    return _key(seconds, values), legacy
-
-
-def _key(seconds: int, values: list[str]) -> str:
-    """32 hex digits identifying a line by what it says: its time in seconds since year 1
-    (12 digits), then a digest of all its values (20 digits, 80 bits). Logs are mostly in time
-    order, so new keys land at the end of the unique index instead of all over it."""
-    digest = blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
-    return f"{seconds:012x}{digest}"
+def _digest(values: list[str]) -> str:
+    """The last 20 of a line's key's 32 hex digits: a digest of all its values (80 bits).
+    The first 12 are its time in seconds since year 1: logs are mostly in time order, so new
+    keys land at the end of the unique index instead of all over it."""
+    return blake2b("\x1f".join(values).encode(), digest_size=10).hexdigest()
 
 
 def basket_key(customer: str, invoice: str) -> str:
@@ -290,7 +327,7 @@ class _BasketFields:
 
     def __init__(self, invoice: int | None, product: int | None, description: int | None):
         self.invoice, self.product, self.description = invoice, product, description
-        self.basket: tuple[str, str, str] = ("", "", "")  # customer, invoice, key
+        self.basket: tuple[str, str, str] = ("", "", "")  # customer, invoice as written, key
         self.codes: dict[str, str] = {}
         self.names: dict[str, str | None] = {}
 
@@ -298,22 +335,29 @@ class _BasketFields:
         """(basket key or None, code, description); _BadLine when the invoice or code is bad."""
         basket = None
         if self.invoice is not None:
-            invoice = fields[self.invoice].strip()
-            if not invoice:
-                raise _BadLine("invoice is empty")
+            invoice = fields[self.invoice]
             last_customer, last_invoice, basket = self.basket
-            if (customer, invoice) != (last_customer, last_invoice):
-                basket = basket_key(customer, invoice)
-                self.basket = (customer, invoice, basket)
-        code = None if self.product is None else self._code(fields[self.product])
+            if invoice != last_invoice or customer != last_customer:
+                basket = self._basket(customer, invoice)
+        code = None
+        if self.product is not None:
+            raw = fields[self.product]
+            code = self.codes.get(raw) or self._code(raw)
         name = None
         if self.description is not None:
             raw = fields[self.description]
-            if raw in self.names:
-                name = self.names[raw]
-            else:
+            name = self.names.get(raw, _UNSEEN)
+            if name is _UNSEEN:
                 name = _remembered(self.names, raw, _one_line(raw)[:_NAME_CHARACTERS] or None)
-        return basket, code, name
+        return basket, code, name  # type: ignore[return-value]
+
+    def _basket(self, customer: str, raw: str) -> str:
+        invoice = raw.strip()
+        if not invoice:
+            raise _BadLine("invoice is empty")
+        basket = basket_key(customer, invoice)
+        self.basket = (customer, raw, basket)
+        return basket
 
     def _code(self, raw: str) -> str:
         code = self.codes.get(raw)
@@ -330,7 +374,7 @@ class _BasketFields:
 
 
 def _remembered(cache: dict[Any, Any], raw: Any, value: _T) -> _T:
-    if len(cache) >= _DATE_CACHE_SIZE:
+    if len(cache) >= _REMEMBERED:
         cache.clear()
     cache[raw] = value
     return value
@@ -401,13 +445,9 @@ def _amount(raw: str, quantity: int | None) -> Decimal:
 
 
 def _date_parser(date_format: str) -> Callable[[str], datetime]:
-    """Text to an aware UTC datetime; logs repeat dates a lot, so parses are remembered."""
-    cache: dict[str, datetime] = {}
+    """Text to an aware UTC datetime (`_Values.date` remembers each date's)."""
 
     def parse(raw: str) -> datetime:
-        at = cache.get(raw)
-        if at is not None:
-            return at
         try:
             if date_format == ISO:
                 at = datetime.fromisoformat(raw)
@@ -417,12 +457,8 @@ def _date_parser(date_format: str) -> Callable[[str], datetime]:
             shown = "an ISO date like 2026-03-01" if date_format == ISO else repr(date_format)
             raise _BadLine(f"date {raw!r} does not match {shown}") from None
         try:
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         except OverflowError:  # an offset that moves it before year 1 or after 9999
             raise _BadLine(f"date {raw!r} is out of range") from None
-        if len(cache) >= _DATE_CACHE_SIZE:
-            cache.clear()
-        cache[raw] = at
-        return at
 
     return parse

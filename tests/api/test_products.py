@@ -347,6 +347,9 @@ def test_duplicate_sku_is_a_conflict(client: LambdaClient, admin: Account) -> No
     assert product_count() == 1
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(InventoryMovement)) == 1
+    # A SKU differing only in letter case is another product, on every database.
+    other = create(client, admin, sku="dup-1")
+    assert other["sku"] == "dup-1" and product_count() == 2
 
 
 def test_customers_cannot_manage_products(client: LambdaClient, admin: Account) -> None:

@@ -280,3 +280,38 @@ def test_product_codes_alone_make_an_order_per_line_on_its_product(
     assert _shopfn(str(log), *flags) == 0
     assert "6 lines were already imported" in capsys.readouterr().out
     assert _counts()["orders"] == 6
+
+
+def test_codes_differing_only_in_case_are_two_products_on_every_database(
+    db: str, tmp_path: Path, capsys: Any
+) -> None:
+    """The public retail log has StockCodes "85123A" and "85123a": two products, on MariaDB
+    too (its default collation ignores case; the SKU column compares exactly)."""
+    from sqlalchemy import select
+
+    from shop.db import session_scope
+    from shop.models import Product
+
+    log = tmp_path / "log.csv"
+    log.write_text(
+        HEADER + "1,A1,85123A,White hanging heart,6,15.30,2025-03-01 10:00:00\n"
+        "1,A1,85123a,Red hanging heart,1,2.95,2025-03-01 10:00:00\n"
+    )
+    assert _shopfn(str(log), *BASKETS) == 0
+    assert "2 new products" in capsys.readouterr().out
+    assert _product("85123A") == ("White hanging heart", Decimal("2.55"), "Imported", False, 0)
+    assert _product("85123a") == ("Red hanging heart", Decimal("2.95"), "Imported", False, 0)
+    assert _orders()[0][4] == [("85123A", 6, Decimal("15.30")), ("85123a", 1, Decimal("2.95"))]
+    with session_scope() as session:  # a look-up by SKU is exact
+        for sku, name in (("85123A", "White hanging heart"), ("85123a", "Red hanging heart")):
+            assert session.scalars(select(Product.name).where(Product.sku == sku)).all() == [name]
+            assert session.scalars(select(Product.sku).where(Product.sku.in_([sku]))).all() == [sku]
+    products = _counts()["products"]
+
+    # A later export naming one of them maps to that one only.
+    again = tmp_path / "later.csv"
+    again.write_text(HEADER + "2,B2,85123a,Red hanging heart,2,5.90,2025-03-02 10:00:00\n")
+    assert _shopfn(str(again), *BASKETS) == 0
+    assert "0 new products" in capsys.readouterr().out
+    assert _orders()[1][4] == [("85123a", 2, Decimal("5.90"))]
+    assert _counts()["products"] == products

@@ -186,3 +186,18 @@ def test_a_file_that_cannot_be_read_changes_nothing(db: str, tmp_path: Path, cap
     assert "missing column(s) Handle, Title, Variant Price" in capsys.readouterr().err
     assert _shopfn(str(tmp_path / "nowhere.csv")) == 2
     assert _products() == before
+
+
+def test_skus_differing_only_in_case_are_two_products(db: str, tmp_path: Path, capsys: Any) -> None:
+    """On every database, MariaDB included: "85123A" and "85123a" are two SKUs, and a
+    re-import updates each by its own SKU."""
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,name,price\n85123A,White heart,2.55\n85123a,Red heart,2.95\n")
+    assert _shopfn(str(catalog)) == 0
+    assert "catalog imported: 2 new products, 0 updated, 0 unchanged" in capsys.readouterr().out
+    catalog.write_text("sku,name,price\n85123a,Red heart,3.10\n")
+    assert _shopfn(str(catalog)) == 0
+    assert "0 new products, 1 updated, 0 unchanged" in capsys.readouterr().out
+    products = _products()
+    assert products["85123A"][:2] == ("White heart", Decimal("2.55"))
+    assert products["85123a"][:2] == ("Red heart", Decimal("3.10"))
