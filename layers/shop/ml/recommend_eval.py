@@ -38,7 +38,7 @@ def backtest_recommendations(
     """The `recommendations` object of `shopfn ml backtest` for this cutoff and horizon."""
     history = load_history(session, cutoff)
     choice = choose_blend(history, horizon_days)
-    model = fit_recommendations(history, choice["blend"], choice["lean"])
+    model = fit_recommendations(history, choice["blend"], choice["lean"], choice["together"])
     after = purchases_between(session, cutoff, cutoff + timedelta(days=horizon_days))
     return score_recommendations(model, history, after)
 

@@ -44,6 +44,12 @@ BLEND_GRID = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0)
 #: 1: the share of i's baskets holding j), tried by `choose_blend` with each weight.
 LEAN_GRID = (0.5, 0.75, 0.9)
 SIMILARITY_LEAN = 0.5
+#: What counts two products together, tried by `choose_blend` with each lean and weight:
+#: one basket holding both, or one customer having bought both (on the CUSTOMER_ITEMS
+#: products most customers bought, which bounds its memory).
+TOGETHER_GRID = ("basket", "customer")
+TOGETHER = "basket"
+CUSTOMER_ITEMS = 3000
 #: The weight used when the history cannot choose (no customer bought in both periods).
 POPULARITY_BLEND = 1.0
 #: The length of the lists the blend is chosen on (what the backtest scores).
@@ -67,7 +73,7 @@ class _Parts:
     similarity: Any
 
 
-def _parts(history: PurchaseHistory, lean: float) -> _Parts:
+def _parts(history: PurchaseHistory, lean: float, together: str) -> _Parts:
     from scipy import sparse
 
     products = np.unique(np.concatenate([history.line_product, history.event_product]))
@@ -75,12 +81,13 @@ def _parts(history: PurchaseHistory, lean: float) -> _Parts:
     event_item = np.searchsorted(products, history.event_product)
     n = len(products)
     baskets = _basket_items(sparse, history.line_basket, line_item, n)
-    similarity = _similarity(sparse, history, baskets, event_item, n, lean)
-    neighbor_rows, neighbor_scores = _top_per_row(similarity, NEIGHBORS)
     counts = np.asarray(baskets.sum(axis=0), dtype=np.int64).ravel()
     users = np.unique(history.line_user)
     line_user = np.searchsorted(users, history.line_user)
     bought = _matrix(sparse, line_user, line_item, np.ones(len(line_item)), (len(users), n))
+    groups = baskets if together == "basket" else _customer_items(sparse, bought)
+    similarity = _similarity(sparse, history, groups, event_item, n, lean)
+    neighbor_rows, neighbor_scores = _top_per_row(similarity, NEIGHBORS)
     taste = _matrix(
         sparse, line_user, line_item, _decay(history.line_age, TASTE_HALF_LIFE_DAYS), bought.shape
     )
@@ -105,18 +112,21 @@ def _parts(history: PurchaseHistory, lean: float) -> _Parts:
 
 
 def fit_recommendations(
-    history: PurchaseHistory, blend: float = POPULARITY_BLEND, lean: float = SIMILARITY_LEAN
+    history: PurchaseHistory,
+    blend: float = POPULARITY_BLEND,
+    lean: float = SIMILARITY_LEAN,
+    together: str = TOGETHER,
 ) -> RecommendationArrays:
     """The served arrays learned from `history` (empty lists when it holds no orders).
 
-    `blend` weighs popularity in "picked for you", `lean` shapes the similarity
-    (`choose_blend` picks both from the history).
+    `blend` weighs popularity in "picked for you", `lean` and `together` shape the
+    similarity (`choose_blend` picks them from the history).
     """
     from scipy import sparse
 
     if not history.has_orders:
         return empty_arrays()
-    parts = _parts(history, lean)
+    parts = _parts(history, lean, together)
     line_user = np.searchsorted(parts.users, history.line_user)
     line_item = np.searchsorted(parts.products, history.line_product)
     again = _matrix(
@@ -147,16 +157,18 @@ def fit_recommendations(
 
 
 def choose_blend(history: PurchaseHistory, days: int) -> dict[str, Any]:
-    """The similarity lean and popularity weight of "picked for you" that did best on the
-    history's last `days`.
+    """What counts together, the similarity lean and the popularity weight of "picked for
+    you" that did best on the history's last `days`.
 
-    Each pair of LEAN_GRID and BLEND_GRID ranks the lists of a model fitted on the history
-    before those days; a hit is a top 10 holding a product the customer buys in them for the
-    first time (the backtest's rule). The pair with most hits wins, the first on a tie; best
-    sellers are scored alongside. Nothing after the history's `as_of` is read.
+    Each choice of TOGETHER_GRID, LEAN_GRID and BLEND_GRID ranks the lists of a model
+    fitted on the history before those days; a hit is a top 10 holding a product the
+    customer buys in them for the first time (the backtest's rule). The choice with most
+    hits wins, the first on a tie; best sellers are scored alongside. Nothing after the
+    history's `as_of` is read.
     """
     early, after = history.split(days)
     chosen: dict[str, Any] = {
+        "together": TOGETHER,
         "lean": SIMILARITY_LEAN,
         "blend": POPULARITY_BLEND,
         "days": days,
@@ -164,11 +176,12 @@ def choose_blend(history: PurchaseHistory, days: int) -> dict[str, Any]:
     }
     if not early.has_orders:
         return chosen
-    grid = [(lean, blend) for lean in LEAN_GRID for blend in BLEND_GRID]
+    shapes = [(together, lean) for together in TOGETHER_GRID for lean in LEAN_GRID]
+    grid = [(*shape, blend) for shape in shapes for blend in BLEND_GRID]
     hits = np.zeros(len(grid) + 1, dtype=np.int64)
     customers = 0
-    for n, lean in enumerate(LEAN_GRID):
-        parts = _parts(early, lean)
+    for n, (together, lean) in enumerate(shapes):
+        parts = _parts(early, lean, together)
         index = {int(p): i for i, p in enumerate(parts.products.tolist())}
         rows = [r for r, u in enumerate(parts.users.tolist()) if u in after]
         customers = len(rows)
@@ -188,13 +201,14 @@ def choose_blend(history: PurchaseHistory, days: int) -> dict[str, Any]:
     best = int(np.argmax(hits[:-1]))
     rates = hits / customers
     return {
-        "lean": grid[best][0],
-        "blend": grid[best][1],
+        "together": grid[best][0],
+        "lean": grid[best][1],
+        "blend": grid[best][2],
         "days": days,
         "customers": customers,
         "hit_rate_at_10": {
-            f"lean {lean}, blend {blend}": round(float(rate), 4)
-            for (lean, blend), rate in zip(grid, rates, strict=False)
+            f"{together}, lean {lean}, blend {blend}": round(float(rate), 4)
+            for (together, lean, blend), rate in zip(grid, rates, strict=False)
         },
         "popularity_hit_rate_at_10": round(float(rates[-1]), 4),
     }
@@ -218,6 +232,20 @@ def _basket_items(
     basket_items = _matrix(sparse, basket_row, line_item, np.ones(len(line_item)), shape)
     basket_items.data[:] = 1.0
     return basket_items
+
+
+def _customer_items(sparse: Any, bought: Any) -> Any:
+    """Customers x items, 1 where the customer bought the item, on the CUSTOMER_ITEMS items
+    most customers bought (what goes together by customer is far denser than by basket)."""
+    owned = bought.copy()
+    owned.data[:] = 1.0
+    owners = np.asarray(owned.sum(axis=0)).ravel()
+    keep = np.zeros(len(owners))
+    keep[np.argsort(-owners, kind="stable")[:CUSTOMER_ITEMS]] = 1.0
+    keep[owners < 2] = 0.0
+    kept = (owned @ sparse.diags(keep)).tocsr()
+    kept.eliminate_zeros()
+    return kept
 
 
 def _similarity(

@@ -43,7 +43,7 @@ def train_recommendations(
     if not history.has_orders:
         return {"chosen": None, "promoted": False, "reason": "no orders yet", "validation": scores}
     choice = choose_blend(history, horizon_days)
-    model = fit_recommendations(history, choice["blend"], choice["lean"])
+    model = fit_recommendations(history, choice["blend"], choice["lean"], choice["together"])
     promote = beats_popularity(scores)
     reason = _reason(scores, promote)
     summary = {
