@@ -5,12 +5,15 @@
   (`recommend_data.EVENT_WEIGHTS`, squared in the product).
 - Similarity: cosine of the two products' basket counts, shrunk towards zero when they
   share few baskets (`SHRINK`), so one basket that happened to hold two rare products does
-  not make them each other's best match.
+  not make them each other's best match. "Often bought together" is each product's best
+  matches by it.
 - "Picked for you": the customer's purchases (recent ones weigh more) and, weakly, their
-  views, through the similarity matrix, plus a weight times the product's popularity;
-  products they bought are left out, and best sellers they never bought fill a short list.
-  The weight is chosen on the history itself (`choose_blend`): of `BLEND_GRID`, the one
-  whose lists, fitted on all but the last days, held most of what was bought new in them.
+  views, through a similarity matrix, plus a weight times the product's popularity;
+  products they bought are left out, and best sellers they never bought compete too. The
+  similarity (by basket or by customer, leaning more or less towards the popular product)
+  and the weight are chosen on the history itself (`choose_blend`): of the grids, the
+  choice whose lists, fitted on all but the last days, held most of what was bought new in
+  them.
 - "Buy it again": each product the customer bought, scored by a recency-weighted count of
   the baskets it was in (`AGAIN_HALF_LIFE_DAYS`): often and lately first.
 
@@ -71,6 +74,8 @@ class _Parts:
     bought: Any
     taste: Any
     similarity: Any
+    baskets: Any
+    event_item: NDArray[np.intp]
 
 
 def _parts(history: PurchaseHistory, lean: float, together: str) -> _Parts:
@@ -108,6 +113,8 @@ def _parts(history: PurchaseHistory, lean: float, together: str) -> _Parts:
         bought=bought,
         taste=taste.tocsr(),
         similarity=_rows_to_matrix(sparse, neighbor_rows, neighbor_scores, n),
+        baskets=baskets,
+        event_item=event_item,
     )
 
 
@@ -141,12 +148,18 @@ def fit_recommendations(
         for items, values, mine in _candidates(parts, np.arange(len(parts.users)))
     ]
     again_lists = [_top_of_row(again, row, PER_CUSTOMER) for row in range(len(parts.users))]
-    products, rows = parts.products, parts.neighbor_rows
+    products, rows, scores = parts.products, parts.neighbor_rows, parts.neighbor_scores
+    if (together, lean) != ("basket", SIMILARITY_LEAN):
+        # "Often bought together" stays what its name says: the cosine of shared baskets.
+        together_similarity = _similarity(
+            sparse, history, parts.baskets, parts.event_item, len(products), SIMILARITY_LEAN
+        )
+        rows, scores = _top_per_row(together_similarity, NEIGHBORS)
     padded = np.where(rows >= 0, products[np.maximum(rows, 0)], 0)
     return RecommendationArrays(
         products=products.astype(np.int64),
         neighbor_ids=padded.astype(np.int64),
-        neighbor_scores=parts.neighbor_scores.astype(np.float32),
+        neighbor_scores=scores.astype(np.float32),
         users=parts.users.astype(np.int64),
         picked_offsets=_offsets(picked),
         picked_ids=_flat(products, picked),
