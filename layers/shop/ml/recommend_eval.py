@@ -10,8 +10,8 @@ in the `horizon_days` after it:
   the same rule (for picked for you, those the customer never bought);
 - coverage: the share of the products sold before the cutoff that appear in anyone's top 10.
 
-The weight of popularity in picked for you is chosen on the `horizon_days` before the
-cutoff (`recommend_fit.choose_blend`), so nothing after the cutoff is read to fit.
+Picked for you's similarity and weight of popularity are chosen on the `horizon_days`
+before the cutoff (`recommend_fit.choose_blend`), so nothing after the cutoff is read to fit.
 
 The rankings are scored as they are; stock and the active flag are left to serving.
 """

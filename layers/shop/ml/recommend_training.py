@@ -2,8 +2,8 @@
 
 The model is measured the way `shopfn ml backtest` measures it (fit before the run's
 validation cutoff, scored on the horizon after it), then fitted again on everything up to
-now, since its lists must know today's customers and products (with the weight of
-popularity chosen on its last `horizon_days`). It is promoted only when both
+now, since its lists must know today's customers and products (Picked for you's similarity
+and weight of popularity chosen on its last `horizon_days`). It is promoted only when both
 "Picked for you" and "Buy it again" beat best sellers on that window; until a model is, the
 shop shows best sellers and says so.
 """
@@ -52,7 +52,7 @@ def train_recommendations(
         "validation_cutoff": validation_cutoff.isoformat(),
         "horizon_days": horizon_days,
         "validation": scores,
-        "popularity_weight": choice,
+        "picked_for_you_choice": choice,
     }
     save_model_version(
         session,
