@@ -51,9 +51,10 @@ SIMILARITY_LEAN = 0.5
 #: one basket holding both, or one customer having bought both (on the CUSTOMER_ITEMS
 #: products most customers bought, which bounds its memory).
 TOGETHER_GRID = ("basket", "customer")
-TOGETHER = "basket"
 CUSTOMER_ITEMS = 3000
-#: The weight used when the history cannot choose (no customer bought in both periods).
+#: What is used when the history cannot choose (no customer bought in both periods): the
+#: cosine of shared baskets ("often bought together" always uses it) and a weight of 1.
+TOGETHER = "basket"
 POPULARITY_BLEND = 1.0
 #: The length of the lists the blend is chosen on (what the backtest scores).
 TOP = 10
