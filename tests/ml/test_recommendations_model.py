@@ -124,7 +124,16 @@ def test_the_retrain_step_promotes_a_verified_model_that_serving_reads(
         )
         row = session.query(ModelVersion).filter_by(name=NAME).one()
         assert row.is_champion and row.kind == "cooccurrence"
+        stored = row.metrics["picked_for_you_choice"]
     assert summary["promoted"] is True, summary["reason"]
+    # Picked for you's similarity and weight were chosen on the 30 days before now: the
+    # choice with the best hit rate there, better than best sellers there, kept with it.
+    choice = summary["picked_for_you_choice"]
+    assert stored == choice and choice["days"] == 30 and choice["customers"] > 50
+    rates = choice["hit_rate_at_10"]
+    assert len(rates) == 36
+    chosen = rates[f"{choice['together']}, lean {choice['lean']}, blend {choice['blend']}"]
+    assert chosen == max(rates.values()) > choice["popularity_hit_rate_at_10"]
     assert "promoted" in summary["reason"] and summary["validation"] == _backtest()
     served = _Champion(lambda: store)
     arrays, version = served.get()

@@ -45,6 +45,28 @@ class PurchaseHistory:
     def has_orders(self) -> bool:
         return len(self.line_user) > 0
 
+    def split(self, days: float) -> tuple[PurchaseHistory, dict[int, set[int]]]:
+        """The history as of `days` before `as_of`, and each customer's products bought since."""
+        lines, events = self.line_age >= days, self.event_age >= days
+        early = PurchaseHistory(
+            as_of=self.as_of - timedelta(days=days),
+            line_user=self.line_user[lines],
+            line_basket=self.line_basket[lines],
+            line_product=self.line_product[lines],
+            line_age=self.line_age[lines] - days,
+            event_user=self.event_user[events],
+            event_product=self.event_product[events],
+            event_weight=self.event_weight[events],
+            event_age=self.event_age[events] - days,
+        )
+        after: dict[int, set[int]] = {}
+        late = ~lines
+        for user, product in zip(
+            self.line_user[late].tolist(), self.line_product[late].tolist(), strict=True
+        ):
+            after.setdefault(user, set()).add(product)
+        return early, after
+
     def bought_before(self) -> dict[int, set[int]]:
         """Each customer's purchased products."""
         bought: dict[int, set[int]] = {}

@@ -10,6 +10,9 @@ in the `horizon_days` after it:
   the same rule (for picked for you, those the customer never bought);
 - coverage: the share of the products sold before the cutoff that appear in anyone's top 10.
 
+Picked for you's similarity and weight of popularity are chosen on the `horizon_days`
+before the cutoff (`recommend_fit.choose_blend`), so nothing after the cutoff is read to fit.
+
 The rankings are scored as they are; stock and the active flag are left to serving.
 """
 
@@ -22,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shop.ml.recommend_data import PurchaseHistory, load_history, purchases_between
-from shop.ml.recommend_fit import fit_recommendations, popular_products
+from shop.ml.recommend_fit import choose_blend, fit_recommendations, popular_products
 from shop.ml.recommendations import RecommendationArrays
 
 TOP = 10
@@ -34,7 +37,8 @@ def backtest_recommendations(
 ) -> dict[str, Any]:
     """The `recommendations` object of `shopfn ml backtest` for this cutoff and horizon."""
     history = load_history(session, cutoff)
-    model = fit_recommendations(history)
+    choice = choose_blend(history, horizon_days)
+    model = fit_recommendations(history, choice["blend"], choice["lean"], choice["together"])
     after = purchases_between(session, cutoff, cutoff + timedelta(days=horizon_days))
     return score_recommendations(model, history, after)
 

@@ -2,7 +2,8 @@
 
 The model is measured the way `shopfn ml backtest` measures it (fit before the run's
 validation cutoff, scored on the horizon after it), then fitted again on everything up to
-now, since its lists must know today's customers and products. It is promoted only when both
+now, since its lists must know today's customers and products (Picked for you's similarity
+and weight of popularity chosen on its last `horizon_days`). It is promoted only when both
 "Picked for you" and "Buy it again" beat best sellers on that window; until a model is, the
 shop shows best sellers and says so.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from shop.ml.artifacts import ArtifactStore
 from shop.ml.recommend_data import load_history
 from shop.ml.recommend_eval import backtest_recommendations, beats_popularity
-from shop.ml.recommend_fit import fit_recommendations
+from shop.ml.recommend_fit import choose_blend, fit_recommendations
 from shop.ml.versions import save_model_version
 from shop.models import ModelVersion
 
@@ -41,7 +42,8 @@ def train_recommendations(
     history = load_history(session, now)
     if not history.has_orders:
         return {"chosen": None, "promoted": False, "reason": "no orders yet", "validation": scores}
-    model = fit_recommendations(history)
+    choice = choose_blend(history, horizon_days)
+    model = fit_recommendations(history, choice["blend"], choice["lean"], choice["together"])
     promote = beats_popularity(scores)
     reason = _reason(scores, promote)
     summary = {
@@ -50,6 +52,7 @@ def train_recommendations(
         "validation_cutoff": validation_cutoff.isoformat(),
         "horizon_days": horizon_days,
         "validation": scores,
+        "picked_for_you_choice": choice,
     }
     save_model_version(
         session,
