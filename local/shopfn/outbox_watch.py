@@ -4,7 +4,8 @@
 Messages are rows written by whichever process made them (a campaign run in the gateway, the
 nightly scheduler, a CLI command), so a daemon thread reads the table every few seconds for
 rows newer than the last one it printed. Messages already there when serve starts are not
-repeated: `shopfn outbox` lists those.
+repeated: `shopfn outbox` lists those. A campaign run writes hundreds at once: the console
+shows the first few and how many more there are, rather than scrolling through all of them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ log = logging.getLogger("shopfn.outbox")
 
 #: Seconds between two looks at the outbox.
 POLL_SECONDS = 2.0
-#: Most messages printed in one look; a bigger batch is summed up, the rest follow next look.
-BATCH = 50
+#: Most messages printed in one look; the others written by then are counted, not printed.
+SHOWN = 5
 
 
 class OutboxWatcher(threading.Thread):
@@ -43,21 +44,27 @@ class OutboxWatcher(threading.Thread):
         from shopfn.outbox_command import format_message
 
         with session_scope() as session:
-            waiting = session.scalar(select(func.count()).where(OutboxMessage.id > self.last_id))
+            newest = session.scalar(select(func.max(OutboxMessage.id))) or 0
+            if newest <= self.last_id:
+                return 0
+            waiting = session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.id > self.last_id, OutboxMessage.id <= newest
+                )
+            )
             messages = session.scalars(
                 select(OutboxMessage)
                 .where(OutboxMessage.id > self.last_id)
                 .order_by(OutboxMessage.id)
-                .limit(BATCH)
+                .limit(SHOWN)
             ).all()
-            if not messages:
-                return 0
-            if waiting and waiting > len(messages):
-                log.info("%d new messages, the first %d:", waiting, len(messages))
             for message in messages:
                 log.info("%s", format_message(message))
-            self.last_id = messages[-1].id
-            return len(messages)
+            more = int(waiting or 0) - len(messages)
+            if more > 0:
+                log.info("...and %d more new messages: `shopfn outbox` lists them all.", more)
+            self.last_id = int(newest)
+            return int(waiting or 0)
 
     def run(self) -> None:
         failing = False

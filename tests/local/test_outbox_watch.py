@@ -12,7 +12,7 @@ from shop.db import session_scope
 from shop.models import User
 from shop.services import outbox
 from shopfn.console import ConsoleFormatter
-from shopfn.outbox_watch import BATCH, OutboxWatcher
+from shopfn.outbox_watch import SHOWN, OutboxWatcher
 
 
 def customer() -> tuple[int, str]:
@@ -55,18 +55,21 @@ def test_new_messages_are_printed_once_and_earlier_ones_not_at_all(
     assert "before serve" not in caplog.text
 
 
-def test_a_big_run_is_summed_up_and_printed_over_the_next_looks(
+def test_a_big_run_shows_its_first_messages_and_counts_the_rest(
     db: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="shopfn.outbox")
     user_id, _ = customer()
     watcher = OutboxWatcher()
-    write(user_id, *(f"Offer {n}" for n in range(BATCH + 3)))
-    assert (watcher.poll(), watcher.poll(), watcher.poll()) == (BATCH, 3, 0)
+    write(user_id, *(f"Offer {n}" for n in range(SHOWN + 40)))
+    assert (watcher.poll(), watcher.poll()) == (SHOWN + 40, 0)
     lines = console_lines(caplog)
-    assert lines[0].endswith(f"outbox: {BATCH + 3} new messages, the first {BATCH}:")
-    subjects = [line.rsplit("\n  ", 1)[1] for line in lines[1:]]
-    assert subjects == [f"Offer {n}" for n in range(BATCH + 3)]
+    subjects = [line.rsplit("\n  ", 1)[1] for line in lines[:-1]]
+    assert subjects == [f"Offer {n}" for n in range(SHOWN)]
+    assert lines[-1].endswith("...and 40 more new messages: `shopfn outbox` lists them all.")
+    write(user_id, "Offer after the run")
+    assert watcher.poll() == 1
+    assert console_lines(caplog)[-1].endswith("Offer after the run")
 
 
 def test_the_serve_thread_prints_a_message_within_its_interval(
