@@ -99,14 +99,19 @@ class ServeProcess:
     def log(self) -> Path:
         return self.log_path or self.data_dir / "serve.log"
 
-    def start(self, health: str = "/users/health", timeout: float = 90.0) -> ServeProcess:
-        """Start the server and return once the Commerce API's `health` path answers."""
+    def launch(self) -> ServeProcess:
+        """Spawn `shopfn serve`, its output to `log`, without waiting for anything."""
         command = [sys.executable, "-m", "shopfn.cli", "serve", *self.options]
         command += ["--commerce-port", str(self.commerce_port), "--ml-port", str(self.ml_port)]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=dict(self.env), stdout=out, stderr=subprocess.STDOUT
             )
+        return self
+
+    def start(self, health: str = "/users/health", timeout: float = 90.0) -> ServeProcess:
+        """Start the server and return once the Commerce API's `health` path answers."""
+        self.launch()
         try:
             wait_for_http(
                 f"{self.commerce}{health}", timeout=timeout, process=self.process, log=self.log

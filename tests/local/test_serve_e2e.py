@@ -10,8 +10,6 @@ import json
 import re
 import signal
 import stat
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pg_databases import create_postgres_database, drop_postgres_database
-from servers import ROOT, ServeProcess, serve_environment
+from servers import ServeProcess, serve_environment
 from support import PG_ADMIN_URL
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "serve-admin@example.com", "serve admin password"
@@ -214,13 +212,7 @@ def test_the_same_shop_runs_on_postgresql(tmp_path: Path, postgres_url: str) -> 
 
 
 def test_ctrl_c_while_it_still_starts_stops_it_in_one_line(tmp_path: Path) -> None:
-    served = ServeProcess(tmp_path, serve_environment(tmp_path))
-    command = [sys.executable, "-m", "shopfn.cli", "serve", *served.options]
-    command += ["--commerce-port", str(served.commerce_port), "--ml-port", str(served.ml_port)]
-    with served.log.open("wb") as out:
-        served.process = subprocess.Popen(
-            command, cwd=ROOT, env=dict(served.env), stdout=out, stderr=subprocess.STDOUT
-        )
+    served = ServeProcess(tmp_path, serve_environment(tmp_path)).launch()
     try:
         # The catalog is seeded; the demo history and the first training are still ahead.
         _wait_for_line(served, "starter products", timeout=60)
