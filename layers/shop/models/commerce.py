@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.cart_limits import MAX_LINE_QUANTITY
 from shop.coltypes import BigIntPK, Money, UTCDateTime, utcnow
 from shop.models.base import Base, TimestampMixin
 from shop.order_statuses import ORDER_STATUSES
@@ -28,10 +29,6 @@ ACTOR_KINDS: tuple[str, ...] = ("shopper", "admin", "provider", "system")
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
-
-#: Longest quantity one cart line may hold, and most lines one cart may have.
-MAX_LINE_QUANTITY = 100
-MAX_CART_LINES = 50
 
 #: The partial index of cancellations (`declare_cancellations_index`) and what it holds.
 CANCELLATIONS_INDEX = "ix_order_status_changes_cancelled"
