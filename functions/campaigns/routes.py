@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Response, status
 from shop.errors import InvalidInput
 from shop.http.deps import AdminUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
-from shop.services import outbox, retention
 
 from .schemas import (
     CampaignDetailOut,
@@ -24,10 +23,14 @@ from .schemas import (
     RunSummaryOut,
 )
 
+#: The campaign and outbox services (and the coupon service and models they need) are imported
+#: by the routes that use them, so a cold start answering a health check never loads them.
 router = APIRouter(tags=["campaigns"])
 
 
 def _detail(session: Any, campaign: Any) -> dict[str, Any]:
+    from shop.services import retention
+
     out = CampaignOut.model_validate(campaign).model_dump()
     return {**out, "groups": retention.group_counts(session, campaign.id)}
 
@@ -35,6 +38,8 @@ def _detail(session: Any, campaign: Any) -> dict[str, Any]:
 @router.get("", response_model=Page[CampaignOut])
 def list_campaigns(_admin: AdminUser, session: SessionDep, page: PageDep) -> Any:
     """Campaigns, newest first."""
+    from shop.services import retention
+
     return retention.list_campaigns(session, page)
 
 
@@ -43,6 +48,8 @@ def create_campaign(
     body: CampaignIn, _admin: AdminUser, session: SessionDep, response: Response
 ) -> Any:
     """Create a campaign; its first customers are picked on the next run."""
+    from shop.services import retention
+
     if body.ends_at is not None and body.days is not None:
         raise InvalidInput("Give ends_at or days, not both.", loc=["body", "days"])
     campaign = retention.create_campaign(session, body.model_dump())
@@ -68,12 +75,16 @@ def list_outbox(
     campaign_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> Any:
     """Messages to customers, newest first: sent, skipped (opted out), failed or waiting."""
+    from shop.services import outbox
+
     return outbox.list_messages(session, page, user_id=user_id, campaign_id=campaign_id)
 
 
 @router.get("/{campaign_id}", response_model=CampaignDetailOut)
 def get_campaign(campaign_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One campaign with how many customers are in each group."""
+    from shop.services import retention
+
     return _detail(session, retention.get_campaign(session, campaign_id))
 
 
@@ -82,6 +93,8 @@ def update_campaign(
     campaign_id: IdPath, body: CampaignPatch, _admin: AdminUser, session: SessionDep
 ) -> Any:
     """Rename, move the end, or switch a campaign off or on."""
+    from shop.services import retention
+
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from shop.http.deps import CurrentUser, IdPath, SessionDep
 from shop.http.schemas import SafeStr
-from shop.services import cart, coupons
-from shop.services.cart import CartView
 
 from .schemas import AddItemIn, CartOut, SetQuantityIn
 
+if TYPE_CHECKING:
+    from shop.services import coupons
+    from shop.services.cart import CartView
+
+#: The cart and coupon services (and the models they map) are imported by the routes that use
+#: them, so a cold start answering a health check never loads them.
 router = APIRouter(tags=["cart"])
 
 
@@ -45,6 +49,8 @@ def get_cart(
 
     With `coupon`, also the saving the code would give now (422 saying why it cannot).
     """
+    from shop.services import cart, coupons
+
     view = cart.view_cart(session, principal.user_id)
     if not coupon:
         return _out(view)
@@ -62,6 +68,8 @@ def add_item(
 
     `source` says which recommendation list the shopper added it from, if any.
     """
+    from shop.services import cart
+
     response.headers["Location"] = "/cart"
     return _out(
         cart.add_item(session, principal.user_id, body.product_id, body.quantity, body.source)
@@ -73,12 +81,16 @@ def set_quantity(
     product_id: IdPath, body: SetQuantityIn, principal: CurrentUser, session: SessionDep
 ) -> Any:
     """Set a line's quantity; 0 removes the line."""
+    from shop.services import cart
+
     return _out(cart.set_quantity(session, principal.user_id, product_id, body.quantity))
 
 
 @router.delete("/items/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_item(product_id: IdPath, principal: CurrentUser, session: SessionDep) -> Response:
     """Remove a product's line; 404 if it is not in the caller's cart."""
+    from shop.services import cart
+
     cart.remove_item(session, principal.user_id, product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -86,5 +98,7 @@ def remove_item(product_id: IdPath, principal: CurrentUser, session: SessionDep)
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
 def clear_cart(principal: CurrentUser, session: SessionDep) -> Response:
     """Empty the caller's cart."""
+    from shop.services import cart
+
     cart.clear_cart(session, principal.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import Field
 
 from shop.behavior import RecommendationSource
+from shop.cart_limits import MAX_LINE_QUANTITY
 from shop.http.schemas import MoneyOut, RequestBody, Response
-from shop.models.commerce import MAX_LINE_QUANTITY
 
 #: Strict: 1.5, "2", true and null are refused (422), not coerced.
 ProductId = Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response, status
 from shop.errors import InvalidInput
 from shop.http.deps import AdminUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page, SafeStr
-from shop.services import coupons
 
 from .coupon_schemas import CouponIn, CouponOut, CouponPatch
 
@@ -29,6 +28,8 @@ def list_coupons(
     code: Annotated[SafeStr | None, Query(max_length=40, description="code prefix")] = None,
 ) -> Any:
     """Coupons, newest first; filter by active, personal (one customer's) or code prefix."""
+    from shop.services import coupons
+
     return coupons.list_coupons(session, page, active=active, code=code, personal=personal)
 
 
@@ -37,6 +38,8 @@ def create_coupon(
     body: CouponIn, _admin: AdminUser, session: SessionDep, response: Response
 ) -> Any:
     """Create a shared code, or a personal one with `user_id`; 409 if the code is taken."""
+    from shop.services import coupons
+
     coupon = coupons.create_coupon(session, body.model_dump())
     response.headers["Location"] = f"/orders/coupons/{coupon.id}"
     return coupon
@@ -45,6 +48,8 @@ def create_coupon(
 @router.get("/{coupon_id}", response_model=CouponOut)
 def get_coupon(coupon_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One coupon with how often it was used."""
+    from shop.services import coupons
+
     return coupons.get_coupon(session, coupon_id)
 
 
@@ -53,6 +58,8 @@ def update_coupon(
     coupon_id: IdPath, body: CouponPatch, _admin: AdminUser, session: SessionDep
 ) -> Any:
     """Change a coupon's value, window, limits, owner or active flag (not its code or kind)."""
+    from shop.services import coupons
+
     changes = body.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None and name not in NULLABLE:
@@ -63,5 +70,7 @@ def update_coupon(
 @router.delete("/{coupon_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_coupon(coupon_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     """Deactivate the code; orders that used it keep their discount."""
+    from shop.services import coupons
+
     coupons.deactivate_coupon(session, coupon_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 
 from shop.errors import PermissionDenied
 from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
-from shop.services import orders
-from shop.services.orders import Viewer
 from shop.tokens import Principal
 
 from .schemas import (
@@ -22,6 +20,11 @@ from .schemas import (
     StatusIn,
 )
 
+if TYPE_CHECKING:
+    from shop.services.orders import Viewer
+
+#: The orders service (and the payment, coupon and cart services it needs) is imported by the
+#: routes that use it, so a cold start answering a health check never loads it.
 router = APIRouter(tags=["orders"])
 
 IdempotencyKey = Annotated[
@@ -34,6 +37,8 @@ IdempotencyKey = Annotated[
 
 
 def _viewer(principal: Principal) -> Viewer:
+    from shop.services.orders import Viewer
+
     return Viewer(user_id=principal.user_id, is_admin=principal.is_admin)
 
 
@@ -55,6 +60,8 @@ def place_order(
 ) -> Any:
     """Check out the caller's cart: 201 new order awaiting payment (with what the page needs
     to take the payment), or 200 with the order a retry already made."""
+    from shop.services import orders
+
     placed = orders.place_order(
         session,
         principal.user_id,
@@ -83,6 +90,8 @@ def list_orders(
     ] = False,
 ) -> Any:
     """The caller's orders, newest first; admins may ask for everyone's with `all=true`."""
+    from shop.services import orders
+
     if all_users and not principal.is_admin:
         raise PermissionDenied("Only admins can list every user's orders.")
     return orders.list_orders(
@@ -93,16 +102,22 @@ def list_orders(
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(order_id: IdPath, principal: CurrentUser, session: SessionDep) -> Any:
     """One order with its lines and status history (owner or admin; 404 for anyone else)."""
+    from shop.services import orders
+
     return orders.get_order(session, order_id, _viewer(principal))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel_order(order_id: IdPath, principal: CurrentUser, session: SessionDep) -> Any:
     """Cancel an unpaid order, or refund a paid one that has not shipped; stock goes back once."""
+    from shop.services import orders
+
     return orders.cancel_order(session, order_id, _viewer(principal))
 
 
 @router.patch("/{order_id}/status", response_model=OrderOut)
 def change_status(order_id: IdPath, body: StatusIn, admin: AdminUser, session: SessionDep) -> Any:
     """Ship, deliver or cancel an order (admins); payment states can't be set by hand."""
+    from shop.services import orders
+
     return orders.change_status(session, order_id, body.status, _viewer(admin))

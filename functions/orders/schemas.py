@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shop.http.schemas import MoneyOut, RequestBody, Response, SafeStr
-from shop.models.commerce import OrderStatus
+from shop.order_statuses import OrderStatus
 
 
 class ShippingAddress(RequestBody):

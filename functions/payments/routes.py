@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 
 from shop.http.deps import AdminUser, CurrentUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
-from shop.services import payment_events, payment_state, payments
-from shop.services.orders import Viewer
 from shop.tokens import Principal
 
 from .schemas import (
@@ -23,10 +21,17 @@ from .schemas import (
     WebhookOut,
 )
 
+if TYPE_CHECKING:
+    from shop.services.orders import Viewer
+
+#: The payment services (and the order service and payment provider they need) are imported
+#: by the routes that use them, so a cold start answering a health check never loads them.
 router = APIRouter(tags=["payments"])
 
 
 def _viewer(principal: Principal) -> Viewer:
+    from shop.services.orders import Viewer
+
     return Viewer(user_id=principal.user_id, is_admin=principal.is_admin)
 
 
@@ -37,6 +42,8 @@ async def webhook(
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> Any:
     """The payment provider's events, verified by their Stripe-Signature (400 if it fails)."""
+    from shop.services import payment_events
+
     payload = await request.body()
     return payment_events.handle_webhook(session, payload, stripe_signature)
 
@@ -44,12 +51,16 @@ async def webhook(
 @router.get("/config", response_model=PaymentConfigOut)
 def config() -> Any:
     """How this shop takes payment: Stripe (publishable key) or the test mode (test cards)."""
+    from shop.services import payment_state
+
     return payment_state.payment_config()
 
 
 @router.get("/orders/{order_id}", response_model=PaymentStateOut)
 def order_payment(order_id: IdPath, principal: CurrentUser, session: SessionDep) -> Any:
     """An order's payment (owner or admin); the client secret only for the owner, unpaid."""
+    from shop.services import payment_state
+
     return payment_state.payment_state(session, order_id, _viewer(principal))
 
 
@@ -58,6 +69,8 @@ def pay_with_test_card(
     order_id: IdPath, body: TestCardIn, principal: CurrentUser, session: SessionDep
 ) -> Any:
     """Test mode only: pay the caller's order with one of Stripe's test card numbers."""
+    from shop.services import payment_state
+
     return payment_state.pay_with_test_card(session, order_id, _viewer(principal), body.card_number)
 
 
@@ -66,6 +79,8 @@ def answer_test_authentication(
     order_id: IdPath, body: TestAuthenticationIn, principal: CurrentUser, session: SessionDep
 ) -> Any:
     """Test mode only: approve or fail the bank's check a 4000 0025 0000 3155 card asks for."""
+    from shop.services import payment_state
+
     return payment_state.authenticate_test_payment(
         session, order_id, _viewer(principal), approve=body.approve
     )
@@ -84,6 +99,8 @@ def refund(
     ] = None,
 ) -> Any:
     """Refund part of a paid order, or all that is left (admins); once per Idempotency-Key."""
+    from shop.services import payment_state, payments
+
     if idempotency_key is None or not idempotency_key.strip():
         raise HTTPException(400, "The Idempotency-Key header is required for a refund.")
     if len(idempotency_key) > 255 or not idempotency_key.isprintable():
@@ -110,4 +127,6 @@ def refund(
 @router.get("/issues", response_model=Page[OrderIssueOut])
 def issues(_admin: AdminUser, session: SessionDep, page: PageDep) -> Any:
     """Orders whose payment needs an admin: amount mismatches, late payments refunded."""
+    from shop.services import payment_state
+
     return payment_state.orders_needing_attention(session, page)

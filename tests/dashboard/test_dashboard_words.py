@@ -79,7 +79,7 @@ def test_dates_are_readable_and_in_utc() -> None:
 
 
 def test_every_order_status_reads_as_plain_words() -> None:
-    from shop.models.commerce import ORDER_STATUSES
+    from shop.order_statuses import ORDER_STATUSES
 
     said = {status: fmt.order_status(status) for status in ORDER_STATUSES}
     assert said["awaiting_payment"] == "Awaiting payment"

@@ -145,7 +145,7 @@ def _load(module: str) -> ModuleType:
 @event.listens_for(Mapper, "before_configured")
 def _complete_foreign_keys() -> None:
     """Before the ORM sets up its mappers (first query or new object): a model module imported
-    directly (`from shop.models.commerce import MAX_LINE_QUANTITY`) brings its foreign keys'
+    directly (`from shop.models.commerce import ACTOR_KINDS`) brings its foreign keys'
     modules too."""
     for module in _POINTS_TO:
         if module not in _loaded and f"shop.models.{module}" in sys.modules:

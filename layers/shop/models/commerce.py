@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -17,23 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.cart_limits import MAX_LINE_QUANTITY
 from shop.coltypes import BigIntPK, Money, UTCDateTime, utcnow
 from shop.models.base import Base, TimestampMixin
+from shop.order_statuses import ORDER_STATUSES
 
-#: Every status an order can have, a happy order's first (see shop.services.order_status);
-#: the one list, which request schemas and the support assistant's tools validate against.
-OrderStatus = Literal[
-    "awaiting_payment",
-    "paid",
-    "shipped",
-    "delivered",
-    "payment_failed",
-    "expired",
-    "cancelled",
-    "partially_refunded",
-    "refunded",
-]
-ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
 #: Who made a status change: the shopper, an admin, the payment provider or the shop itself.
 ACTOR_KINDS: tuple[str, ...] = ("shopper", "admin", "provider", "system")
 
@@ -41,10 +29,6 @@ ACTOR_KINDS: tuple[str, ...] = ("shopper", "admin", "provider", "system")
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
-
-#: Longest quantity one cart line may hold, and most lines one cart may have.
-MAX_LINE_QUANTITY = 100
-MAX_CART_LINES = 50
 
 #: The partial index of cancellations (`declare_cancellations_index`) and what it holds.
 CANCELLATIONS_INDEX = "ix_order_status_changes_cancelled"

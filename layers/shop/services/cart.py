@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.behavior import RecommendationSource, record_event
+from shop.cart_limits import MAX_CART_LINES, MAX_LINE_QUANTITY
 from shop.coltypes import utcnow
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.models import Cart, CartItem, Product
-from shop.models.commerce import MAX_CART_LINES, MAX_LINE_QUANTITY
 
 
 @dataclass(frozen=True)

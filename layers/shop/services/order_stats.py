@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from shop.coltypes import Money, utcnow
 from shop.models import Order, OrderItem, Product
-from shop.models.commerce import ORDER_STATUSES
+from shop.order_statuses import ORDER_STATUSES
 from shop.services.order_status import PAID
 
 ZERO = Decimal("0.00")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, load_only
 from shop.errors import ShopError
 from shop.logging import get_logger
 from shop.models import Order, Product
-from shop.models.commerce import OrderStatus
+from shop.order_statuses import OrderStatus
 from shop.pagination import PageRequest
 from shop.services import cart, catalog, orders
 from shop.services.support import tickets
