@@ -249,6 +249,15 @@ def check_ports(options: ServeOptions) -> None:
             ) from None
 
 
+def _stopping_ignores_ctrl_c() -> None:
+    """Let the shutdown finish once it has begun: a terminal's Ctrl-C reaches `make`, `uv run`
+    and this process at once, and `uv run` passes its own on, so a second SIGINT arrives while
+    the servers are closing. It would break the shutdown off halfway with a KeyboardInterrupt
+    (and a wrong "stopped before it was ready"). SIGTERM still ends a shutdown that hangs."""
+    with contextlib.suppress(ValueError):  # only the main thread may set handlers
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     """Run the local platform until SIGINT or SIGTERM."""
     check_ports(options)
@@ -295,6 +304,7 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
     try:
         asyncio.run(_serve(options, on_ready))
     finally:
+        _stopping_ignores_ctrl_c()
         if scheduler is not None:
             scheduler.stop()
         if housekeeping is not None:

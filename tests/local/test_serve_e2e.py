@@ -162,6 +162,25 @@ def test_without_admin_settings_the_first_start_writes_private_credentials_that_
     assert code == 0
 
 
+def test_ctrl_c_in_a_terminal_stops_a_ready_server_cleanly(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches `uv run` and serve alike, and `uv run` passes its own on, so
+    # serve gets SIGINT more than once, the later ones while it is already shutting down.
+    served = ServeProcess(tmp_path, serve_environment(tmp_path)).start(timeout=120)
+    assert served.process is not None
+    try:
+        _wait_for_line(served, "shopfn is running", timeout=60)
+        deadline = time.monotonic() + 15
+        while served.process.poll() is None and time.monotonic() < deadline:
+            served.process.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        code = served.stop(signal.SIGINT)
+    finally:
+        served.close()
+    log = served.log.read_text()
+    assert code == 0, log
+    assert "before it was ready" not in log and "Traceback" not in log, log
+
+
 def test_log_format_json_keeps_the_structured_logs_and_metrics(tmp_path: Path) -> None:
     env = serve_environment(tmp_path, POWERTOOLS_LOG_LEVEL="DEBUG", SEED_DEMO_HISTORY="false")
     served = ServeProcess(tmp_path, env, options=("--no-dashboard", "--log-format", "json"))
