@@ -24,8 +24,7 @@ from shopfn.catalog_file import (
     CatalogProduct,
     Layout,
 )
-from shopfn.importer import ImportFailed, OnError, good_batches, rejects
-from shopfn.transaction_log import LogUnreadable
+from shopfn.importer import ImportFailed, OnError, good_batches, rejects, undone_on_failure
 
 BATCH = 1000
 _REASON = "catalog import"
@@ -52,7 +51,7 @@ def import_products(
 ) -> CatalogResult:
     """Import the catalog at `path` and commit; ImportFailed (nothing written) otherwise."""
     result = CatalogResult()
-    try:
+    with undone_on_failure(session, report):
         with (
             CatalogFile(path, layout, columns or CatalogColumns(), delimiter) as catalog,
             rejects(catalog, report) as reject,
@@ -63,13 +62,6 @@ def import_products(
             raise ImportFailed(result.errors, result.rejected)
         if result.created + result.updated + result.unchanged + result.rejected == 0:
             raise ImportFailed(["the file has no products"])
-    except (ImportFailed, LogUnreadable) as exc:
-        session.rollback()
-        if report is not None:
-            report.unlink(missing_ok=True)
-        if isinstance(exc, LogUnreadable):
-            raise ImportFailed([str(exc)]) from None
-        raise
     session.commit()
     return result
 

@@ -88,23 +88,32 @@ def _import(
 ) -> ImportResult:
     result = ImportResult()
     writer = _writer(session, log_format, product_id, result)
-    try:
+    with undone_on_failure(session, report):
         with TransactionLog(path, log_format) as log, rejects(log, report) as reject:
             _stream(log, writer, reject, result, on_error)
         if result.errors and on_error == "abort":
             raise ImportFailed(result.errors, result.rejected)
         if result.orders + result.lines + result.repeated + result.rejected == 0:
             raise ImportFailed(["the file has no transactions"])
-    except (ImportFailed, LogUnreadable) as exc:
-        session.rollback()
-        if report is not None:
-            report.unlink(missing_ok=True)  # a report of an import that did not happen
-        if isinstance(exc, LogUnreadable):
-            raise ImportFailed([str(exc)]) from None
-        raise
     writer.finish()
     session.commit()
     return result
+
+
+@contextmanager
+def undone_on_failure(session: Session, report: Path | None) -> Iterator[None]:
+    """An import that fails leaves nothing behind: its rows rolled back, its report of bad
+    lines deleted (it would describe an import that did not happen), and an unreadable file
+    reported as the import's own failure."""
+    try:
+        yield
+    except (ImportFailed, LogUnreadable) as exc:
+        session.rollback()
+        if report is not None:
+            report.unlink(missing_ok=True)
+        if isinstance(exc, LogUnreadable):
+            raise ImportFailed([str(exc)]) from None
+        raise
 
 
 def _writer(
