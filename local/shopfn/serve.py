@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -249,6 +250,28 @@ def check_ports(options: ServeOptions) -> None:
             ) from None
 
 
+@contextlib.contextmanager
+def _ctrl_c_noted() -> Iterator[threading.Event]:
+    """Raise KeyboardInterrupt on Ctrl-C as usual, and also note it: Python drops one raised
+    while a garbage-collector callback runs ("Exception ignored in ..."), and serve would then
+    go on starting as if Ctrl-C had never been pressed."""
+    interrupted = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: nothing to note
+        yield interrupted
+        return
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _stopping_ignores_ctrl_c() -> None:
     """Let the shutdown finish once it has begun: a terminal's Ctrl-C reaches `make`, `uv run`
     and this process at once, and `uv run` passes its own on, so a second SIGINT arrives while
@@ -266,10 +289,13 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
 
         configure_console()
     if prepare:
-        prepare_database()
-        from shopfn.simulate import seed_first_start
+        with _ctrl_c_noted() as interrupted:
+            prepare_database()
+            from shopfn.simulate import seed_first_start
 
-        seed_first_start()
+            seed_first_start()
+        if interrupted.is_set():  # it reached a garbage-collector callback, which swallowed it
+            raise KeyboardInterrupt
     from shopfn.scheduler import (
         start_check_scheduler,
         start_housekeeping_scheduler,
