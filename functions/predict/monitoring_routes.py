@@ -1,7 +1,7 @@
 """Model, analytics and monitoring routes of the predict function (admins only).
 
-Analytics and monitoring are imported by the routes that use them: a cold start that answers
-a prediction needs neither.
+Analytics, monitoring and the model versions' model are imported by the routes that use them:
+a cold start that answers a prediction or a health check needs none of them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from shop.errors import InvalidInput
 from shop.http.deps import AdminUser, SessionDep
-from shop.models import ModelVersion
 
 from .schemas import ModelOut
 
@@ -25,6 +24,8 @@ ModelName = Literal["churn", "spend"]
 @router.get("/models", response_model=list[ModelOut])
 def list_models(_admin: AdminUser, session: SessionDep) -> Any:
     """Every trained model version, newest first; `is_champion` marks the served ones."""
+    from shop.models import ModelVersion
+
     return session.scalars(
         select(ModelVersion).order_by(ModelVersion.trained_at.desc(), ModelVersion.id.desc())
     ).all()

@@ -8,14 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from shop.behavior import RecommendationSource, record_event_now
+from shop.catalog_sort import SortKey
 from shop.errors import InvalidInput
 from shop.http.deps import AdminUser, IdPath, OptionalUser, PageDep, SessionDep
 from shop.http.schemas import Page, SafeStr
-from shop.services import catalog
 
 from .schemas import CategoryOut, InventoryIn, ProductIn, ProductOut, ProductPatch
 
 router = APIRouter(tags=["products"])
+
+# The catalog service (with SQLAlchemy's ORM and the catalog models) is imported by the routes
+# that call it, so a health check's cold start loads none of it.
 
 PriceQuery = Annotated[Decimal | None, Query(ge=0, max_digits=12, decimal_places=2)]
 
@@ -30,9 +33,11 @@ def list_products(
     min_price: PriceQuery = None,
     max_price: PriceQuery = None,
     in_stock: bool | None = None,
-    sort: catalog.SortKey = "name",
+    sort: SortKey = "name",
 ) -> Any:
     """Active products, searchable (name, description, category), filterable and sortable."""
+    from shop.services import catalog
+
     if min_price is not None and max_price is not None and min_price > max_price:
         raise InvalidInput("min_price must not exceed max_price.", loc=["query", "min_price"])
     filters = catalog.ProductFilter(
@@ -57,6 +62,8 @@ def list_products(
 @router.get("/categories", response_model=list[CategoryOut])
 def list_categories(session: SessionDep) -> Any:
     """Categories with their number of active products."""
+    from shop.services import catalog
+
     return catalog.list_categories(session)
 
 
@@ -69,6 +76,8 @@ def list_low_stock(
     threshold: Annotated[int, Query(ge=0, le=1_000_000_000)] = 10,
 ) -> Any:
     """Active products with stock at or below `threshold`, lowest first (admins only)."""
+    from shop.services import catalog
+
     return catalog.low_stock(session, threshold, page)
 
 
@@ -84,6 +93,8 @@ async def get_product(
 
     `source` says which recommendation list the shopper came from, if any.
     """
+    from shop.services import catalog
+
     is_admin = principal is not None and principal.is_admin
     product = catalog.get_product(session, product_id, include_inactive=is_admin)
     if principal is not None:
@@ -102,6 +113,8 @@ def create_product(
     body: ProductIn, admin: AdminUser, session: SessionDep, response: Response
 ) -> Any:
     """Add a product to the catalog (admins only)."""
+    from shop.services import catalog
+
     product = catalog.create_product(session, body.model_dump(), actor_id=admin.user_id)
     response.headers["Location"] = f"/products/{product.id}"
     return product
@@ -112,6 +125,8 @@ def update_product(
     product_id: IdPath, body: ProductPatch, admin: AdminUser, session: SessionDep
 ) -> Any:
     """Change any field but the SKU (admins only)."""
+    from shop.services import catalog
+
     changes = body.model_dump(exclude_unset=True)
     for required in ("name", "category", "price", "stock", "is_active", "description"):
         if required in changes and changes[required] is None:
@@ -122,6 +137,8 @@ def update_product(
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_product(product_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     """Deactivate the product; it stays in past orders."""
+    from shop.services import catalog
+
     catalog.deactivate_product(session, product_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -131,6 +148,8 @@ def adjust_inventory(
     product_id: IdPath, body: InventoryIn, admin: AdminUser, session: SessionDep
 ) -> Any:
     """Add or remove stock with a reason; 409 if stock would go below zero (admins only)."""
+    from shop.services import catalog
+
     if body.delta == 0:
         raise InvalidInput("delta must not be zero.", loc=["body", "delta"])
     return catalog.adjust_stock(

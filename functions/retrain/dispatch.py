@@ -1,5 +1,8 @@
 """Start a queued run without holding the request: a thread locally; in AWS a
-self-invocation, or an ECS task when the shop's data outgrows one Lambda."""
+self-invocation, or an ECS task when the shop's data outgrows one Lambda.
+
+The run bookkeeping and the event model (with SQLAlchemy's ORM) are imported where they are
+used: the handler imports this module at every cold start, health checks included."""
 
 from __future__ import annotations
 
@@ -8,18 +11,18 @@ import os
 import threading
 from contextlib import closing
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from shop.db import new_session
 from shop.errors import Unavailable
 from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactStore
 from shop.ml.config import get_ml_settings
-from shop.ml.runs import RunAlreadyActive, mark_finished, mark_on_ecs, queue_run, record_skipped
-from shop.models import BehaviorEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: The payload this function sends itself to run a queued training run.
 RUN_EVENT_KEY = "shopfn_retrain_run_id"
@@ -48,6 +51,8 @@ def runs_on_ecs(session: Session) -> bool:
     above = get_ml_settings().retrain_ecs_above_events
     if above <= 0 or not all(os.environ.get(name) for name in ECS_ENV):
         return False
+    from shop.models import BehaviorEvent
+
     events = session.scalar(select(func.count(BehaviorEvent.id))) or 0
     return int(events) > above
 
@@ -100,6 +105,8 @@ def start_run(run_id: int, *, on_ecs: bool | None = None) -> None:
             target=execute_run, args=(run_id,), name=f"retrain-{run_id}", daemon=True
         ).start()
         return
+    from shop.ml.runs import mark_finished, mark_on_ecs
+
     session = new_session()
     try:
         if on_ecs is None:
@@ -141,6 +148,8 @@ def check_now(
 
 def scheduled_on_ecs() -> int | None:
     """The nightly run handed to ECS when the data is that large (its id), else None."""
+    from shop.ml.runs import RunAlreadyActive, queue_run, record_skipped
+
     with closing(new_session()) as session:
         if not runs_on_ecs(session):
             return None

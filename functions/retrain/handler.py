@@ -21,7 +21,6 @@ with building_function():
     from shop.http.app import create_app
     from shop.http.handler import is_scheduled_event, make_handler
     from shop.logging import get_logger
-    from shop.ml.runs import run_outcome
 
     from .dispatch import CHECK_EVENT_KEY, RUN_EVENT_KEY, check_now, scheduled_on_ecs
     from .routes import router
@@ -39,6 +38,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Route schedule and self-invocation events before Mangum sees them."""
     if is_scheduled_event(event):
         from shop.ml.retraining import run_scheduled  # training only where it runs
+        from shop.ml.runs import run_outcome
 
         on_ecs = scheduled_on_ecs()
         run_id = on_ecs or run_scheduled()

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Response, status
 from shop.coltypes import utcnow
 from shop.http.deps import AdminUser, IdPath, PageDep, SessionDep
 from shop.http.schemas import Page
-from shop.ml import runs
 
 from .dispatch import check_now, start_run
 from .schemas import CheckIn, CheckOut, QueuedOut, RetrainIn, RunOut, ScheduleOut, Trigger
 
+# The run bookkeeping (with SQLAlchemy's ORM and the run model) is imported by the routes that
+# use it, so a health check's cold start loads none of it.
 router = APIRouter(tags=["retrain"])
 
 
@@ -23,6 +24,8 @@ def retrain(
     _admin: AdminUser, session: SessionDep, response: Response, body: RetrainIn | None = None
 ) -> Any:
     """Queue a training run and start it in the background; 409 while another is active."""
+    from shop.ml import runs
+
     run = runs.queue_run(session, (body or RetrainIn()).trigger)
     start_run(run.id)
     response.headers["Location"] = f"/ml/retrain/runs/{run.id}"
@@ -43,6 +46,8 @@ def list_runs(
     _admin: AdminUser, session: SessionDep, page: PageDep, trigger: Trigger | None = None
 ) -> Any:
     """Training runs, newest first; `trigger` keeps the runs started that way."""
+    from shop.ml import runs
+
     result = runs.list_runs(session, page, trigger=trigger)
     return {
         "items": [runs.run_view(run) for run in result.items],
@@ -55,6 +60,8 @@ def list_runs(
 @router.get("/runs/{run_id}", response_model=RunOut)
 def get_run(run_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One training run with its metrics and promotion decision."""
+    from shop.ml import runs
+
     return runs.run_view(runs.get_run(session, run_id))
 
 

@@ -17,7 +17,6 @@ from shop.http.deps import (
     client_address,
 )
 from shop.http.schemas import Page
-from shop.services.support import conversations, tickets
 from shop.services.support.deadline import Deadline
 from shop.settings import get_settings
 
@@ -31,6 +30,8 @@ from .schemas import (
     TicketStatus,
 )
 
+# The conversation and ticket services (with SQLAlchemy's ORM and their models) are imported by
+# the routes that call them, so a health check's cold start loads none of them.
 router = APIRouter(tags=["support"])
 
 ConversationPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -65,6 +66,8 @@ async def chat(body: ChatIn, request: Request, principal: OptionalUser, session:
 @router.get("/conversations", response_model=Page[ConversationSummaryOut])
 def list_conversations(principal: CurrentUser, session: SessionDep, page: PageDep) -> Any:
     """The caller's conversations, most recently active first."""
+    from shop.services.support import conversations
+
     return conversations.list_conversations(session, principal, page)
 
 
@@ -73,6 +76,8 @@ def get_conversation(
     conversation_id: ConversationPath, principal: CurrentUser, session: SessionDep
 ) -> Any:
     """One conversation with its messages (its owner, or an admin)."""
+    from shop.services.support import conversations
+
     conversation = conversations.get_conversation(session, conversation_id, principal)
     return {
         "id": conversation.id,
@@ -92,12 +97,16 @@ def list_tickets(
     status: Annotated[TicketStatus | None, Query()] = None,
 ) -> Any:
     """Hand-over tickets, newest first (admins only)."""
+    from shop.services.support import tickets
+
     return tickets.list_tickets(session, page, status=status)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
 def get_ticket(ticket_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One ticket (admins only)."""
+    from shop.services.support import tickets
+
     return tickets.get_ticket(session, ticket_id)
 
 
@@ -106,6 +115,8 @@ def update_ticket(
     ticket_id: IdPath, body: TicketPatch, _admin: AdminUser, session: SessionDep
 ) -> Any:
     """Move a ticket (open, in_progress, resolved) or note how it was resolved (admins only)."""
+    from shop.services.support import tickets
+
     return tickets.update_ticket(
         session, ticket_id, status=body.status, resolution_note=body.resolution_note
     )

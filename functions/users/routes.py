@@ -16,7 +16,6 @@ from shop.http.deps import (
     client_address,
 )
 from shop.http.schemas import Page, SafeStr
-from shop.services import accounts, auth
 from shop.tokens import public_jwks
 
 from .schemas import (
@@ -32,10 +31,15 @@ from .schemas import (
 
 router = APIRouter(tags=["users"])
 
+# The account and sign-in services (with SQLAlchemy's ORM and the account models) are imported
+# by the routes that call them, so a health check's cold start loads none of them.
+
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
 def register(body: RegisterIn, session: SessionDep, response: Response) -> Any:
     """Create a customer account (the role is always `customer`)."""
+    from shop.services import accounts
+
     user = accounts.register(
         session, email=body.email, password=body.password, full_name=body.full_name
     )
@@ -47,6 +51,8 @@ def register(body: RegisterIn, session: SessionDep, response: Response) -> Any:
 # async: a hot path, so it runs inline instead of on a worker thread (see shop.http.deps)
 async def login(body: LoginIn, request: Request, session: SessionDep) -> Any:
     """Exchange e-mail and password for an access and a refresh token."""
+    from shop.services import auth
+
     return auth.login(
         session, email=body.email, password=body.password, address=client_address(request)
     )
@@ -55,6 +61,8 @@ async def login(body: LoginIn, request: Request, session: SessionDep) -> Any:
 @router.post("/refresh", response_model=TokenOut)
 def refresh(body: RefreshIn, session: SessionDep) -> Any:
     """Spend a refresh token for a new token pair (rotation)."""
+    from shop.services import auth
+
     return auth.refresh(session, body.refresh_token)
 
 
@@ -74,6 +82,8 @@ async def me(account: CurrentAccount) -> Any:
 @router.patch("/me", response_model=UserOut)
 def update_me(body: ProfilePatch, principal: CurrentUser, session: SessionDep) -> Any:
     """Change your name, your password (give `current_password` too), or opt out of offers."""
+    from shop.services import accounts
+
     change = accounts.ProfileChange(
         full_name=body.full_name,
         password=body.password,
@@ -100,12 +110,16 @@ def list_users(
     role: Literal["customer", "admin"] | None = None,
 ) -> Any:
     """All users, searchable by e-mail or name (admins only)."""
+    from shop.services import accounts
+
     return accounts.list_users(session, page, q=q, role=role)
 
 
 @router.get("/{user_id}", response_model=UserOut)
 def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> Any:
     """One user (admins only)."""
+    from shop.services import accounts
+
     return accounts.get_user(session, user_id)
 
 
@@ -114,6 +128,8 @@ def update_user(
     user_id: IdPath, body: AdminUserPatch, admin: AdminUser, session: SessionDep
 ) -> Any:
     """Change a user's role or deactivate them (admins only)."""
+    from shop.services import accounts
+
     return accounts.admin_update(
         session, user_id, actor_id=admin.user_id, role=body.role, is_active=body.is_active
     )

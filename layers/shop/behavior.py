@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Literal
 
 from shop.logging import get_logger
-from shop.models import BehaviorEvent
+
+if TYPE_CHECKING:  # the model (and the ORM) load with the first event, not with this module,
+    # which request schemas import for its names alone
+    from sqlalchemy.orm import Session
 
 EventType = Literal[
     "login",
@@ -35,6 +36,8 @@ def record_event(
     source: RecommendationSource | None = None,
 ) -> None:
     """Add an event to the caller's transaction: it commits, or rolls back, with the action."""
+    from shop.models import BehaviorEvent
+
     session.add(
         BehaviorEvent(
             user_id=user_id,

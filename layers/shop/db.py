@@ -6,13 +6,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
 
 from shop.settings import get_settings
+
+if TYPE_CHECKING:  # the ORM loads with the first session: a health check's `ping` needs none
+    from sqlalchemy.orm import Session, sessionmaker
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -148,7 +150,7 @@ def build_engine(url: str, *, require_tls: bool = False) -> Engine:
 
 def get_engine() -> Engine:
     """The process-wide engine (no connection is opened until first use)."""
-    global _engine, _sessions
+    global _engine
     if _engine is None:
         with _lock:
             if _engine is None:
@@ -158,14 +160,19 @@ def get_engine() -> Engine:
                 if secret_arn:
                     url = _database_url_from_secret(secret_arn)
                 _engine = build_engine(url, require_tls=bool(secret_arn))
-                _sessions = sessionmaker(_engine, expire_on_commit=False)
     return _engine
 
 
 def new_session() -> Session:
     """A new ORM session on the shared engine; callers commit, closing rolls back the rest."""
-    get_engine()
-    assert _sessions is not None
+    global _sessions
+    engine = get_engine()
+    if _sessions is None:
+        from sqlalchemy.orm import sessionmaker
+
+        with _lock:
+            if _sessions is None:
+                _sessions = sessionmaker(engine, expire_on_commit=False)
     return _sessions()
 
 

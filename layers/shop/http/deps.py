@@ -8,18 +8,26 @@ the dependency's work; an async one runs inline.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from sqlalchemy.orm import Session
 
 from shop.db import new_session
 from shop.errors import AuthenticationFailed, PermissionDenied
 from shop.http.dashboard_proxy import forwarded_address
-from shop.models import User
 from shop.pagination import PageRequest
-from shop.services.current_user import confirm_account, confirm_principal
 from shop.tokens import Principal, verify_access_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shop.models import User
+else:
+    # FastAPI never validates what a dependency returns, so at run time these annotations need
+    # not be the ORM's classes: importing them here would load SQLAlchemy's ORM and the account
+    # model into every cold start, health checks included. The first request that opens a
+    # session or checks a token loads them.
+    Session = User = Any
 
 SIGN_IN_FIRST = "Sign in first: this endpoint needs a bearer token."
 
@@ -48,6 +56,8 @@ def _principal(request: Request, session: Session) -> Principal | None:
     token = _bearer_token(request)
     if token is None:
         return None
+    from shop.services.current_user import confirm_principal
+
     return confirm_principal(session, verify_access_token(token))
 
 
@@ -76,6 +86,8 @@ async def require_account(
     token = _bearer_token(request)
     if token is None:
         raise AuthenticationFailed(SIGN_IN_FIRST)
+    from shop.services.current_user import confirm_account
+
     return confirm_account(session, verify_access_token(token))
 
 

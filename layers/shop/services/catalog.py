@@ -6,18 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shop.catalog_sort import SortKey
 from shop.errors import Conflict, NotFound
 from shop.models import InventoryMovement, Product
 from shop.pagination import PageRequest, PageResult, paginate
 from shop.services.text_search import contains_pattern
 
-SortKey = Literal["name", "-name", "price", "-price", "newest"]
 SORTS: dict[str, Any] = {
     "name": (Product.name.asc(), Product.id.asc()),
     "-name": (Product.name.desc(), Product.id.desc()),
