@@ -12,6 +12,12 @@ built with compiled bytecode would), and rounds interleave every command, so mac
 hits all alike. The ratios of medians are asserted on CPU time (user + system), which a
 busy machine disturbs far less than the wall clock, shown too. Every function in the
 manifest is measured, so a function added later is held to the same target.
+
+A health check loads neither SQLAlchemy's ORM nor a model: the routes import them. So the
+same rounds also time, for information, a cold start answering a first real request on the
+PostgreSQL shop (the users function's `GET /users/me`, the orders function's `GET /orders`
+with the simulated customer's token, and `GET /products/<id>`): what a shopper's first click
+into a fresh container costs.
 """
 
 from __future__ import annotations
@@ -84,19 +90,43 @@ def _functions() -> list[str]:
     return [name for name in functions if name in chosen.split(",")] if chosen else functions
 
 
+#: Ends the name of each first real request's subject (timed for information, not asserted).
+FIRST_REQUEST = "(info)"
+
+
+def _first_request(function: str, path: str) -> str:
+    return f"{function}: import handler + GET {path} {FIRST_REQUEST}"
+
+
 def _prediction_commands(root: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """scikit-learn's import and predict's first prediction, on a trained shop on PostgreSQL."""
+    """scikit-learn's import and predict's first prediction, on a trained shop on PostgreSQL,
+    and the first real requests (for information) on the same shop."""
+    from sqlalchemy import select
+
+    from shop.db import session_scope
+    from shop.models import Product
     from shop.tokens import issue_access_token
 
     user_id = trained_shop()[0]
+    with session_scope() as session:
+        product_id = session.scalars(select(Product.id).order_by(Product.id).limit(1)).one()
     token, _ = issue_access_token(user_id, "customer")  # a simulated customer asks about itself
     env = fresh_interpreter_env(root)  # DATABASE_URL and DATA_DIR (the champions) as here
     # Signing the token is the users function's work, not part of predict's cold start.
     env["PROBE_AUTHORIZATION"] = f"Bearer {token}"
     path = f"/ml/predictions/users/{user_id}"
+    requests = [
+        ("users", "/users/me"),
+        ("orders", "/orders"),
+        ("products", f"/products/{product_id}"),
+    ]
     return {
         SKLEARN: ([sys.executable, "-c", f"{SKLEARN}; {PRINT_READY}"], env),
         FIRST_PREDICTION: ([sys.executable, str(PROBE), "predict", path], env),
+        **{
+            _first_request(function, path): ([sys.executable, str(PROBE), function, path], env)
+            for function, path in requests
+        },
     }
 
 
@@ -146,6 +176,15 @@ def test_cold_starts_within_target(
             )
             if asserted and measured > PREDICT_TARGET:
                 over.append("predict's first prediction")
+            for subject in [name for name in typical if name.endswith(FIRST_REQUEST)]:
+                section.add(
+                    subject,
+                    typical[subject][clock],
+                    ratio=typical[subject][clock] / typical[BASELINE][clock],
+                )
+            section.notes.append(
+                f"{FIRST_REQUEST}: a first real request on the PostgreSQL shop, not asserted"
+            )
         section.notes.append(
             "API functions: start to exit; scikit-learn and predict: start to READY (no teardown)"
         )
