@@ -55,7 +55,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get(CHECK_EVENT_KEY) is True:
         with session_scope() as session:
             found = check_now(session, utcnow())
-        return {"trigger": found["trigger"], "run_id": found["run_id"]}
+        return {
+            "trigger": found["trigger"],
+            "run_id": found["run_id"],
+            "first_models": bool(found.get("first_models")),
+        }
     queued = event.get(RUN_EVENT_KEY)
     if isinstance(queued, int) and not isinstance(queued, bool):
         from shop.ml.retraining import execute_run

@@ -119,5 +119,10 @@ def describe_check(result: dict[str, Any]) -> Line | None:
     trigger, run_id = result.get("trigger"), result.get("run_id")
     if trigger is None or run_id is None:
         return None
+    if result.get("first_models"):
+        return logging.INFO, (
+            f"The shop now has enough order history for its first models: training them now "
+            f"(run {run_id})."
+        )
     cause = _CHECK_CAUSES.get(trigger, "The check asked for new models")
     return logging.INFO, f"{cause}: training new models now (run {run_id})."

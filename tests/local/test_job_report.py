@@ -75,6 +75,11 @@ def test_a_nightly_run_that_changed_nothing_says_why(
 def test_the_check_speaks_only_when_it_started_a_run() -> None:
     assert describe_check({"trigger": None, "run_id": None}) is None
     assert describe_check({"trigger": "drift", "run_id": None}) is None  # one is already queued
+    first = {"trigger": "new_data", "run_id": 3, "first_models": True}
+    assert describe_check(first) == (
+        logging.INFO,
+        "The shop now has enough order history for its first models: training them now (run 3).",
+    )
     assert describe_check({"trigger": "drift", "run_id": 7}) == (
         logging.INFO,
         "Customers behave differently from when the models were trained: training new models "

@@ -1,5 +1,6 @@
-"""Retraining that follows the data: the 15-minute check queues `new_data` and `drift` runs,
-runs record their trigger, and bad thresholds or unknown triggers change nothing."""
+"""Retraining that follows the data: the 15-minute check queues `new_data` and `drift` runs
+(and a shop's first models once it has the history for them), runs record their trigger, and
+bad thresholds or unknown triggers change nothing."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def test_new_data_past_the_share_queues_a_new_data_run(
     assert scheduler is not None
     caplog.set_level(logging.INFO, logger="shopfn.scheduler")
     try:
-        assert scheduler.fire() == {"trigger": None, "run_id": None}
+        assert scheduler.fire() == {"trigger": None, "run_id": None, "first_models": False}
         assert _console(caplog) == []  # nothing new: nothing printed
 
         added = _copy_orders(0.3, at_now=True)
@@ -107,6 +108,72 @@ def test_new_data_past_the_share_queues_a_new_data_run(
     after = client.post("/ml/retrain/check", json={}, token=token).json()
     assert (after["trigger"], after["baseline_run_id"]) == (None, result["run_id"])
     assert [trigger for _, trigger, _ in _runs()] == ["manual", "new_data"]
+
+
+def _simulated_history(users: int = 90) -> None:
+    from shop.db import session_scope
+    from shop.services.seed import seed_catalog
+    from shopfn.simulate import simulate
+
+    with session_scope() as session:
+        seed_catalog(session)
+    with session_scope() as session:
+        simulate(session, users=users, days=200, seed=8)
+
+
+def test_a_shop_without_models_gets_its_first_ones_once_it_has_the_history(
+    client: LambdaClient, model_bucket: str
+) -> None:
+    token = make_admin(client).access_token
+    empty = client.post("/ml/retrain/check", json={}, token=token)
+    assert empty.status == 200, empty.body
+    body = empty.json()
+    assert (body["trigger"], body["run_id"], body["baseline_run_id"]) == (None, None, None)
+    assert "only 0 customers have orders" in body["reason"], body["reason"]
+    assert "the first models need 50" in body["reason"]
+    assert _runs() == []
+
+    _simulated_history()
+    first = _check_event()  # as the 15-minute rule sends it
+    assert (first["trigger"], first["first_models"]) == ("new_data", True), first
+    assert wait_for_run(first["run_id"]) == "succeeded"
+    champions = client.get("/ml/models", token=token).json()
+    assert {m["name"] for m in champions if m["is_champion"]} == {"churn", "spend"}
+
+    after = client.post("/ml/retrain/check", json={}, token=token).json()
+    assert (after["trigger"], after["baseline_run_id"]) == (None, first["run_id"])
+    assert _runs() == [(first["run_id"], "new_data", "succeeded")]
+
+
+def test_the_check_tries_a_shops_first_models_only_once(client: LambdaClient) -> None:
+    from shop.coltypes import utcnow
+    from shop.db import session_scope
+    from shop.ml.artifacts import ArtifactStore
+    from shop.ml.runs import mark_finished
+    from shop.ml.triggers import Thresholds, run_check
+
+    _simulated_history()
+    started: list[int] = []
+
+    def check() -> dict[str, Any]:
+        with session_scope() as session:
+            return run_check(
+                session,
+                utcnow(),
+                Thresholds.from_settings(),
+                ArtifactStore.from_settings(),
+                started.append,
+            )
+
+    first = check()
+    assert first["trigger"] == "new_data" and started == [first["run_id"]]
+    with session_scope() as session:  # the run failed (out of memory, say): the models wait
+        mark_finished(session, first["run_id"], "failed", reason="MemoryError")
+    again = check()
+    assert (again["trigger"], again["run_id"]) == ("new_data", None)
+    assert f"run {first['run_id']} was already queued for it" in again["reason"]
+    assert started == [first["run_id"]]  # no second run: the nightly one is next
+    assert _runs() == [(first["run_id"], "new_data", "failed")]
 
 
 def test_a_doubled_order_rate_queues_a_drift_run_once(

@@ -12,10 +12,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.ml.features import FEATURE_NAMES, FeatureFrame, compute_features
 from shop.ml.labels import SPEND_DAYS, churn_and_spend
+from shop.ml.paid import kept_money
+from shop.models import Order
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,19 @@ def plan_cutoffs(
     validation = day - timedelta(days=label_days)
     train = training_cutoffs(validation, label_days, train_cutoffs)
     return CutoffPlan(train, validation, horizon_days, spend_days)
+
+
+def users_with_history(session: Session, before: datetime, *, up_to: int | None = None) -> int:
+    """Customers with a kept order before `before`: fewer than the settings' minimum and a run
+    is skipped. `up_to` stops counting there (the retrain check asks only "enough yet?")."""
+    customers = (
+        select(Order.user_id)
+        .where(Order.created_at < before, kept_money(Order.__table__), Order.total >= 0)
+        .distinct()
+    )
+    if up_to is not None:
+        customers = customers.limit(up_to)
+    return int(session.scalar(select(func.count()).select_from(customers.subquery())) or 0)
 
 
 def build_examples(

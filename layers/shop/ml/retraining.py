@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.coltypes import utcnow
@@ -21,15 +21,20 @@ from shop.logging import failure_reason, get_logger, log_failure
 from shop.ml.artifacts import ArtifactError, ArtifactStore, ArtifactStoreUnavailable, StoredModel
 from shop.ml.champion import Champion, Decision, decide
 from shop.ml.config import get_ml_settings
-from shop.ml.dataset import CutoffPlan, build_examples, plan_cutoffs, spend_examples
+from shop.ml.dataset import (
+    CutoffPlan,
+    build_examples,
+    plan_cutoffs,
+    spend_examples,
+    users_with_history,
+)
 from shop.ml.drift import reference_of, reference_snapshot
-from shop.ml.paid import kept_money
 from shop.ml.runs import RunAlreadyActive, mark_finished, mark_running, queue_run, record_skipped
 from shop.ml.scoring import ServingModel
 from shop.ml.training import MODEL_NAMES, Candidate, evaluate, fit_candidates, score_candidates
 from shop.ml.triggers import data_size
 from shop.ml.versions import save_model_version
-from shop.models import ModelVersion, Order, TrainingRun
+from shop.models import ModelVersion, TrainingRun
 from shop.progress import advance, in_steps
 
 _SUMMARY_KEYS = ("auc", "brier", "log_loss", "ece", "mae", "rmse", "spearman", "examples")
@@ -84,13 +89,6 @@ def run_scheduled(*, store: ArtifactStore | None = None, now: datetime | None = 
         run_id = run.id
     execute_run(run_id, store=store, now=now)
     return run_id
-
-
-def users_with_history(session: Session, before: datetime) -> int:
-    query = select(func.count(func.distinct(Order.user_id))).where(
-        Order.created_at < before, kept_money(Order.__table__), Order.total >= 0
-    )
-    return int(session.scalar(query) or 0)
 
 
 @in_steps("training models", total=5)

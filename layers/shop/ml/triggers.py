@@ -15,8 +15,14 @@ size. The drift sample's features are read through the (user, time) indexes: onl
 windows' events of the sampled users, their last login and last event by a short index
 walk each, and the cancellations from their partial index (`shop.ml.features`).
 
-A check queues at most one run per successful run: a run it queued that then fails or is
-skipped is not retried every 15 minutes; the nightly run stays the upper bound.
+A shop with no model yet (a new deployment, a shop that just imported its history) gets a
+`new_data` run as soon as it has the order history the first models need
+(`min_users_with_history` customers with orders before the validation cutoff), instead of
+waiting for the nightly run.
+
+A check queues at most one run per successful run (one in all, while no run has succeeded):
+a run it queued that then fails or is skipped is not retried every 15 minutes; the nightly
+run stays the upper bound.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from shop.ml.artifacts import ArtifactError, ArtifactStore
 from shop.ml.config import get_ml_settings
+from shop.ml.dataset import plan_cutoffs, users_with_history
 from shop.ml.drift import NO_REFERENCE, population_drift, reference_of
 from shop.ml.features import compute_features
 from shop.ml.runs import RunAlreadyActive, queue_run
@@ -170,6 +177,30 @@ def _drift(
     }
 
 
+def _first_models(session: Session, now: datetime) -> dict[str, Any]:
+    """No run has succeeded yet: a run once enough customers have orders to learn from."""
+    settings = get_ml_settings()
+    plan = plan_cutoffs(now, settings.churn_horizon_days, settings.train_cutoffs)
+    needed = settings.min_users_with_history
+    have = users_with_history(session, plan.validation, up_to=needed)
+    found: dict[str, Any] = {"checked_at": now, "baseline_run_id": None}
+    since = f"orders from before {plan.validation:%Y-%m-%d}"
+    if have < needed:
+        found["trigger"] = None
+        found["reason"] = (
+            f"no model has been trained yet, and only {have} customers have {since}; "
+            f"the first models need {needed}"
+        )
+        return found
+    found["trigger"] = "new_data"
+    found["first_models"] = True
+    found["reason"] = (
+        f"no model has been trained yet, and at least {needed} customers have {since}: "
+        "enough for the first models"
+    )
+    return found
+
+
 def evaluate(
     session: Session,
     now: datetime,
@@ -179,7 +210,7 @@ def evaluate(
     """What the check sees now, and the trigger it would queue a run for (or None)."""
     run = _baseline(session)
     if run is None:
-        return {"checked_at": now, "trigger": None, "reason": "no model has been trained yet"}
+        return _first_models(session, now)
     found: dict[str, Any] = {"checked_at": now, "baseline_run_id": run.id}
     found.update(_new_data(session, run, thresholds.new_data_share, now))
     share = max(found["orders_share"], found["events_share"])
@@ -226,7 +257,10 @@ def run_check(
         return found
     already = session.scalar(
         select(TrainingRun.id)
-        .where(TrainingRun.trigger.in_(CHECK_TRIGGERS), TrainingRun.id > found["baseline_run_id"])
+        .where(
+            TrainingRun.trigger.in_(CHECK_TRIGGERS),
+            TrainingRun.id > (found["baseline_run_id"] or 0),
+        )
         .limit(1)
     )
     if already is not None:
