@@ -50,9 +50,19 @@ endif
 
 localstack: $(LOCALSTACK_VENV)/installed.txt ## LocalStack for the tests, in .tools/localstack
 
-test: install localstack $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+# mypy: the shared layer, each function and the local tools (the dashboard and the CDK app are
+# not yet typed cleanly against Streamlit's and CDK's stubs).
+TYPED := layers/shop $(wildcard functions/*/) local/shopfn
+
+lint: install ## ruff (lint and format) on everything, mypy on the layer, functions and local tools
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) mypy $(TYPED)
+
+typecheck: lint
+
+test: install localstack $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test suite (PostgreSQL and MariaDB must be running)
+	$(MAKE) lint
 	$(RUN) pytest
 	$(MAKE) test-pg8000-newest
 

@@ -166,7 +166,7 @@ class BasketStatementWriter(StatementWriter, BasketWriter):
         self.codes = ProductCodeStatement(self.session)
         return self
 
-    def prepare(self, batch: list[Transaction]) -> Lines:
+    def prepare(self, batch: list[Transaction]) -> Lines:  # type: ignore[override]
         fresh = not_in(set(), batch)
         if self.meeting_known_lines:  # prepared once the known lines are left out
             return Lines(fresh, len(batch) - len(fresh), {}, {}, {})

@@ -288,7 +288,7 @@ def _order(
     picks: list[tuple[int, str, Decimal]],
 ) -> None:
     _browse(rng, buffers, user_id, at - timedelta(minutes=15), products, abandon=False)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for pid, name, price in picks:
         quantity = 1 if rng.random() < 0.8 else 2
         lines.append(
