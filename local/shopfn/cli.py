@@ -24,8 +24,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             prepare=not args.no_prepare,
         )
     except KeyboardInterrupt:  # Ctrl-C while it was still starting: no traceback
-        print("\nshopfn serve stopped before it was ready.", file=sys.stderr)
-        return 130
+        print("\nshopfn serve stopped before it was ready.", file=sys.stderr, flush=True)
+        # Exit 130 now, as a shell reports Ctrl-C. Returning would be the same, but CPython
+        # 3.11 kills itself with SIGINT at exit when a Ctrl-C hit code run by exec() (a
+        # dataclass being made during an import), even though it was caught here. Nothing is
+        # serving yet, and the interrupted start-up wrote nothing that needs flushing.
+        sys.stdout.flush()
+        os._exit(130)
     return 0
 
 

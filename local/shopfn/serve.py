@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -261,15 +262,23 @@ def _ctrl_c_noted() -> Iterator[threading.Event]:
         interrupted.set()
         raise KeyboardInterrupt
 
+    def quiet_when_noted(unraisable: Any) -> None:
+        # Python prints the dropped KeyboardInterrupt as "Exception ignored in ...", with a
+        # traceback; it is noted, so serve stops with its own one line instead.
+        if not (interrupted.is_set() and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            hook(unraisable)
+
     try:
         previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError:  # not the main thread: nothing to note
         yield interrupted
         return
+    hook, sys.unraisablehook = sys.unraisablehook, quiet_when_noted
     try:
         yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
 
 
 def _stopping_ignores_ctrl_c() -> None:
