@@ -11,7 +11,7 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +159,47 @@ def _schedule_words(schedule: str | None) -> str:
     return f"every night at {schedule.strip()} UTC"
 
 
-async def _serve(options: ServeOptions, on_ready: Callable[[], None] | None = None) -> None:
+class _StopSignals:
+    """SIGINT and SIGTERM ask both servers to finish; uvicorn sees it within its 0.1 s tick.
+
+    Plain Python signal handlers, not `loop.add_signal_handler`: asyncio closes its wake-up
+    pipe before it takes its handlers back, so a Ctrl-C in that gap (a terminal's Ctrl-C
+    arrives more than once) printed "Exception ignored when trying to write to the signal
+    wakeup fd" with a traceback. Setting a flag is all a handler here does.
+    """
+
+    def __init__(self) -> None:
+        self.servers: Sequence[uvicorn.Server] = ()
+        self.requested = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        for server in self.servers:
+            server.should_exit = True
+
+    def attach(self, servers: Sequence[uvicorn.Server]) -> None:
+        """Tell these servers about a stop asked for before they existed, and any later one."""
+        self.servers = servers
+        if self.requested:  # only ever set: a signal between these lines must not be undone
+            for server in servers:
+                server.should_exit = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_StopSignals]:
+        previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            # A shutdown that has begun finishes; SIGTERM still ends one that hangs.
+            _stopping_ignores_ctrl_c()
+            signal.signal(signal.SIGTERM, previous[signal.SIGTERM])
+
+
+async def _serve(
+    options: ServeOptions,
+    stop_signals: _StopSignals,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     manifest = load_manifest()
     for spec in manifest.functions:  # import now: a broken function fails at start, not later
         load_handler(spec)
@@ -180,21 +220,14 @@ async def _serve(options: ServeOptions, on_ready: Callable[[], None] | None = No
         )
         for api, port in ports.items()
     ]
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        for server in servers:
-            server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
+    stop_signals.attach(servers)
     if not options.console:
         for api, port in ports.items():
             log.info("%s API on http://%s:%d", api, options.host, port)
     tasks = [asyncio.ensure_future(server.serve()) for server in servers]
     try:
         while not all(server.started for server in servers):
-            if any(task.done() for task in tasks):  # a port was taken, or a stop signal came
+            if stop_signals.requested or any(task.done() for task in tasks):  # port taken
                 break
             await asyncio.sleep(0.05)
         else:
@@ -337,9 +370,9 @@ def serve(options: ServeOptions, *, prepare: bool = True) -> None:
         rows = startup_rows(options, scheduler.schedule if scheduler is not None else None)
         on_ready = functools.partial(startup_block, rows)
     try:
-        asyncio.run(_serve(options, on_ready))
+        with _StopSignals().installed() as stop_signals:
+            asyncio.run(_serve(options, stop_signals, on_ready))
     finally:
-        _stopping_ignores_ctrl_c()
         if scheduler is not None:
             scheduler.stop()
         if housekeeping is not None:
