@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +74,8 @@ class Manifest:
 @lru_cache(maxsize=4)
 def load_manifest(path: Path | None = None) -> Manifest:
     """Parse and check the manifest (unique names and prefixes, known APIs)."""
+    import tomllib  # here: a process given its FunctionSpec (a cold-start probe) never parses
+
     path = path or project_root() / "functions" / "manifest.toml"
     data = tomllib.loads(path.read_text())
     defaults = data.get("defaults", {})

@@ -1,11 +1,11 @@
 """Cold starts, both in one run: every function vs `import fastapi`, predict's first prediction
 vs scikit-learn's import (issue #23).
 
-Each sample is a whole fresh interpreter. API functions: `cold_start_probe.py <function>`
-(import the handler through the local loader, answer one health event, on SQLite) against
-`python -c "import fastapi"`, start to exit; target 1.5x. Predict: `cold_start_probe.py
-predict /ml/predictions/users/<id>` (import the handler, load the champions, answer one
-prediction, on PostgreSQL) against `from sklearn.ensemble import HistGradientBoostingClassifier`,
+Each sample is a whole fresh interpreter. API functions: `cold_start_probe.py` (import the
+handler the manifest names, as Lambda's runtime does, and answer one health event given as
+JSON, on SQLite) against `python -c "import fastapi"`, start to exit; target 1.5x. Predict:
+the probe on `GET /ml/predictions/users/<id>` (import the handler, load the champions, answer
+one prediction, on PostgreSQL) against `from sklearn.ensemble import HistGradientBoostingClassifier`,
 each until it prints READY (scikit-learn's interpreter teardown alone is about a quarter of
 a second, and is no cold start); target 0.6x. All use one bytecode cache (as a Lambda package
 built with compiled bytecode would), and rounds interleave every command, so machine load
@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cold_start_probe import PRINT_READY, READY
+from cold_start_probe import PRINT_READY, READY, probe_command
 from measure import Section, fresh_interpreter_env, interleaved, on_postgresql
 from ml_bench_shop import trained_shop
 
@@ -40,7 +40,6 @@ TARGET = 1.5
 #: (its floor measured at 0.57x).
 PREDICT_TARGET = 0.60
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "11"))
-PROBE = Path(__file__).with_name("cold_start_probe.py")
 BASELINE = "import fastapi"
 SKLEARN = "from sklearn.ensemble import HistGradientBoostingClassifier"
 FIRST_PREDICTION = "predict: import handler, load model, 1 prediction"
@@ -51,7 +50,7 @@ CLOCKS = {"cpu": ("cpu", "ready_cpu"), "wall": ("wall", "ready")}
 def _command(subject: str) -> list[str]:
     if subject == BASELINE:
         return [sys.executable, "-c", BASELINE]
-    return [sys.executable, str(PROBE), subject]
+    return probe_command(subject)
 
 
 def _import_times(command: Sequence[str], env: dict[str, str]) -> dict[str, int]:
@@ -113,7 +112,7 @@ def _prediction_commands(root: Path) -> dict[str, tuple[list[str], dict[str, str
     token, _ = issue_access_token(user_id, "customer")  # a simulated customer asks about itself
     env = fresh_interpreter_env(root)  # DATABASE_URL and DATA_DIR (the champions) as here
     # Signing the token is the users function's work, not part of predict's cold start.
-    env["PROBE_AUTHORIZATION"] = f"Bearer {token}"
+    authorization = f"Bearer {token}"
     path = f"/ml/predictions/users/{user_id}"
     requests = [
         ("users", "/users/me"),
@@ -122,9 +121,9 @@ def _prediction_commands(root: Path) -> dict[str, tuple[list[str], dict[str, str
     ]
     return {
         SKLEARN: ([sys.executable, "-c", f"{SKLEARN}; {PRINT_READY}"], env),
-        FIRST_PREDICTION: ([sys.executable, str(PROBE), "predict", path], env),
+        FIRST_PREDICTION: (probe_command("predict", path, authorization), env),
         **{
-            _first_request(function, path): ([sys.executable, str(PROBE), function, path], env)
+            _first_request(function, path): (probe_command(function, path, authorization), env)
             for function, path in requests
         },
     }

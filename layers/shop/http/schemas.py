@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -16,6 +17,7 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 
 def _printable(value: str) -> str:
@@ -66,16 +68,28 @@ MoneyOut = Annotated[
 ]
 
 
+#: Every API schema builds its validator on first use (pydantic's `defer_build`), not when
+#: its module is imported: a cold start then builds only the schemas of the route it answers
+#: (none for a health check), not those of every route in the function.
+DEFERRED = ConfigDict(defer_build=True)
+# FastAPI wraps a body model as `Annotated[Model, Field(alias=<parameter>)]` and silences
+# pydantic's warning that such an alias has no effect while it builds that field; deferred,
+# the field is built at its first request instead, outside that silence.
+warnings.filterwarnings(
+    "ignore", message="The 'alias' attribute with value", category=UnsupportedFieldAttributeWarning
+)
+
+
 class RequestBody(BaseModel):
     """Base of request bodies: unknown fields are ignored, never applied."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, **DEFERRED)
 
 
 class Response(BaseModel):
     """Base of response bodies, built from ORM objects."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, **DEFERRED)
 
 
 T = TypeVar("T")
@@ -83,6 +97,8 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     """One page of a list: `{items, total, page, page_size}`."""
+
+    model_config = DEFERRED
 
     items: list[T]
     total: int
@@ -92,6 +108,8 @@ class Page(BaseModel, Generic[T]):
 
 class Problem(BaseModel):
     """An RFC 9457 problem document, as every error is returned."""
+
+    model_config = DEFERRED
 
     type: str = "about:blank"
     title: str
