@@ -4,14 +4,15 @@ vs scikit-learn's import (issue #23).
 Each sample is a whole fresh interpreter. API functions: `cold_start_probe.py` (import the
 handler the manifest names, as Lambda's runtime does, and answer one health event given as
 JSON, on SQLite) against `python -c "import fastapi"`, start to exit; target 1.5x. Predict:
-the probe on `GET /ml/predictions/users/<id>` (import the handler, load the champions, answer
-one prediction, on PostgreSQL) against `from sklearn.ensemble import HistGradientBoostingClassifier`,
-each until it prints READY (scikit-learn's interpreter teardown alone is about a quarter of
-a second, and is no cold start); target 0.6x. All use one bytecode cache (as a Lambda package
-built with compiled bytecode would), and rounds interleave every command, so machine load
-hits all alike. The ratios of medians are asserted on CPU time (user + system), which a
-busy machine disturbs far less than the wall clock, shown too. Every function in the
-manifest is measured, so a function added later is held to the same target.
+the probe on `GET /ml/predictions/users/<id>` (import the handler, load the champions,
+answer one prediction, on PostgreSQL) against `from sklearn.ensemble import
+HistGradientBoostingClassifier`, each until it prints READY (scikit-learn's interpreter
+teardown alone is about a quarter of a second, and is no cold start); target 0.6x. All use
+one bytecode cache (as a Lambda package built with compiled bytecode would), and rounds
+interleave every command, so machine load hits all alike. The ratios of medians are asserted
+on CPU time (user + system), which a busy machine disturbs far less than the wall clock,
+shown too. Every function in the manifest is measured, so a function added later is held to
+the same target.
 
 A health check loads neither SQLAlchemy's ORM nor a model: the routes import them. So the
 same rounds also time, for information, a cold start answering a first real request on the
