@@ -66,6 +66,9 @@ test: install localstack $(CHROMIUM) $(PGBOUNCER) ## Lint, then the whole test s
 	$(RUN) pytest
 	$(MAKE) test-pg8000-newest
 
+bench: install $(PGBOUNCER) ## The benchmarks in tests/benchmarks, not part of CI (PostgreSQL must be running)
+	$(RUN) pytest tests/benchmarks -s -p no:randomly
+
 # shop.pg_pipeline runs only on the pg8000 it was tested with (shop.postgres.PIPELINE_PG8000,
 # the pinned one, which the suite above covers); on any other release the shop falls back to
 # pg8000's public API. This job runs the PostgreSQL tests, directly and through PgBouncer, on
