@@ -54,10 +54,11 @@ localstack: $(LOCALSTACK_VENV)/installed.txt ## LocalStack for the tests, in .to
 # not yet typed cleanly against Streamlit's and CDK's stubs).
 TYPED := layers/shop $(wildcard functions/*/) local/shopfn
 
-lint: install ## ruff (lint and format) on everything, mypy on the layer, functions and local tools
+lint: install ## ruff (lint and format) on everything, mypy on the layer, functions, local tools and dashboard
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy $(TYPED)
+	$(RUN) mypy dashboard  # apart: its pages (cart, orders, ...) share names with functions
 
 typecheck: lint
 

@@ -93,8 +93,8 @@ if impact is not None:
 measured = (recommender or {}).get("metrics") or ((latest or {}).get("metrics") or {}).get(
     "recommendations"
 )
-for line in recommend_words.quality(measured or {}):
-    st.markdown(no_math(line))
+for quality_line in recommend_words.quality(measured or {}):
+    st.markdown(no_math(quality_line))
 
 # -- retraining ------------------------------------------------------------------------------
 st.subheader("Retraining")
@@ -112,14 +112,14 @@ except ApiError as exc:
         show_error(exc, feature="The retrain schedule")
 if isinstance(schedule, dict):
     where = literal(schedule.get("runs_on"))
-    text = f"Models retrain {literal(schedule.get('description'))} ({where})."
+    schedule_text = f"Models retrain {literal(schedule.get('description'))} ({where})."
     if schedule.get("next_run_at"):
-        text += f" Next automatic run: {fmt.when(schedule['next_run_at'], zone=True)}."
+        schedule_text += f" Next automatic run: {fmt.when(schedule['next_run_at'], zone=True)}."
     others = [words.trigger_clause(t) for t in schedule.get("triggers", []) if t != "schedule"]
     if others:
-        listed = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " or " + others[-1]
-        text += f" A run also starts {listed}."
-    schedule_col.info(no_math(text), icon=":material/bedtime:")
+        started_by = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " or " + others[-1]
+        schedule_text += f" A run also starts {started_by}."
+    schedule_col.info(no_math(schedule_text), icon=":material/bedtime:")
 
 if button_col.button("Retrain now", type="primary", key="retrain_now"):
     started = call(api().start_retrain, feature="Retraining")
@@ -159,9 +159,9 @@ finished = [r for r in reversed(runs) if r.get("status") == "succeeded"]
 if finished:
     churn_col, spend_col = st.columns(2)
     churn_points = [
-        (r["run_id"], words.chosen_metric(r, "churn", "auc") * 100)
+        (r["run_id"], auc * 100)
         for r in finished
-        if words.chosen_metric(r, "churn", "auc") is not None
+        if (auc := words.chosen_metric(r, "churn", "auc")) is not None
     ]
     spend_points = [
         (r["run_id"], words.chosen_metric(r, "spend", "mae"))

@@ -87,12 +87,17 @@ if movable:
     st.subheader("Move an order")
     pick_col, to_col, go_col = st.columns([2, 2, 1])
     order = movable[pick_col.selectbox("Order", list(movable), key="adm_move_pick")]
+    was = order["status"]
+
+    def move_words(status: str) -> str:
+        if status == "cancelled" and was in PAID:
+            return "Cancelled and refunded"
+        return MOVE_WORDS[status]
+
     target = to_col.selectbox(
         "New status",
-        NEXT[order["status"]],
-        format_func=lambda s, was=order["status"]: (
-            "Cancelled and refunded" if s == "cancelled" and was in PAID else MOVE_WORDS[s]
-        ),
+        NEXT[was],
+        format_func=move_words,
         key=f"adm_move_to_{order['id']}",  # each order its own moves
     )
     if go_col.button("Apply", type="primary", key="adm_move_go"):

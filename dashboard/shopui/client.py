@@ -69,7 +69,7 @@ class ShopClient:
         self,
         commerce_url: str,
         ml_url: str,
-        state: MutableMapping[str, Any],
+        state: MutableMapping[Any, Any],  # Streamlit's session state also takes int keys
         http: httpx.Client | None = None,
         *,
         client_address: str | None = None,
