@@ -50,8 +50,8 @@ endif
 
 localstack: $(LOCALSTACK_VENV)/installed.txt ## LocalStack for the tests, in .tools/localstack
 
-# mypy: the shared layer, each function and the local tools (the dashboard and the CDK app are
-# not yet typed cleanly against Streamlit's and CDK's stubs).
+# mypy: the shared layer, each function and the local tools; the dashboard in a run of its own
+# (the CDK app is not in lint yet).
 TYPED := layers/shop $(wildcard functions/*/) local/shopfn
 
 lint: install ## ruff (lint and format) on everything, mypy on the layer, functions, local tools and dashboard

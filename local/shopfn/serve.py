@@ -174,15 +174,17 @@ class _StopSignals:
 
     def __call__(self, signum: int, frame: Any) -> None:
         self.requested = True
-        for server in self.servers:
-            server.should_exit = True
+        self._stop_servers()
 
     def attach(self, servers: Sequence[uvicorn.Server]) -> None:
         """Tell these servers about a stop asked for before they existed, and any later one."""
         self.servers = servers
         if self.requested:  # only ever set: a signal between these lines must not be undone
-            for server in servers:
-                server.should_exit = True
+            self._stop_servers()
+
+    def _stop_servers(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[_StopSignals]:
@@ -227,7 +229,8 @@ async def _serve(
     tasks = [asyncio.ensure_future(server.serve()) for server in servers]
     try:
         while not all(server.started for server in servers):
-            if stop_signals.requested or any(task.done() for task in tasks):  # port taken
+            # A stop came, or a server ended early (its port was taken).
+            if stop_signals.requested or any(task.done() for task in tasks):
                 break
             await asyncio.sleep(0.05)
         else:
